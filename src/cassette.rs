@@ -1,0 +1,213 @@
+//! Cassette format v1: a recorded transcript, provider-native, versioned.
+//!
+//! ```json
+//! {
+//!   "format": "tooltape-cassette",
+//!   "version": 1,
+//!   "provider": "anthropic",
+//!   "meta": { "model": "claude-sonnet-4-5", "recorded_at": "2026-11-02T10:14:03Z" },
+//!   "exchanges": [
+//!     { "request": { ... }, "reply": { "body": { ... } } },
+//!     { "request": { ... }, "reply": { "stream": [ { "event": "message_start", "data": "{...}" } ] },
+//!       "tool_latency_ms": { "toolu_01...": 230 } }
+//!   ]
+//! }
+//! ```
+//!
+//! An exchange is one model request and its reply. The reply is kept as the JSON body or, when
+//! the run streamed, as the stream's events with their gaps. `tool_latency_ms` holds, when known,
+//! how long each call of the *previous* reply took in the live run. No credentials are ever
+//! stored: a cassette holds bodies, never headers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Location};
+use crate::provider::{self, SseEvent};
+use crate::transcript::{Provider, Reply, Request};
+
+/// The `format` value of every cassette.
+pub const FORMAT: &str = "tooltape-cassette";
+/// The newest cassette version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// A cassette as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cassette {
+    /// Always `"tooltape-cassette"`.
+    pub format: String,
+    /// Format version; this build reads version 1.
+    pub version: u32,
+    /// The API the exchanges were recorded against.
+    pub provider: Provider,
+    /// Facts about the recording.
+    #[serde(default)]
+    pub meta: Meta,
+    /// The model requests and replies, in order.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// Facts about a recording.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Meta {
+    /// The model that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// When the run was recorded (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Where the cassette came from (a command, an import, a hand-made fixture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// One model request and its reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// The request body as the agent sent it.
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub request: Value,
+    /// The reply.
+    pub reply: RecordedReply,
+    /// Observed run time of each call of the previous reply, by call id, in milliseconds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_latency_ms: BTreeMap<String, u64>,
+}
+
+/// A reply as recorded: a JSON body, or a stream's events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RecordedReply {
+    /// A non-streamed reply body.
+    Body(#[schemars(with = "serde_json::Map<String, Value>")] Value),
+    /// A streamed reply, one entry per server-sent event.
+    Stream(Vec<SseEvent>),
+}
+
+/// A cassette loaded and checked: every request and reply parses for its provider.
+#[derive(Debug, Clone)]
+pub struct LoadedCassette {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The stored form.
+    pub cassette: Cassette,
+    /// Each exchange's request, parsed.
+    pub requests: Vec<Request>,
+    /// Each exchange's reply body (streams accumulated).
+    pub reply_bodies: Vec<Value>,
+    /// Each exchange's reply, parsed.
+    pub replies: Vec<Reply>,
+}
+
+impl LoadedCassette {
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        self.cassette.provider
+    }
+}
+
+/// Read and check a cassette file.
+pub fn load(path: &Path) -> Result<LoadedCassette, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(path, &text)
+}
+
+/// Parse and check a cassette from text; `path` names it in errors.
+pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
+    let cassette: Cassette = crate::error::from_json_text(path, text)?;
+    let at = |p: String| Location::pointer(path, text, p);
+    if cassette.format != FORMAT {
+        return Err(Error::invalid(
+            at("format".into()),
+            format!("expected \"{FORMAT}\", found {:?}", cassette.format),
+        ));
+    }
+    if cassette.version != VERSION {
+        return Err(Error::invalid(
+            at("version".into()),
+            format!(
+                "cassette version {} is not supported (this build reads version {VERSION})",
+                cassette.version
+            ),
+        ));
+    }
+    if cassette.exchanges.is_empty() {
+        return Err(Error::invalid(
+            at("exchanges".into()),
+            "a cassette needs at least one exchange".into(),
+        ));
+    }
+    let fmt = provider::format(cassette.provider);
+    let mut requests = Vec::new();
+    let mut reply_bodies = Vec::new();
+    let mut replies = Vec::new();
+    let mut seen_ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, ex) in cassette.exchanges.iter().enumerate() {
+        let req = fmt.parse_request(&ex.request).map_err(|e| {
+            Error::invalid(
+                at(format!("exchanges[{i}].request.{}", e.path)),
+                e.message.clone(),
+            )
+        })?;
+        let body = match &ex.reply {
+            RecordedReply::Body(b) => b.clone(),
+            RecordedReply::Stream(events) => fmt.reply_from_stream(events).map_err(|e| {
+                Error::invalid(
+                    at(format!("exchanges[{i}].reply.stream{}", bracket(&e.path))),
+                    e.message.clone(),
+                )
+            })?,
+        };
+        let reply = fmt.parse_reply(&body).map_err(|e| {
+            Error::invalid(
+                at(format!("exchanges[{i}].reply.body.{}", e.path)),
+                e.message.clone(),
+            )
+        })?;
+        for (j, call) in reply.calls().into_iter().enumerate() {
+            if call.id.is_empty() {
+                return Err(Error::invalid(
+                    at(format!("exchanges[{i}].reply")),
+                    format!("tool call {j} ({}) has an empty id", call.name),
+                ));
+            }
+            if let Some(prev) = seen_ids.insert(call.id.clone(), i) {
+                return Err(Error::invalid(
+                    at(format!("exchanges[{i}].reply")),
+                    format!(
+                        "tool call id {} is used twice (also in exchange {prev}); ids must be unique",
+                        call.id
+                    ),
+                ));
+            }
+        }
+        requests.push(req);
+        reply_bodies.push(body);
+        replies.push(reply);
+    }
+    Ok(LoadedCassette {
+        path: path.to_path_buf(),
+        cassette,
+        requests,
+        reply_bodies,
+        replies,
+    })
+}
+
+fn bracket(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else if path.starts_with('[') {
+        path.to_string()
+    } else {
+        format!(".{path}")
+    }
+}

@@ -1,0 +1,122 @@
+//! Typed errors of the library. Every error from user input names the file and the place.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where in an input file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub line_col: Option<(usize, usize)>,
+    /// The JSON path of the offending value (`exchanges[1].request.messages[0]`), when known.
+    pub json_path: Option<String>,
+}
+
+impl Location {
+    /// The whole file.
+    pub fn file(file: &Path) -> Self {
+        Location {
+            file: file.to_path_buf(),
+            line_col: None,
+            json_path: None,
+        }
+    }
+
+    /// A JSON path in a file whose text is `text`: the line and column are found in the text.
+    pub fn pointer(file: &Path, text: &str, json_path: String) -> Self {
+        let line_col = crate::jsonpos::locate(text, &json_path);
+        Location {
+            file: file.to_path_buf(),
+            line_col,
+            json_path: if json_path.is_empty() {
+                None
+            } else {
+                Some(json_path)
+            },
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((l, c)) = self.line_col {
+            write!(f, ":{l}:{c}")?;
+        }
+        if let Some(p) = &self.json_path {
+            write!(f, " (at `{p}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// An error of tooltape's library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// An input file is not what it must be.
+    #[error("{at}: {message}")]
+    Invalid {
+        /// Where.
+        at: Location,
+        /// What was expected and what was found.
+        message: String,
+    },
+    /// A command-line value or argument is wrong.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// An invalid-input error.
+    pub fn invalid(at: Location, message: String) -> Self {
+        Error::Invalid { at, message }
+    }
+}
+
+/// Deserialize JSON text into `T`, naming the file, line, column and JSON path on failure.
+pub fn from_json_text<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let json_path = e.path().to_string();
+            let inner = e.into_inner();
+            let line_col = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+            let message = clean_serde_message(&inner.to_string());
+            Err(Error::Invalid {
+                at: Location {
+                    file: path.to_path_buf(),
+                    line_col,
+                    json_path: (json_path != "." && !json_path.is_empty()).then_some(json_path),
+                },
+                message,
+            })
+        }
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; the location is printed already.
+fn clean_serde_message(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}

@@ -1,0 +1,434 @@
+//! Scenario format v1: one test case. A cassette to replay, how its fake tools behave, the
+//! completion orders to try and the policy the handler is held to.
+//!
+//! ```json
+//! {
+//!   "format": "tooltape-scenario",
+//!   "version": 1,
+//!   "description": "Three independent lookups; a handler must run them at once.",
+//!   "cassette": "../cassettes/anthropic/weather_three.json",
+//!   "tools": {
+//!     "get_weather": { "latency_ms": [300, 200, 100] },
+//!     "send_email": { "latency_ms": 50, "side_effects": true }
+//!   },
+//!   "calls": { "toolu_01Lq7Bv9mZc2XgUe8HnRwY3D": { "fail": "upstream timed out" } },
+//!   "orders": ["call", "reverse", { "shuffle": 2 }],
+//!   "policy": { "tool_deadline_ms": 10000 },
+//!   "exercises": ["missing-result", "mismatched-result"]
+//! }
+//! ```
+//!
+//! A scenario's JSON Schema is printed by `tooltape schema scenario` (and kept in
+//! `docs/scenario.schema.json`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::cassette::{self, LoadedCassette};
+use crate::error::{Error, Location};
+use crate::rules::RuleId;
+use crate::transcript::{Part, ToolCall};
+
+/// The `format` value of every scenario.
+pub const FORMAT: &str = "tooltape-scenario";
+/// The newest scenario version this build reads.
+pub const VERSION: u32 = 1;
+
+/// A scenario as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Always `"tooltape-scenario"`.
+    pub format: String,
+    /// Format version; this build reads version 1.
+    pub version: u32,
+    /// The scenario's name; defaults to the file name without `.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the scenario is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The cassette to replay, relative to the scenario file.
+    pub cassette: PathBuf,
+    /// How each tool behaves, by tool name. Tools not listed take the defaults.
+    #[serde(default)]
+    pub tools: BTreeMap<String, ToolSpec>,
+    /// Per-call overrides, by call id.
+    #[serde(default)]
+    pub calls: BTreeMap<String, CallSpec>,
+    /// The completion orders to try; each is one run of the handler. Default: `["call", "reverse"]`.
+    #[serde(default = "default_orders")]
+    pub orders: Vec<OrderSpec>,
+    /// What the handler is held to.
+    #[serde(default)]
+    pub policy: Policy,
+    /// The rules this scenario can catch. Self-tests check that each `breaks-<rule>` handler
+    /// is caught here exactly when its rule is listed, and that nothing else fires.
+    #[serde(default)]
+    pub exercises: Vec<RuleId>,
+    /// Self-test expectations that differ from what `exercises` implies: built-in handler name
+    /// (`reference`, `breaks-<rule>`) to the exact set of rules it must break here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect: BTreeMap<String, Vec<RuleId>>,
+}
+
+fn default_orders() -> Vec<OrderSpec> {
+    vec![OrderSpec::Named(NamedOrder::Call), OrderSpec::Named(NamedOrder::Reverse)]
+}
+
+/// How one tool behaves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    /// How long a call takes. Default: 100 ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Latency>,
+    /// The tool's output text. Default: the output recorded in the cassette for that call, or
+    /// `"<tool> result"`. Either way a unique tag is appended per call (see `tag_outputs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Make every call fail with this error text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+    /// Make every call hang: it never completes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hang: bool,
+    /// The tool changes the world: its calls must not overlap each other, and a handler that
+    /// offers it must disable parallel calls.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub side_effects: bool,
+    /// Its calls must also run in the order the model gave them (implies `side_effects`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub order_dependent: bool,
+}
+
+/// Per-call overrides of a tool's behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// How long this call takes, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// This call's output text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Make this call fail with this error text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+    /// Make this call hang.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hang: bool,
+}
+
+/// A latency: fixed, one per call in order of appearance, or drawn from a seeded range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Latency {
+    /// Every call takes this long.
+    Fixed(u64),
+    /// The n-th call of the tool (in the cassette) takes the n-th value; the last repeats.
+    PerCall(Vec<u64>),
+    /// Drawn uniformly from `[min, max]` with the run's seed.
+    Range {
+        /// Shortest.
+        min: u64,
+        /// Longest.
+        max: u64,
+    },
+}
+
+/// A completion order to try.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OrderSpec {
+    /// A named order.
+    Named(NamedOrder),
+    /// `{"shuffle": N}`: N seeded random orders.
+    Shuffle {
+        /// How many.
+        shuffle: u32,
+    },
+}
+
+/// The named completion orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedOrder {
+    /// Calls complete in the order the model gave them.
+    Call,
+    /// The last call completes first.
+    Reverse,
+    /// Calls complete when their latency says (ties in call order).
+    Latency,
+    /// Every permutation, for turns of at most 5 calls (larger turns use call and reverse).
+    All,
+}
+
+/// What the handler is held to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Independent calls of a turn must overlap (else `sequential-execution`).
+    pub require_concurrency: bool,
+    /// A hung call must be given up within this many milliseconds of its start (else
+    /// `timeout-not-enforced`, and the run is stopped).
+    pub tool_deadline_ms: u64,
+    /// Real clock: how long the fake tools wait for all independent calls of a turn to arrive
+    /// before releasing them anyway. Default 2000 ms (1 ms on the virtual clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_ms: Option<u64>,
+    /// The whole run must end within this many milliseconds.
+    pub run_timeout_ms: u64,
+    /// Append a unique tag to every call's output and error text, so that a result filed under
+    /// the wrong call is always detectable. Default true.
+    pub tag_outputs: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            require_concurrency: true,
+            tool_deadline_ms: 30_000,
+            grace_ms: None,
+            run_timeout_ms: 600_000,
+            tag_outputs: true,
+        }
+    }
+}
+
+/// How one call behaves in a run, resolved from the scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallBehaviour {
+    /// The call.
+    pub call: ToolCall,
+    /// Latency in milliseconds (for a range: drawn per run, see [`Scenario::latency_for`]).
+    pub latency: LatencyResolved,
+    /// What the tool answers.
+    pub outcome: Outcome,
+    /// Calls to this tool must not overlap other such calls.
+    pub side_effects: bool,
+    /// And must run in call order.
+    pub order_dependent: bool,
+}
+
+/// A call's latency before the run's seed is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatencyResolved {
+    /// Fixed.
+    Fixed(u64),
+    /// Drawn from `[min, max]`.
+    Range(u64, u64),
+}
+
+/// What a fake tool does with a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Succeeds with this text.
+    Output(String),
+    /// Fails with this error text.
+    Fail(String),
+    /// Never completes.
+    Hang,
+}
+
+/// A scenario loaded and checked against its cassette.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name.
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The stored form.
+    pub file: ScenarioFile,
+    /// The cassette.
+    pub cassette: LoadedCassette,
+    /// Per exchange, the behaviour of each call of its reply, in call order.
+    pub turns: Vec<Vec<CallBehaviour>>,
+}
+
+/// Read a scenario file and the cassette it names.
+pub fn load(path: &Path) -> Result<Scenario, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(path, &text)
+}
+
+/// Parse a scenario from text (its cassette path is resolved against `path`'s folder).
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
+    let file: ScenarioFile = crate::error::from_json_text(path, text)?;
+    let at = |p: &str| Location::pointer(path, text, p.to_string());
+    if file.format != FORMAT {
+        return Err(Error::invalid(
+            at("format"),
+            format!("expected \"{FORMAT}\", found {:?}", file.format),
+        ));
+    }
+    if file.version != VERSION {
+        return Err(Error::invalid(
+            at("version"),
+            format!(
+                "scenario version {} is not supported (this build reads version {VERSION})",
+                file.version
+            ),
+        ));
+    }
+    if file.orders.is_empty() {
+        return Err(Error::invalid(
+            at("orders"),
+            "at least one completion order is needed".into(),
+        ));
+    }
+    let cassette_path = path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(&file.cassette);
+    if !cassette_path.is_file() {
+        return Err(Error::invalid(
+            at("cassette"),
+            format!(
+                "cassette {} does not exist (paths are relative to the scenario file)",
+                cassette_path.display()
+            ),
+        ));
+    }
+    let cassette = cassette::load(&cassette_path)?;
+
+    let recorded_tools: Vec<&str> = cassette
+        .replies
+        .iter()
+        .flat_map(|r| r.calls())
+        .map(|c| c.name.as_str())
+        .collect();
+    for (name, spec) in &file.tools {
+        if !recorded_tools.contains(&name.as_str()) {
+            return Err(Error::invalid(
+                at(&format!("tools.{name}")),
+                format!(
+                    "unknown tool {name:?}: the cassette calls only {}",
+                    list_or_none(&recorded_tools)
+                ),
+            ));
+        }
+        if let Some(Latency::Range { min, max }) = &spec.latency_ms
+            && min > max
+        {
+            return Err(Error::invalid(
+                at(&format!("tools.{name}.latency_ms")),
+                format!("min ({min}) is greater than max ({max})"),
+            ));
+        }
+        if let Some(Latency::PerCall(v)) = &spec.latency_ms
+            && v.is_empty()
+        {
+            return Err(Error::invalid(
+                at(&format!("tools.{name}.latency_ms")),
+                "a per-call latency list needs at least one value".into(),
+            ));
+        }
+    }
+    let all_ids: Vec<&str> = cassette
+        .replies
+        .iter()
+        .flat_map(|r| r.calls())
+        .map(|c| c.id.as_str())
+        .collect();
+    for id in file.calls.keys() {
+        if !all_ids.contains(&id.as_str()) {
+            return Err(Error::invalid(
+                at(&format!("calls.{id}")),
+                format!("unknown call id {id:?}: no reply of the cassette has it"),
+            ));
+        }
+    }
+
+    let mut per_tool_count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut turns = Vec::new();
+    for (i, reply) in cassette.replies.iter().enumerate() {
+        let mut turn = Vec::new();
+        for call in reply.calls() {
+            let n = per_tool_count.entry(call.name.as_str()).or_default();
+            let nth = *n;
+            *n += 1;
+            let tool = file.tools.get(&call.name).cloned().unwrap_or_default();
+            let over = file.calls.get(&call.id).cloned().unwrap_or_default();
+            let latency = match (over.latency_ms, &tool.latency_ms) {
+                (Some(ms), _) => LatencyResolved::Fixed(ms),
+                (None, None) => LatencyResolved::Fixed(100),
+                (None, Some(Latency::Fixed(ms))) => LatencyResolved::Fixed(*ms),
+                (None, Some(Latency::PerCall(v))) => {
+                    LatencyResolved::Fixed(v[nth.min(v.len() - 1)])
+                }
+                (None, Some(Latency::Range { min, max })) => LatencyResolved::Range(*min, *max),
+            };
+            let outcome = if over.hang || (tool.hang && over.fail.is_none() && over.output.is_none()) {
+                Outcome::Hang
+            } else if let Some(msg) = over.fail.clone() {
+                Outcome::Fail(msg)
+            } else if let Some(out) = over.output.clone() {
+                Outcome::Output(out)
+            } else if let Some(msg) = tool.fail.clone() {
+                Outcome::Fail(msg)
+            } else {
+                Outcome::Output(
+                    tool.output
+                        .clone()
+                        .or_else(|| recorded_output(&cassette, i, &call.id))
+                        .unwrap_or_else(|| format!("{} result", call.name)),
+                )
+            };
+            turn.push(CallBehaviour {
+                call: call.clone(),
+                latency,
+                outcome,
+                side_effects: tool.side_effects || tool.order_dependent,
+                order_dependent: tool.order_dependent,
+            });
+        }
+        turns.push(turn);
+    }
+    let name = file.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    });
+    Ok(Scenario {
+        name,
+        path: path.to_path_buf(),
+        file,
+        cassette,
+        turns,
+    })
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    let mut v: Vec<&str> = names.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    if v.is_empty() {
+        "no tools".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// The output recorded for `call_id`: the matching result in the request after exchange `i`.
+fn recorded_output(cassette: &LoadedCassette, i: usize, call_id: &str) -> Option<String> {
+    let next = cassette.requests.get(i + 1)?;
+    next.messages
+        .iter()
+        .flat_map(|m| m.parts.iter())
+        .find_map(|p| match p {
+            Part::Result(r) if r.call_id == call_id && r.is_error != Some(true) => {
+                Some(r.content.clone())
+            }
+            _ => None,
+        })
+}
+
+/// The JSON Schema of the scenario format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+}
