@@ -211,3 +211,9 @@ fn bracket(path: &str) -> String {
         format!(".{path}")
     }
 }
+
+/// The JSON Schema of the cassette format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Cassette);
+    serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+}

@@ -6,6 +6,7 @@
 //! know about: follow-ups are built by appending native entries to the handler's own request.
 
 pub mod anthropic;
+mod common;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;

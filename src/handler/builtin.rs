@@ -1,0 +1,339 @@
+//! Built-in handlers: `reference` (correct and concurrent) and one `breaks-<rule>` per rule,
+//! each the reference with exactly one bug, for demos and self-tests.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use super::{BoxError, Env, Handler, HandlerFuture};
+use crate::provider::{self, ResultBlock};
+use crate::rules::RuleId;
+use crate::transcript::{Provider, ToolCall};
+
+/// How long the built-in handlers wait for a tool before answering it with an error.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A built-in handler: the reference, or the reference with the bug that breaks one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Builtin {
+    bug: Option<RuleId>,
+    name: &'static str,
+}
+
+/// Every built-in handler: `reference` first, then one per rule.
+pub fn all() -> Vec<Builtin> {
+    std::iter::once(Builtin {
+        bug: None,
+        name: "reference",
+    })
+    .chain(RuleId::ALL.iter().map(|&r| Builtin {
+        bug: Some(r),
+        name: breaks_name(r),
+    }))
+    .collect()
+}
+
+fn breaks_name(r: RuleId) -> &'static str {
+    use RuleId::*;
+    match r {
+        MissingResult => "breaks-missing-result",
+        UnknownResult => "breaks-unknown-result",
+        DuplicateResult => "breaks-duplicate-result",
+        MismatchedResult => "breaks-mismatched-result",
+        SplitResults => "breaks-split-results",
+        MissingAssistantTurn => "breaks-missing-assistant-turn",
+        ResultsNotFirst => "breaks-results-not-first",
+        HistoryChanged => "breaks-history-changed",
+        ErrorNotFlagged => "breaks-error-not-flagged",
+        SequentialExecution => "breaks-sequential-execution",
+        UnsafeParallelWrites => "breaks-unsafe-parallel-writes",
+        ParallelWritesEnabled => "breaks-parallel-writes-enabled",
+        TimeoutNotEnforced => "breaks-timeout-not-enforced",
+        WrongArguments => "breaks-wrong-arguments",
+        CallNotRun => "breaks-call-not-run",
+        CallRunTwice => "breaks-call-run-twice",
+        StoppedEarly => "breaks-stopped-early",
+    }
+}
+
+/// The built-in handler called `name` (`reference` or `breaks-<rule>`).
+pub fn by_name(name: &str) -> Option<Builtin> {
+    all().into_iter().find(|b| b.name == name)
+}
+
+impl Builtin {
+    /// The rule this handler breaks (`None` for the reference).
+    pub fn breaks(&self) -> Option<RuleId> {
+        self.bug
+    }
+}
+
+impl Handler for Builtin {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn run(&self, env: Env) -> HandlerFuture {
+        Box::pin(agent(env, self.bug))
+    }
+}
+
+/// What one call's run gave.
+#[derive(Debug, Clone)]
+struct Ran {
+    content: String,
+    is_error: bool,
+}
+
+async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
+    use RuleId::*;
+    let provider = env.provider();
+    let fmt = provider::format(provider);
+    let mut request = env.initial_request();
+    let offered = fmt.parse_request(&request)?.tools;
+    let writes = env.side_effect_tools();
+    if offered.iter().any(|t| writes.contains(t)) {
+        fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
+    }
+    loop {
+        let reply = env.model(request.clone()).await?;
+        let calls: Vec<ToolCall> = fmt.parse_reply(&reply)?.calls().into_iter().cloned().collect();
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let (ran, completion) = run_calls(&env, &calls, &writes, bug).await;
+        if bug == Some(StoppedEarly) {
+            return Ok(());
+        }
+        let results = build_results(provider, &calls, ran, &completion, bug);
+        let mut next = request.clone();
+        let history = fmt.history_mut(&mut next)?;
+        if bug == Some(HistoryChanged) {
+            edit_first_user_text(history);
+        }
+        if bug != Some(MissingAssistantTurn) {
+            history.extend(fmt.history_entries(&reply)?);
+        }
+        match bug {
+            Some(SplitResults) if results.len() > 1 => {
+                if provider == Provider::Anthropic {
+                    for r in &results {
+                        history.extend(fmt.results_entries(std::slice::from_ref(r), None));
+                    }
+                } else {
+                    history.extend(fmt.results_entries(&results[..1], None));
+                    history.push(fmt.user_text_entry("(more results follow)"));
+                    history.extend(fmt.results_entries(&results[1..], None));
+                }
+            }
+            Some(ResultsNotFirst) if provider == Provider::Anthropic => {
+                history.extend(fmt.results_entries(&results, Some("Here are the tool results.")))
+            }
+            _ => history.extend(fmt.results_entries(&results, None)),
+        }
+        request = next;
+    }
+}
+
+/// Run the calls the way the handler does; returns each call's result (None: not run) and the
+/// order in which they completed.
+async fn run_calls(
+    env: &Env,
+    calls: &[ToolCall],
+    writes: &[String],
+    bug: Option<RuleId>,
+) -> (Vec<Option<Ran>>, Vec<usize>) {
+    use RuleId::*;
+    let timeout = bug != Some(TimeoutNotEnforced);
+    let done: Arc<Mutex<Vec<(usize, Ran)>>> = Arc::default();
+    let skip = (bug == Some(CallNotRun)).then(|| calls.len() - 1);
+    // breaks-call-run-twice runs again the first call that succeeds.
+    let doubled = Arc::new(std::sync::atomic::AtomicBool::new(bug != Some(CallRunTwice)));
+    let wrong_args = (bug == Some(WrongArguments)).then_some(0);
+
+    let job = |i: usize| {
+        let env = env.clone();
+        let call = calls[i].clone();
+        let done = done.clone();
+        let doubled = doubled.clone();
+        let input = if wrong_args == Some(i) { altered(&call.input) } else { call.input.clone() };
+        async move {
+            let mut ran = run_one(&env, &call.name, &input, timeout).await;
+            let first_success = !ran.is_error
+                && doubled
+                    .compare_exchange(false, true, SeqCst, SeqCst)
+                    .is_ok();
+            if first_success {
+                ran = run_one(&env, &call.name, &input, timeout).await;
+            }
+            done.lock().unwrap_or_else(|e| e.into_inner()).push((i, ran));
+        }
+    };
+    let runnable: Vec<usize> = (0..calls.len()).filter(|i| Some(*i) != skip).collect();
+    match bug {
+        Some(SequentialExecution) => {
+            for &i in &runnable {
+                job(i).await;
+            }
+        }
+        _ => {
+            let sequential_writes = bug != Some(UnsafeParallelWrites);
+            let (reads, chain): (Vec<usize>, Vec<usize>) = runnable
+                .iter()
+                .partition(|&&i| !sequential_writes || !writes.contains(&calls[i].name));
+            let mut set = JoinSet::new();
+            for i in reads {
+                set.spawn(job(i));
+            }
+            if !chain.is_empty() {
+                let jobs: Vec<_> = chain.into_iter().map(job).collect();
+                set.spawn(async move {
+                    for j in jobs {
+                        j.await;
+                    }
+                });
+            }
+            while set.join_next().await.is_some() {}
+        }
+    }
+    let finished = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut ran: Vec<Option<Ran>> = vec![None; calls.len()];
+    let mut completion = Vec::new();
+    for (i, r) in finished {
+        completion.push(i);
+        ran[i] = Some(r);
+    }
+    if let Some(i) = skip {
+        ran[i] = Some(Ran {
+            content: "(answered from cache without running the tool)".into(),
+            is_error: false,
+        });
+    }
+    (ran, completion)
+}
+
+async fn run_one(env: &Env, name: &str, input: &Value, timeout: bool) -> Ran {
+    let fut = env.tool(name, input);
+    let result = if timeout {
+        match tokio::time::timeout(TOOL_TIMEOUT, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Ran {
+                    content: format!("Error: tool {name} timed out after {} s", TOOL_TIMEOUT.as_secs()),
+                    is_error: true,
+                };
+            }
+        }
+    } else {
+        fut.await
+    };
+    match result {
+        Ok(out) => Ran {
+            content: out,
+            is_error: false,
+        },
+        Err(e) => Ran {
+            content: format!("Error: {e}"),
+            is_error: true,
+        },
+    }
+}
+
+fn altered(input: &Value) -> Value {
+    match input {
+        Value::Object(o) => {
+            let mut o = o.clone();
+            o.insert("tooltape_unexpected".into(), Value::Bool(true));
+            Value::Object(o)
+        }
+        other => serde_json::json!({ "tooltape_unexpected": other }),
+    }
+}
+
+fn build_results(
+    provider: Provider,
+    calls: &[ToolCall],
+    ran: Vec<Option<Ran>>,
+    completion: &[usize],
+    bug: Option<RuleId>,
+) -> Vec<ResultBlock> {
+    use RuleId::*;
+    let ran: Vec<Ran> = ran
+        .into_iter()
+        .map(|r| r.unwrap_or(Ran { content: String::new(), is_error: true }))
+        .collect();
+    let mut results: Vec<ResultBlock> = calls
+        .iter()
+        .zip(&ran)
+        .map(|(c, r)| ResultBlock {
+            call_id: c.id.clone(),
+            content: r.content.clone(),
+            is_error: r.is_error,
+        })
+        .collect();
+    match bug {
+        Some(MismatchedResult) => {
+            // Outputs paired with ids by completion order; flags stay with their ids.
+            for (k, &i) in completion.iter().enumerate() {
+                if k < results.len() {
+                    results[k].content = ran[i].content.clone();
+                }
+            }
+        }
+        Some(MissingResult) => {
+            if results.iter().any(|r| r.is_error) {
+                results.retain(|r| !r.is_error);
+            } else {
+                results.pop();
+            }
+        }
+        Some(UnknownResult) => {
+            let id = match provider {
+                Provider::Anthropic => "toolu_01TooltapeUnknownCallId0",
+                _ => "call_TooltapeUnknownCallId000",
+            };
+            results.push(ResultBlock {
+                call_id: id.into(),
+                content: "result for a call nobody made".into(),
+                is_error: false,
+            });
+        }
+        Some(DuplicateResult) => {
+            let first = results[0].clone();
+            results.insert(1, first);
+        }
+        Some(ErrorNotFlagged) => {
+            for r in &mut results {
+                r.is_error = false;
+            }
+        }
+        _ => {}
+    }
+    results
+}
+
+/// Change the text of the first user message (the classic "rebuilt the prompt" bug).
+fn edit_first_user_text(history: &mut [Value]) {
+    for entry in history.iter_mut() {
+        if entry.get("role").and_then(Value::as_str) != Some("user") {
+            continue;
+        }
+        match entry.get_mut("content") {
+            Some(Value::String(s)) => {
+                s.push_str(" (edited)");
+                return;
+            }
+            Some(Value::Array(parts)) => {
+                for p in parts.iter_mut() {
+                    if let Some(Value::String(t)) = p.get_mut("text") {
+                        t.push_str(" (edited)");
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

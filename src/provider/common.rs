@@ -1,0 +1,356 @@
+//! Helpers shared by the three provider formats: error paths, typed field access that reports
+//! "expected …, found …", result-content flattening, argument parsing, the OpenAI switches and
+//! error body, and the splitting of strings into stream fragments.
+//!
+//! Paths follow [`FormatError`]: dotted keys and `[i]` indices relative to the document root,
+//! the empty string for the root itself, `[3]` for the fourth event of a stream.
+
+use serde_json::{Map, Value, json};
+
+use super::{FormatError, SseEvent};
+
+/// A JSON object.
+pub(super) type Obj = Map<String, Value>;
+
+/// The path of `key` inside the value at `path`.
+pub(super) fn at_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The path of element `i` of the array at `path`.
+pub(super) fn at_index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// A short description of a value for error messages, so that a message says what was found.
+pub(super) fn describe(found: Option<&Value>) -> String {
+    match found {
+        None => "nothing (the field is missing)".to_string(),
+        Some(Value::Null) => "null".to_string(),
+        Some(Value::Bool(b)) => format!("the boolean {b}"),
+        Some(Value::Number(n)) => format!("the number {n}"),
+        Some(Value::String(s)) => format!("the string {:?}", shorten(s)),
+        Some(Value::Array(a)) if a.is_empty() => "an empty array".to_string(),
+        Some(Value::Array(a)) => format!("an array of {} item(s)", a.len()),
+        Some(Value::Object(o)) => match o.get("type").and_then(Value::as_str) {
+            Some(t) => format!("an object of type {t:?}"),
+            None => "an object".to_string(),
+        },
+    }
+}
+
+/// The first 60 characters of `s`, marked when cut, so that messages stay one line long.
+pub(super) fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
+/// The error "expected `expected`, found <what `found` is>" at `path`.
+pub(super) fn mismatch(path: impl Into<String>, expected: &str, found: Option<&Value>) -> FormatError {
+    FormatError::new(path, format!("expected {expected}, found {}", describe(found)))
+}
+
+/// `value` as an object; `what` names the expected thing ("a message object").
+pub(super) fn object<'a>(value: &'a Value, path: &str, what: &str) -> Result<&'a Obj, FormatError> {
+    value.as_object().ok_or_else(|| mismatch(path, what, Some(value)))
+}
+
+/// A required field of any type.
+pub(super) fn required<'a>(
+    obj: &'a Obj,
+    key: &str,
+    path: &str,
+    what: &str,
+) -> Result<&'a Value, FormatError> {
+    obj.get(key)
+        .ok_or_else(|| mismatch(at_key(path, key), what, None))
+}
+
+/// A required string field of the object at `path`.
+pub(super) fn str_field<'a>(obj: &'a Obj, key: &str, path: &str) -> Result<&'a str, FormatError> {
+    match obj.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        other => Err(mismatch(at_key(path, key), "a string", other)),
+    }
+}
+
+/// An optional string field: missing or null is `None`, another type is an error.
+pub(super) fn opt_str_field<'a>(
+    obj: &'a Obj,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a str>, FormatError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        other => Err(mismatch(at_key(path, key), "a string", other)),
+    }
+}
+
+/// A required array field.
+pub(super) fn array_field<'a>(
+    obj: &'a Obj,
+    key: &str,
+    path: &str,
+) -> Result<&'a [Value], FormatError> {
+    match obj.get(key) {
+        Some(Value::Array(a)) => Ok(a),
+        other => Err(mismatch(at_key(path, key), "an array", other)),
+    }
+}
+
+/// An optional array field: missing or null is `None`, another type is an error.
+pub(super) fn opt_array_field<'a>(
+    obj: &'a Obj,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a [Value]>, FormatError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        other => Err(mismatch(at_key(path, key), "an array", other)),
+    }
+}
+
+/// Whether `obj[key]` is exactly `true` (request switches such as `stream`).
+pub(super) fn is_true(obj: &Obj, key: &str) -> bool {
+    obj.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// The optional `model` field of a request.
+pub(super) fn model(root: &Obj) -> Result<Option<String>, FormatError> {
+    Ok(opt_str_field(root, "model", "")?.map(str::to_string))
+}
+
+/// The text types of content parts across the three APIs (`text` for Anthropic and Chat,
+/// `input_text`/`output_text` for Responses).
+const TEXT_PART_TYPES: [&str; 3] = ["text", "input_text", "output_text"];
+
+/// The text of a content part, when it is a text part.
+pub(super) fn text_of_part(part: &Value) -> Option<&str> {
+    let obj = part.as_object()?;
+    let ty = obj.get("type")?.as_str()?;
+    if TEXT_PART_TYPES.contains(&ty) {
+        obj.get("text")?.as_str()
+    } else {
+        None
+    }
+}
+
+/// A tool result's content as one string: a string as is; an array with its text parts' text
+/// and other parts' compact JSON joined by newlines; missing or null as "". The rules compare
+/// results as text, so every provider's content forms must land in the same shape.
+pub(super) fn flatten_content(content: Option<&Value>, path: &str) -> Result<String, FormatError> {
+    match content {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(parts)) => Ok(parts
+            .iter()
+            .map(|p| match text_of_part(p) {
+                Some(t) => t.to_string(),
+                None => p.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+        other => Err(mismatch(path, "a string or an array of content parts", other)),
+    }
+}
+
+/// OpenAI's JSON-string arguments, parsed. Models may emit invalid JSON; such text is kept as a
+/// `Value::String` so the rules can still compare it with what the tool received.
+pub(super) fn parse_arguments(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+}
+
+/// Split `s` into at most `max` non-empty pieces at character boundaries, the way streams
+/// deliver text and arguments in several fragments. An empty string gives no pieces.
+pub(super) fn split_fragments(s: &str, max: usize) -> Vec<String> {
+    let chars: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+    let n = chars.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let pieces = match n {
+        1 => 1,
+        2..=11 => 2.min(max.max(1)),
+        _ => max.max(1),
+    };
+    let mut out = Vec::with_capacity(pieces);
+    let mut start = 0;
+    for k in 1..=pieces {
+        let end = if k == pieces { s.len() } else { chars[k * n / pieces] };
+        out.push(s[start..end].to_string());
+        start = end;
+    }
+    out
+}
+
+/// The JSON of stream event `i`.
+pub(super) fn event_json(events: &[SseEvent], i: usize) -> Result<Value, FormatError> {
+    let data = &events[i].data;
+    serde_json::from_str(data).map_err(|e| {
+        FormatError::new(
+            at_index("", i),
+            format!("expected the event data to be JSON, found {:?} ({e})", shorten(data)),
+        )
+    })
+}
+
+/// The message of an error object (`{"type": …, "message": …}`) for error texts.
+pub(super) fn error_text(error: Option<&Value>) -> String {
+    let Some(err) = error else {
+        return "no details".to_string();
+    };
+    let kind = err
+        .get("type")
+        .or_else(|| err.get("code"))
+        .and_then(Value::as_str);
+    let message = err.get("message").and_then(Value::as_str);
+    match (kind, message) {
+        (Some(k), Some(m)) => format!("{k}: {m}"),
+        (None, Some(m)) => m.to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// A request's `messages` or `input` array, created empty when missing.
+pub(super) fn history_array<'a>(
+    request: &'a mut Value,
+    key: &str,
+) -> Result<&'a mut Vec<Value>, FormatError> {
+    let root = match request {
+        Value::Object(root) => root,
+        other => return Err(mismatch("", "a request object", Some(other))),
+    };
+    let slot = root.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    if slot.is_null() {
+        *slot = Value::Array(Vec::new());
+    }
+    match slot {
+        Value::Array(a) => Ok(a),
+        other => Err(mismatch(key, "an array", Some(other))),
+    }
+}
+
+/// OpenAI's switch (both APIs): `parallel_tool_calls: false` when disabled; when enabled the
+/// key is removed, which leaves the API default (parallel calls on).
+pub(super) fn set_openai_parallel_disabled(request: &mut Value, disabled: bool) {
+    if let Some(root) = request.as_object_mut() {
+        if disabled {
+            root.insert("parallel_tool_calls".into(), Value::Bool(false));
+        } else {
+            root.remove("parallel_tool_calls");
+        }
+    }
+}
+
+/// Whether an OpenAI request disables parallel calls.
+pub(super) fn openai_parallel_disabled(root: &Obj) -> bool {
+    root.get("parallel_tool_calls").and_then(Value::as_bool) == Some(false)
+}
+
+/// OpenAI's HTTP 400 envelope (both APIs).
+pub(super) fn openai_error_body(message: &str) -> Value {
+    json!({
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": null,
+            "code": null
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_keys_and_indices() {
+        assert_eq!(at_key("", "messages"), "messages");
+        assert_eq!(at_key(&at_index("messages", 2), "content"), "messages[2].content");
+        assert_eq!(at_index("", 3), "[3]");
+        assert_eq!(at_key(&at_index("", 3), "delta"), "[3].delta");
+    }
+
+    #[test]
+    fn describe_says_what_was_found() {
+        assert_eq!(describe(None), "nothing (the field is missing)");
+        assert_eq!(describe(Some(&json!(42))), "the number 42");
+        assert_eq!(describe(Some(&json!("hi"))), "the string \"hi\"");
+        assert_eq!(describe(Some(&json!([]))), "an empty array");
+        assert_eq!(describe(Some(&json!({"type": "text"}))), "an object of type \"text\"");
+        let long = "x".repeat(100);
+        assert!(describe(Some(&json!(long))).ends_with("…\""));
+    }
+
+    #[test]
+    fn flattening_joins_text_and_keeps_other_parts_as_json() {
+        assert_eq!(flatten_content(None, "c").unwrap(), "");
+        assert_eq!(flatten_content(Some(&Value::Null), "c").unwrap(), "");
+        assert_eq!(flatten_content(Some(&json!("ok")), "c").unwrap(), "ok");
+        let parts = json!([
+            {"type": "text", "text": "a"},
+            {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+            {"type": "input_text", "text": "b"}
+        ]);
+        assert_eq!(
+            flatten_content(Some(&parts), "c").unwrap(),
+            "a\n{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":\"https://x/y.png\"}}\nb"
+        );
+        let err = flatten_content(Some(&json!(3)), "messages[1].content").unwrap_err();
+        assert_eq!(err.path, "messages[1].content");
+        assert_eq!(
+            err.message,
+            "expected a string or an array of content parts, found the number 3"
+        );
+    }
+
+    #[test]
+    fn arguments_that_are_not_json_stay_text() {
+        assert_eq!(parse_arguments("{\"a\":1}"), json!({"a": 1}));
+        assert_eq!(parse_arguments("{\"a\":"), json!("{\"a\":"));
+    }
+
+    #[test]
+    fn fragments_cover_the_string_exactly() {
+        for s in ["", "a", "ab", "{\"city\":\"Zürich\"}", "héllo wörld, ünïcode ok"] {
+            for max in 1..=3 {
+                let parts = split_fragments(s, max);
+                assert_eq!(parts.concat(), s);
+                assert!(parts.len() <= max);
+                assert!(parts.iter().all(|p| !p.is_empty()));
+            }
+        }
+        assert_eq!(split_fragments("{\"city\":\"Paris\"}", 3).len(), 3);
+    }
+
+    #[test]
+    fn history_array_creates_and_checks() {
+        let mut v = json!({});
+        history_array(&mut v, "messages").unwrap().push(json!(1));
+        assert_eq!(v, json!({"messages": [1]}));
+        let mut bad = json!({"messages": "x"});
+        let err = history_array(&mut bad, "messages").unwrap_err();
+        assert_eq!(err.path, "messages");
+        let mut not_obj = json!([]);
+        assert_eq!(history_array(&mut not_obj, "messages").unwrap_err().path, "");
+    }
+
+    #[test]
+    fn openai_switch_sets_and_removes() {
+        let mut v = json!({"model": "gpt-4o"});
+        set_openai_parallel_disabled(&mut v, true);
+        assert_eq!(v["parallel_tool_calls"], json!(false));
+        assert!(openai_parallel_disabled(v.as_object().unwrap()));
+        set_openai_parallel_disabled(&mut v, false);
+        assert_eq!(v, json!({"model": "gpt-4o"}));
+    }
+}

@@ -1,0 +1,561 @@
+//! The replay engine's state for one run: serves recorded replies to the handler's requests,
+//! runs the fake tools (latency, completion order, failures, hangs) and judges each turn.
+//!
+//! The session is transport-free: an in-process handler reaches it through
+//! [`crate::handler::Env`], a process through the mock server. Time is tokio's, so the same
+//! code runs on the virtual clock (a paused runtime: tool latency costs nothing and figures are
+//! exact) and on the real one.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::provider;
+use crate::replay::observe::{End, Invocation, Match, TurnObservation};
+use crate::replay::order::{self, RunPlan, TurnOrder};
+use crate::rules::{self, Violation};
+use crate::scenario::{Outcome, Scenario};
+use crate::timing::TurnTiming;
+use crate::transcript::{Reply, Request};
+
+/// Why a model request was not answered with a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The HTTP status the real API would use.
+    pub status: u16,
+    /// The provider's error body.
+    pub body: Value,
+    /// The error message inside it.
+    pub message: String,
+}
+
+/// What a fake tool answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolAnswer {
+    /// Output text.
+    Output(String),
+    /// The tool failed with this text.
+    Failed(String),
+}
+
+/// How the run ended, when the engine ended it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Stop {
+    /// A follow-up the real API would reject.
+    Rejected(String),
+    /// A hung call outlived the deadline.
+    DeadlineExpired,
+    /// A request that cannot be parsed, or one past the cassette's end.
+    Error(String),
+}
+
+pub(crate) struct Session {
+    pub(crate) scenario: Arc<Scenario>,
+    plan: RunPlan,
+    latencies: Vec<Vec<Duration>>,
+    tags: Vec<Vec<String>>,
+    grace: Duration,
+    t0: Instant,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    seq: u64,
+    served: usize,
+    turn: Option<Turn>,
+    violations: Vec<Violation>,
+    timings: Vec<TurnTiming>,
+    stop: Option<Stop>,
+    parallel_writes_seen: bool,
+}
+
+struct Turn {
+    index: usize,
+    reply_at: Duration,
+    served: Reply,
+    previous: Request,
+    invocations: Vec<Invocation>,
+    /// When each invocation completes, once known.
+    release: Vec<Option<Instant>>,
+    /// Independent calls (not side-effecting) that have arrived.
+    arrived: Vec<bool>,
+    first_arrival: Option<Instant>,
+    barrier_open: bool,
+}
+
+/// What the run produced, for the report.
+pub(crate) struct Judged {
+    pub violations: Vec<Violation>,
+    pub timings: Vec<TurnTiming>,
+    pub stop: Option<Stop>,
+    pub served: usize,
+}
+
+impl Session {
+    pub(crate) fn new(scenario: Arc<Scenario>, plan: RunPlan, grace: Duration) -> Arc<Session> {
+        let latencies = order::latencies(&scenario, plan.seed);
+        let tags = scenario
+            .turns
+            .iter()
+            .map(|t| {
+                if scenario.file.policy.tag_outputs {
+                    t.iter().map(|c| order::tag(&c.call.id)).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Arc::new(Session {
+            scenario,
+            plan,
+            latencies,
+            tags,
+            grace,
+            t0: Instant::now(),
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep going with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn since_start(&self, t: Instant) -> Duration {
+        t.saturating_duration_since(self.t0)
+    }
+
+    fn provider(&self) -> crate::transcript::Provider {
+        self.scenario.cassette.provider()
+    }
+
+    /// The request that opens the recording, for handlers that replay the recorded prompt.
+    pub(crate) fn initial_request(&self) -> Value {
+        self.scenario.cassette.cassette.exchanges[0].request.clone()
+    }
+
+    /// Tools the scenario marks side-effecting.
+    pub(crate) fn side_effect_tools(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .scenario
+            .file
+            .tools
+            .iter()
+            .filter(|(_, t)| t.side_effects || t.order_dependent)
+            .map(|(n, _)| n.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn reject(&self, message: String) -> Rejection {
+        let body = provider::format(self.provider()).error_body(&message);
+        Rejection {
+            status: 400,
+            body,
+            message,
+        }
+    }
+
+    /// A model request from the handler: judge it as the follow-up of the open turn, then serve
+    /// the next recorded reply (or reject it as the real API would).
+    pub(crate) fn model_request(&self, body: &Value) -> Result<Value, Rejection> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        if let Some(stop) = &st.stop {
+            let msg = match stop {
+                Stop::Rejected(m) | Stop::Error(m) => m.clone(),
+                Stop::DeadlineExpired => "tooltape: the run was stopped (a hung tool outlived the deadline)".into(),
+            };
+            return Err(self.reject(msg));
+        }
+        let fmt = provider::format(self.provider());
+        let request = match fmt.parse_request(body) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!(
+                    "request {} is not a valid {} request: {e}",
+                    st.served + 1,
+                    self.provider()
+                );
+                st.stop = Some(Stop::Error(msg.clone()));
+                drop(st);
+                self.changed.notify_waiters();
+                return Err(self.reject(msg));
+            }
+        };
+        let k = st.served;
+        if !st.parallel_writes_seen {
+            let marked = self.side_effect_tools();
+            let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
+            if let Some(v) = rules::check_request(&request, &marked, k + 1) {
+                st.parallel_writes_seen = true;
+                st.violations.push(v);
+            }
+        }
+        if let Some(turn) = st.turn.take() {
+            let seq = st.seq;
+            let obs = self.observe(turn, Some(request.clone()), now, seq, false, false);
+            let found = rules::check_turn(&obs);
+            let rejected = rules::rejection_message(
+                self.provider(),
+                &found,
+                body_len(fmt, body).saturating_sub(1),
+            );
+            st.timings.push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+            st.violations.extend(found);
+            if let Some(msg) = rejected {
+                st.stop = Some(Stop::Rejected(msg.clone()));
+                drop(st);
+                self.changed.notify_waiters();
+                return Err(self.reject(msg));
+            }
+        }
+        let exchanges = &self.scenario.cassette;
+        if k >= exchanges.replies.len() {
+            let msg = format!(
+                "the handler asked for reply {} but the cassette has only {}: it kept looping after the model's final answer",
+                k + 1,
+                exchanges.replies.len()
+            );
+            st.stop = Some(Stop::Error(msg.clone()));
+            drop(st);
+            self.changed.notify_waiters();
+            return Err(self.reject(msg));
+        }
+        let reply = exchanges.replies[k].clone();
+        st.served = k + 1;
+        if reply.wants_tools() {
+            let n = reply.calls().len();
+            st.turn = Some(Turn {
+                index: k,
+                reply_at: self.since_start(now),
+                served: reply,
+                previous: request,
+                invocations: Vec::new(),
+                release: Vec::new(),
+                arrived: vec![false; n],
+                first_arrival: None,
+                barrier_open: false,
+            });
+        }
+        drop(st);
+        self.changed.notify_waiters();
+        Ok(exchanges.reply_bodies[k].clone())
+    }
+
+    fn observe(
+        &self,
+        turn: Turn,
+        followup: Option<Request>,
+        at: Instant,
+        seq: u64,
+        handler_ended: bool,
+        deadline_expired: bool,
+    ) -> TurnObservation {
+        let index = turn.index;
+        TurnObservation {
+            provider: self.provider(),
+            turn: index + 1,
+            calls: self.scenario.turns[index].clone(),
+            tags: self.tags[index].clone(),
+            served: turn.served,
+            previous: turn.previous,
+            followup,
+            invocations: turn.invocations,
+            reply_at: turn.reply_at,
+            judged_at: self.since_start(at),
+            judged_seq: seq,
+            deadline_expired,
+            handler_ended,
+            policy: self.scenario.file.policy.clone(),
+            earlier_tags: self.tags[..index]
+                .iter()
+                .enumerate()
+                .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
+                .collect(),
+        }
+    }
+
+    /// A fake tool call: file it under a call of the open turn and answer when the scenario
+    /// says. Returns `None` for a call that never completes (hang); the caller awaits forever.
+    pub(crate) async fn tool_call(self: &Arc<Self>, name: &str, input: &Value) -> ToolAnswer {
+        let (turn_index, inv, call) = match self.arrive(name, input) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
+        let mut guard = InvocationGuard {
+            session: self.clone(),
+            turn: turn_index,
+            inv,
+            done: false,
+        };
+        let outcome = call.map(|i| self.scenario.turns[turn_index][i].outcome.clone());
+        if matches!(outcome, Some(Outcome::Hang)) {
+            std::future::pending::<()>().await;
+        }
+        let at = self.release_time(turn_index, inv).await;
+        tokio::time::sleep_until(at).await;
+        let answer = match outcome {
+            Some(Outcome::Output(o)) => ToolAnswer::Output(self.tagged(turn_index, call, &o)),
+            Some(Outcome::Fail(e)) => ToolAnswer::Failed(self.tagged(turn_index, call, &e)),
+            Some(Outcome::Hang) => unreachable!("hung calls never get here"),
+            None => ToolAnswer::Failed(format!(
+                "tooltape: no call of this turn asks for tool {name:?}"
+            )),
+        };
+        let ended = match answer {
+            ToolAnswer::Output(_) => End::Output,
+            ToolAnswer::Failed(_) => End::Failed,
+        };
+        guard.finish(ended);
+        answer
+    }
+
+    fn tagged(&self, turn: usize, call: Option<usize>, text: &str) -> String {
+        match call.and_then(|i| self.tags[turn].get(i)) {
+            Some(tag) => format!("{text} [{tag}]"),
+            None => text.to_string(),
+        }
+    }
+
+    /// Record an arriving invocation. Errors answer at once (no open turn).
+    #[allow(clippy::type_complexity)]
+    fn arrive(&self, name: &str, input: &Value) -> Result<(usize, usize, Option<usize>), ToolAnswer> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.seq += 1;
+        let seq = st.seq;
+        let Some(turn) = st.turn.as_mut() else {
+            return Err(ToolAnswer::Failed(format!(
+                "tooltape: tool {name:?} was called while no model reply with tool calls is open"
+            )));
+        };
+        let behaviours = &self.scenario.turns[turn.index];
+        let runs = |i: usize| turn.invocations.iter().filter(|v| v.call == Some(i)).count();
+        let exact: Vec<usize> = (0..behaviours.len())
+            .filter(|&i| behaviours[i].call.name == name && behaviours[i].call.input == *input)
+            .collect();
+        let (call, matched) = if let Some(&i) = exact.iter().find(|&&i| runs(i) == 0) {
+            (Some(i), Match::Exact)
+        } else if let Some(&i) = exact.iter().min_by_key(|&&i| runs(i)) {
+            (Some(i), Match::Repeat)
+        } else if let Some(i) = (0..behaviours.len())
+            .filter(|&i| behaviours[i].call.name == name)
+            .min_by_key(|&i| runs(i))
+        {
+            (Some(i), Match::WrongArguments)
+        } else {
+            (None, Match::UnknownTool)
+        };
+        let idx = turn.invocations.len();
+        turn.invocations.push(Invocation {
+            call,
+            tool: name.to_string(),
+            input: input.clone(),
+            matched,
+            start: now.saturating_duration_since(self.t0),
+            end: None,
+            ended: End::Open,
+            start_seq: seq,
+            end_seq: None,
+        });
+        turn.release.push(None);
+        let turn_index = turn.index;
+        let held = matches!(matched, Match::Exact)
+            && call.is_some_and(|i| !behaviours[i].side_effects)
+            && !turn.barrier_open;
+        match call {
+            Some(i) if held => {
+                turn.arrived[i] = true;
+                turn.first_arrival.get_or_insert(now);
+                let all = (0..behaviours.len())
+                    .filter(|&j| !behaviours[j].side_effects)
+                    .all(|j| turn.arrived[j]);
+                if all {
+                    self.open_barrier(turn, now);
+                }
+            }
+            Some(i) => turn.release[idx] = Some(now + self.latencies[turn_index][i]),
+            None => turn.release[idx] = Some(now),
+        }
+        drop(st);
+        self.changed.notify_waiters();
+        Ok((turn_index, idx, call))
+    }
+
+    /// Release every held invocation in the run's completion order.
+    fn open_barrier(&self, turn: &mut Turn, now: Instant) {
+        turn.barrier_open = true;
+        let t = turn.index;
+        let behaviours = &self.scenario.turns[t];
+        let mut held: Vec<(usize, usize)> = turn
+            .invocations
+            .iter()
+            .enumerate()
+            .filter(|(k, inv)| turn.release[*k].is_none() && inv.call.is_some())
+            .filter(|(_, inv)| !matches!(behaviours[inv.call.unwrap_or(0)].outcome, Outcome::Hang))
+            .map(|(k, inv)| (k, inv.call.unwrap_or(0)))
+            .collect();
+        let natural = |k: usize, i: usize| {
+            self.t0 + turn.invocations[k].start + self.latencies[t][i]
+        };
+        match &self.plan.turns[t] {
+            TurnOrder::Latency => held.sort_by_key(|&(k, i)| (natural(k, i), i)),
+            TurnOrder::Ranks(ranks) => held.sort_by_key(|&(_, i)| ranks[i]),
+        }
+        let mut prev: Option<Instant> = None;
+        for (k, i) in held {
+            let mut at = natural(k, i).max(now);
+            if let Some(p) = prev {
+                at = at.max(p + Duration::from_millis(1));
+            }
+            turn.release[k] = Some(at);
+            prev = Some(at);
+        }
+    }
+
+    /// Wait until the invocation's completion time is known (the barrier opened).
+    async fn release_time(&self, turn_index: usize, inv: usize) -> Instant {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let grace_end = {
+                let mut st = self.lock();
+                let Some(turn) = st.turn.as_mut().filter(|t| t.index == turn_index) else {
+                    // The turn was judged while this call was held: answer now.
+                    return Instant::now();
+                };
+                if let Some(at) = turn.release[inv] {
+                    return at;
+                }
+                let first = turn.first_arrival.unwrap_or_else(Instant::now);
+                let grace_end = first + self.grace;
+                if Instant::now() >= grace_end {
+                    self.open_barrier(turn, Instant::now());
+                    self.changed.notify_waiters();
+                    continue;
+                }
+                grace_end
+            };
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(grace_end) => {}
+            }
+        }
+    }
+
+    fn end_invocation(&self, turn_index: usize, inv: usize, ended: End) {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.seq += 1;
+        let seq = st.seq;
+        if let Some(turn) = st.turn.as_mut().filter(|t| t.index == turn_index)
+            && let Some(v) = turn.invocations.get_mut(inv)
+        {
+            v.end = Some(now.saturating_duration_since(self.t0));
+            v.end_seq = Some(seq);
+            v.ended = ended;
+        }
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves when a hung call of the open turn outlives the scenario's deadline; the run
+    /// must then be stopped.
+    pub(crate) async fn watchdog(&self) {
+        let deadline = Duration::from_millis(self.scenario.file.policy.tool_deadline_ms);
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next = {
+                let st = self.lock();
+                if st.stop.is_some() {
+                    None
+                } else {
+                    st.turn.as_ref().and_then(|turn| {
+                        let hung = &self.scenario.turns[turn.index];
+                        turn.invocations
+                            .iter()
+                            .filter(|v| v.call.is_some_and(|i| matches!(hung[i].outcome, Outcome::Hang)))
+                            .map(|v| (turn.index, self.t0 + v.start + deadline))
+                            .min_by_key(|x| x.1)
+                    })
+                }
+            };
+            match next {
+                Some((index, at)) => {
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep_until(at) => {
+                            let mut st = self.lock();
+                            if st.stop.is_none() && st.turn.as_ref().is_some_and(|t| t.index == index) {
+                                st.stop = Some(Stop::DeadlineExpired);
+                                return;
+                            }
+                        }
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Judge what is still open when the handler is gone and hand over the results.
+    pub(crate) fn finish(&self, handler_ended: bool) -> Judged {
+        let now = Instant::now();
+        let mut st = self.lock();
+        if let Some(turn) = st.turn.take() {
+            let deadline_expired = st.stop == Some(Stop::DeadlineExpired);
+            let seq = st.seq;
+            let obs = self.observe(turn, None, now, seq, handler_ended, deadline_expired);
+            let found = rules::check_turn(&obs);
+            st.timings.push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+            st.violations.extend(found);
+        }
+        let mut violations = std::mem::take(&mut st.violations);
+        violations.sort_by(|a, b| (a.turn, a.rule).cmp(&(b.turn, b.rule)));
+        Judged {
+            violations,
+            timings: std::mem::take(&mut st.timings),
+            stop: st.stop.clone(),
+            served: st.served,
+        }
+    }
+}
+
+fn body_len(fmt: &dyn provider::Format, body: &Value) -> usize {
+    let mut b = body.clone();
+    fmt.history_mut(&mut b).map(|h| h.len()).unwrap_or(0)
+}
+
+/// Marks an invocation abandoned if the handler drops it before it completes.
+struct InvocationGuard {
+    session: Arc<Session>,
+    turn: usize,
+    inv: usize,
+    done: bool,
+}
+
+impl InvocationGuard {
+    fn finish(&mut self, ended: End) {
+        self.done = true;
+        self.session.end_invocation(self.turn, self.inv, ended);
+    }
+}
+
+impl Drop for InvocationGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            self.session.end_invocation(self.turn, self.inv, End::Abandoned);
+        }
+    }
+}

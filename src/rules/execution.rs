@@ -1,0 +1,230 @@
+//! Rules about how the tools were run, read from the fake tools' own records:
+//! `sequential-execution`, `unsafe-parallel-writes`, `timeout-not-enforced`, `wrong-arguments`,
+//! `call-not-run`, `call-run-twice`, `stopped-early`.
+//!
+//! Overlap is decided on the intervals the fake tools saw (half-open: a call that starts the
+//! instant another ends did not overlap it). On the real clock the fake tools hold independent
+//! calls until all of them have arrived, so a concurrent handler always overlaps them and a
+//! sequential one never can: no verdict rests on a wall-clock threshold.
+
+use std::time::Duration;
+
+use crate::replay::observe::{Match, TurnObservation};
+use crate::rules::{RuleId, Violation};
+use crate::scenario::Outcome;
+use crate::timing::peak_in_flight;
+
+/// `sequential-execution`: independent calls that all ran, never overlapped.
+pub(crate) fn sequential(obs: &TurnObservation) -> Option<Violation> {
+    if !obs.policy.require_concurrency {
+        return None;
+    }
+    let runs: Vec<_> = obs
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.side_effects)
+        .filter_map(|(i, _)| obs.runs_of(i).next())
+        .collect();
+    let seq: Vec<(u64, u64)> = runs.iter().map(|inv| inv.seq_interval(obs.judged_seq)).collect();
+    if seq.len() < 2 || peak_in_flight(&seq) > 1 {
+        return None;
+    }
+    let intervals: Vec<(Duration, Duration)> =
+        runs.iter().map(|inv| (inv.start, inv.end_or(obs.judged_at))).collect();
+    let sum: Duration = intervals.iter().map(|(s, e)| *e - *s).sum();
+    let slowest = intervals.iter().map(|(s, e)| *e - *s).max().unwrap_or_default();
+    Some(Violation::new(
+        RuleId::SequentialExecution,
+        obs.turn,
+        None,
+        format!(
+            "{} independent calls ran one after another (never more than 1 in flight): together {} ms instead of about {} ms",
+            intervals.len(),
+            sum.as_millis(),
+            slowest.as_millis()
+        ),
+    ))
+}
+
+/// `unsafe-parallel-writes`: side-effecting calls never overlap one another, and
+/// order-dependent ones start in call order.
+pub(crate) fn unsafe_parallel_writes(obs: &TurnObservation) -> Vec<Violation> {
+    let writes: Vec<(usize, u64, u64)> = obs
+        .invocations
+        .iter()
+        .filter_map(|inv| {
+            let i = inv.call?;
+            let (s, e) = inv.seq_interval(obs.judged_seq);
+            obs.calls[i].side_effects.then_some((i, s, e))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (k, &(i, s1, e1)) in writes.iter().enumerate() {
+        if let Some(&(j, _, _)) = writes[..k]
+            .iter()
+            .find(|&&(j, s0, e0)| j != i && s0 < e1 && s1 < e0)
+        {
+            out.push(Violation::new(
+                RuleId::UnsafeParallelWrites,
+                obs.turn,
+                Some(&obs.calls[i].call.id),
+                format!(
+                    "side-effecting call {} ({}) ran at the same time as {} ({})",
+                    obs.calls[i].call.id, obs.calls[i].call.name, obs.calls[j].call.id, obs.calls[j].call.name
+                ),
+            ));
+        }
+    }
+    let mut ordered: Vec<(usize, u64)> = writes
+        .iter()
+        .filter(|(i, _, _)| obs.calls[*i].order_dependent)
+        .map(|&(i, s, _)| (i, s))
+        .collect();
+    ordered.sort_by_key(|&(i, s)| (s, i));
+    for w in ordered.windows(2) {
+        if w[1].0 < w[0].0 {
+            let (a, b) = (&obs.calls[w[1].0].call, &obs.calls[w[0].0].call);
+            out.push(Violation::new(
+                RuleId::UnsafeParallelWrites,
+                obs.turn,
+                Some(&b.id),
+                format!(
+                    "order-dependent call {} ({}) ran before {} ({}), which the model gave first",
+                    b.id, b.name, a.id, a.name
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `timeout-not-enforced`: a hung call is given up, and the turn answered, before the deadline.
+pub(crate) fn timeout_not_enforced(obs: &TurnObservation) -> Vec<Violation> {
+    let deadline = Duration::from_millis(obs.policy.tool_deadline_ms);
+    obs.calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.outcome, Outcome::Hang))
+        .filter_map(|(i, c)| {
+            let inv = obs.runs_of(i).next()?;
+            let limit = inv.start + deadline;
+            let late = if obs.followup.is_some() {
+                obs.judged_at > limit
+            } else {
+                obs.deadline_expired
+            };
+            late.then(|| {
+                Violation::new(
+                    RuleId::TimeoutNotEnforced,
+                    obs.turn,
+                    Some(&c.call.id),
+                    if obs.followup.is_some() {
+                        format!(
+                            "call {} ({}) hung; the follow-up came {} ms after it started, past the {} ms deadline",
+                            c.call.id,
+                            c.call.name,
+                            (obs.judged_at - inv.start).as_millis(),
+                            deadline.as_millis()
+                        )
+                    } else {
+                        format!(
+                            "call {} ({}) hung and the handler was still waiting {} ms later; the run was stopped",
+                            c.call.id,
+                            c.call.name,
+                            deadline.as_millis()
+                        )
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+/// `wrong-arguments`: each tool ran with exactly a call's input.
+pub(crate) fn wrong_arguments(obs: &TurnObservation) -> Vec<Violation> {
+    obs.invocations
+        .iter()
+        .filter_map(|inv| match (inv.matched, inv.call) {
+            (Match::WrongArguments, Some(i)) => {
+                let call = &obs.calls[i].call;
+                let pretty = |v| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+                Some(
+                    Violation::new(
+                        RuleId::WrongArguments,
+                        obs.turn,
+                        Some(&call.id),
+                        format!(
+                            "{} ran with input {} but call {} asked for {}",
+                            call.name,
+                            crate::util::clip(&inv.input.to_string(), 80),
+                            call.id,
+                            crate::util::clip(&call.input.to_string(), 80)
+                        ),
+                    )
+                    .with_diff(crate::util::diff(
+                        "call input",
+                        "tool ran with",
+                        &pretty(&call.input),
+                        &pretty(&inv.input),
+                    )),
+                )
+            }
+            (Match::UnknownTool, _) => Some(Violation::new(
+                RuleId::WrongArguments,
+                obs.turn,
+                None,
+                format!(
+                    "ran tool {} with {}, but no call of this turn asks for that tool",
+                    inv.tool,
+                    crate::util::clip(&inv.input.to_string(), 80)
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `call-not-run` and `call-run-twice`: each call's tool ran exactly once.
+pub(crate) fn call_counts(obs: &TurnObservation) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (i, c) in obs.calls.iter().enumerate() {
+        let n = obs.runs_of(i).count();
+        if n == 0 && obs.followup.is_some() {
+            out.push(Violation::new(
+                RuleId::CallNotRun,
+                obs.turn,
+                Some(&c.call.id),
+                format!(
+                    "call {} ({}) was answered without running its tool",
+                    c.call.id, c.call.name
+                ),
+            ));
+        } else if n > 1 {
+            out.push(Violation::new(
+                RuleId::CallRunTwice,
+                obs.turn,
+                Some(&c.call.id),
+                format!("call {} ({}) ran {n} times", c.call.id, c.call.name),
+            ));
+        }
+    }
+    out
+}
+
+/// `stopped-early`: the handler ended while the reply still had calls to answer.
+pub(crate) fn stopped_early(obs: &TurnObservation) -> Option<Violation> {
+    (obs.followup.is_none() && obs.handler_ended && !obs.deadline_expired && obs.served.wants_tools())
+        .then(|| {
+            Violation::new(
+                RuleId::StoppedEarly,
+                obs.turn,
+                None,
+                format!(
+                    "the handler stopped without answering the {} call(s) of turn {}",
+                    obs.calls.len(),
+                    obs.turn
+                ),
+            )
+        })
+}

@@ -1,0 +1,113 @@
+//! `history-changed`: the follow-up repeats the handler's previous request and the reply served,
+//! unchanged. Compared on the neutral model (so re-serialisation by an SDK, key order, null
+//! fields or the Responses item ids that some clients drop are not changes), and shown as a
+//! diff of the messages.
+
+use serde_json::{Map, Value, json};
+
+use crate::replay::observe::TurnObservation;
+use crate::rules::shape::Shape;
+use crate::rules::{RuleId, Violation};
+use crate::transcript::{Message, Part, Request};
+
+/// `history-changed`.
+pub(crate) fn changed(obs: &TurnObservation, f: &Request, s: &Shape) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if s.chained {
+        // Responses with previous_response_id: the server holds the history.
+        return out;
+    }
+    let prev = &obs.previous.messages;
+    let got = &f.messages;
+    let n = prev.len();
+    if let Some(i) = (0..n).find(|&i| got.get(i).map(norm) != Some(norm(&prev[i]))) {
+        let what = match got.get(i) {
+            None => format!(
+                "the follow-up has {} messages before the new ones; the previous request had {n}",
+                got.len()
+            ),
+            Some(_) => format!(
+                "message #{} ({}) differs from the handler's previous request",
+                prev[i].wire_index,
+                role_name(&prev[i])
+            ),
+        };
+        let expected = render(&prev[i..n.min(i + 3)]);
+        let actual = render(&got[i.min(got.len())..got.len().min(i + 3)]);
+        out.push(
+            Violation::new(RuleId::HistoryChanged, obs.turn, None, what).with_diff(
+                crate::util::diff("previous request", "follow-up", &expected, &actual),
+            ),
+        );
+    }
+    if let Some(a) = s.assistant
+        && norm(&got[a]) != norm(&obs.served.message)
+    {
+        out.push(
+            Violation::new(
+                RuleId::HistoryChanged,
+                obs.turn,
+                None,
+                "the assistant turn in the follow-up differs from the reply served",
+            )
+            .with_diff(crate::util::diff(
+                "reply served",
+                "follow-up",
+                &render(std::slice::from_ref(&obs.served.message)),
+                &render(std::slice::from_ref(&got[a])),
+            )),
+        );
+    }
+    out
+}
+
+fn role_name(m: &Message) -> &'static str {
+    match m.role {
+        crate::transcript::Role::System => "system",
+        crate::transcript::Role::User => "user",
+        crate::transcript::Role::Assistant => "assistant",
+        crate::transcript::Role::Tool => "tool",
+    }
+}
+
+/// A message as compared: role and parts, empty text dropped, nulls removed.
+fn norm(m: &Message) -> Value {
+    let parts: Vec<Value> = m
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text(t) if t.trim().is_empty() => None,
+            Part::Text(t) => Some(json!({"text": t.trim()})),
+            Part::Call(c) => Some(json!({"call": c.id, "name": c.name, "input": c.input})),
+            Part::Result(r) => Some(json!({
+                "result": r.call_id,
+                "content": r.content,
+                "is_error": r.is_error.unwrap_or(false),
+            })),
+            Part::Other(v) => Some(json!({"other": strip_nulls(v)})),
+        })
+        .collect();
+    json!({"role": role_name(m), "parts": parts})
+}
+
+fn strip_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), strip_nulls(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+fn render(msgs: &[Message]) -> String {
+    let mut s = String::new();
+    for m in msgs {
+        s.push_str(&serde_json::to_string_pretty(&norm(m)).unwrap_or_default());
+        s.push('\n');
+    }
+    s
+}

@@ -1,0 +1,174 @@
+//! Where the follow-up put the assistant turn and the results, and the ordering rules that
+//! read it: `split-results`, `missing-assistant-turn`, `results-not-first`.
+
+use crate::replay::observe::TurnObservation;
+use crate::rules::{Level, RuleId, Violation};
+use crate::transcript::{Part, Provider, Request, Role, ToolResult};
+
+/// The layout of a follow-up relative to the turn's calls.
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    /// The assistant message holding the turn's calls (the first one naming any of them).
+    pub assistant: Option<usize>,
+    /// Responses: `previous_response_id` names the reply served, so the turn is implicit.
+    pub chained: bool,
+    /// Responses: `previous_response_id` names some other response.
+    pub chained_elsewhere: Option<String>,
+    /// Messages holding results for the turn's calls, in order.
+    pub result_msgs: Vec<usize>,
+    /// For each call (in call order), the results sent for it.
+    pub results_by_call: Vec<Vec<ToolResult>>,
+}
+
+impl Shape {
+    pub(crate) fn of(obs: &TurnObservation, f: &Request) -> Shape {
+        let ids: Vec<&str> = obs.call_ids().collect();
+        let assistant = f.messages.iter().position(|m| {
+            m.role == Role::Assistant && m.calls().any(|c| ids.contains(&c.id.as_str()))
+        });
+        let (chained, chained_elsewhere) = match (&f.previous_response_id, &obs.served.id) {
+            (Some(p), Some(served)) if p == served => (true, None),
+            (Some(p), _) => (false, Some(p.clone())),
+            (None, _) => (false, None),
+        };
+        let mut result_msgs = Vec::new();
+        let mut results_by_call = vec![Vec::new(); ids.len()];
+        for (mi, m) in f.messages.iter().enumerate() {
+            let mut holds = false;
+            for r in m.results() {
+                if let Some(ci) = ids.iter().position(|id| *id == r.call_id) {
+                    results_by_call[ci].push(r.clone());
+                    holds = true;
+                }
+            }
+            if holds {
+                result_msgs.push(mi);
+            }
+        }
+        Shape {
+            assistant,
+            chained,
+            chained_elsewhere,
+            result_msgs,
+            results_by_call,
+        }
+    }
+}
+
+/// `split-results`: every result of the turn in one message (one run of tool messages).
+pub(crate) fn split(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
+    if s.result_msgs.len() < 2 {
+        return None;
+    }
+    let f = obs.followup.as_ref()?;
+    let contiguous = s.result_msgs.windows(2).all(|w| w[1] == w[0] + 1);
+    let list = s
+        .result_msgs
+        .iter()
+        .map(|i| format!("#{}", f.messages[*i].wire_index))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (level, how) = match obs.provider {
+        // The Messages API merges consecutive user messages, so only a contiguous split is
+        // accepted; the docs still say it teaches the model to stop calling tools in parallel.
+        Provider::Anthropic if contiguous => (
+            Level::Should,
+            "consecutive user messages (the API merges them, but Anthropic says this teaches Claude to stop making parallel calls)",
+        ),
+        Provider::OpenAiResponses => (Level::Should, "input items with other items between them"),
+        _ => (Level::Must, "messages with other messages between them"),
+    };
+    Some(
+        Violation::new(
+            RuleId::SplitResults,
+            obs.turn,
+            None,
+            format!(
+                "the results of this turn are spread over {} {how}: messages {list}",
+                s.result_msgs.len()
+            ),
+        )
+        .at_level(level),
+    )
+}
+
+/// `missing-assistant-turn`: the assistant turn with the calls comes right before the results.
+pub(crate) fn missing_assistant_turn(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
+    if s.chained {
+        return None;
+    }
+    let f = obs.followup.as_ref()?;
+    if let Some(other) = &s.chained_elsewhere {
+        return Some(Violation::new(
+            RuleId::MissingAssistantTurn,
+            obs.turn,
+            None,
+            format!(
+                "previous_response_id is {other}, not the reply served ({})",
+                obs.served.id.as_deref().unwrap_or("no id")
+            ),
+        ));
+    }
+    match (s.assistant, s.result_msgs.first()) {
+        (None, _) => Some(Violation::new(
+            RuleId::MissingAssistantTurn,
+            obs.turn,
+            None,
+            "the follow-up does not contain the assistant turn with the calls; results must come right after it",
+        )),
+        (Some(a), Some(&r)) if r != a + 1 => {
+            let what = if r < a {
+                "the results come before the assistant turn".to_string()
+            } else {
+                format!(
+                    "{} message(s) sit between the assistant turn (#{}) and the results (#{})",
+                    r - a - 1,
+                    f.messages[a].wire_index,
+                    f.messages[r].wire_index
+                )
+            };
+            Some(Violation::new(RuleId::MissingAssistantTurn, obs.turn, None, what))
+        }
+        _ => None,
+    }
+}
+
+/// `results-not-first` (Anthropic): tool_result blocks open the user message.
+pub(crate) fn results_not_first(obs: &TurnObservation, f: &Request, s: &Shape) -> Vec<Violation> {
+    if obs.provider != Provider::Anthropic {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for &mi in &s.result_msgs {
+        let parts = &f.messages[mi].parts;
+        let last_result = parts.iter().rposition(|p| matches!(p, Part::Result(_)));
+        let first_other = parts.iter().position(|p| !matches!(p, Part::Result(_)));
+        if let (Some(lr), Some(fo)) = (last_result, first_other)
+            && fo < lr
+        {
+            out.push(Violation::new(
+                RuleId::ResultsNotFirst,
+                obs.turn,
+                None,
+                format!(
+                    "message #{} has {} before its tool_result blocks; they must come first",
+                    f.messages[mi].wire_index,
+                    describe(&parts[fo])
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn describe(p: &Part) -> String {
+    match p {
+        Part::Text(t) => format!("a text block ({:?})", crate::util::clip(t, 40)),
+        Part::Call(_) => "a tool_use block".into(),
+        Part::Result(_) => "a tool_result block".into(),
+        Part::Other(v) => format!(
+            "a {} block",
+            v.get("type").and_then(|t| t.as_str()).unwrap_or("non-result")
+        ),
+    }
+}

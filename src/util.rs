@@ -1,0 +1,45 @@
+//! Small helpers shared by several modules.
+
+/// `s` cut to at most `max` characters, with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// A unified diff of two texts, or `None` when they are equal.
+pub fn diff(expected_label: &str, actual_label: &str, expected: &str, actual: &str) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let d = similar::TextDiff::from_lines(expected, actual);
+    Some(
+        d.unified_diff()
+            .context_radius(3)
+            .header(expected_label, actual_label)
+            .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_cuts_on_characters() {
+        assert_eq!(clip("héllo", 10), "héllo");
+        assert_eq!(clip("héllo wörld", 5), "héll…");
+    }
+
+    #[test]
+    fn diff_is_none_for_equal_texts_and_marks_changes() {
+        assert_eq!(diff("a", "b", "x\n", "x\n"), None);
+        let d = diff("expected", "actual", "x\ny\n", "x\nz\n").unwrap();
+        assert!(d.contains("-y") && d.contains("+z"), "{d}");
+        assert!(d.contains("--- expected") && d.contains("+++ actual"), "{d}");
+    }
+}
