@@ -13,3 +13,4 @@ pub mod timing;
 mod util;
 pub mod report;
 pub mod runner;
+pub mod harness;
