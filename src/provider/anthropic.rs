@@ -8,11 +8,14 @@
 use serde_json::{Map, Value, json};
 
 use super::common::{
-    Obj, array_field, at_index, at_key, error_text, event_json, history_array, is_true, mismatch,
-    model, object, opt_array_field, opt_str_field, required, split_fragments, str_field,
+    Obj, array_field, at_index, at_key, error_text, event_json, flatten_content, history_array,
+    is_true, mismatch, model, object, opt_array_field, opt_str_field, required, set_field, shorten,
+    split_fragments, str_field,
 };
 use super::{Format, FormatError, ResultBlock, SseEvent};
-use crate::transcript::{Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall, ToolResult,
+};
 
 /// The Anthropic API.
 pub struct Anthropic;
@@ -39,10 +42,7 @@ fn parse_block(block: &Value, path: &str) -> Result<Part, FormatError> {
             };
             Ok(Part::Result(ToolResult {
                 call_id: str_field(obj, "tool_use_id", path)?.to_string(),
-                content: super::common::flatten_content(
-                    obj.get("content"),
-                    &at_key(path, "content"),
-                )?,
+                content: flatten_content(obj.get("content"), &at_key(path, "content"))?,
                 is_error,
             }))
         }
@@ -343,19 +343,25 @@ impl Format for Anthropic {
 fn block_stream_parts(block: &Value) -> (Value, Vec<Value>) {
     let mut skeleton = block.clone();
     let mut deltas = Vec::new();
-    let ty = block.get("type").and_then(Value::as_str).unwrap_or_default();
+    let ty = block
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     match ty {
         "text" => {
-            skeleton["text"] = json!("");
-            let text = block.get("text").and_then(Value::as_str).unwrap_or_default();
+            set_field(&mut skeleton, "text", json!(""));
+            let text = block
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             for piece in split_fragments(text, 3) {
                 deltas.push(json!({"type": "text_delta", "text": piece}));
             }
         }
         "thinking" => {
-            skeleton["thinking"] = json!("");
+            set_field(&mut skeleton, "thinking", json!(""));
             if block.get("signature").is_some() {
-                skeleton["signature"] = json!("");
+                set_field(&mut skeleton, "signature", json!(""));
             }
             let thinking = block
                 .get("thinking")
@@ -369,7 +375,7 @@ fn block_stream_parts(block: &Value) -> (Value, Vec<Value>) {
             }
         }
         t if t.ends_with("tool_use") => {
-            skeleton["input"] = json!({});
+            set_field(&mut skeleton, "input", json!({}));
             let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
             deltas.push(json!({"type": "input_json_delta", "partial_json": ""}));
             if input != json!({}) {
@@ -413,9 +419,12 @@ impl StreamAccumulator {
                     ));
                 }
                 let mpath = at_key(&path, "message");
-                let mut message =
-                    object(required(ev, "message", &path, "a message object")?, &mpath, "a message object")?
-                        .clone();
+                let mut message = object(
+                    required(ev, "message", &path, "a message object")?,
+                    &mpath,
+                    "a message object",
+                )?
+                .clone();
                 let blocks = match message.get("content") {
                     None | Some(Value::Null) => 0,
                     Some(Value::Array(a)) => a.len(),
@@ -462,14 +471,14 @@ impl StreamAccumulator {
                 let message = self.message_mut(&path, name)?;
                 if let Some(delta) = ev.get("delta") {
                     let delta = object(delta, &at_key(&path, "delta"), "a delta object")?;
-                    for (k, v) in delta {
+                    // Top-level fields (stop_reason, stop_sequence, container…); the content
+                    // only ever grows through block events.
+                    for (k, v) in delta.iter().filter(|(k, _)| k.as_str() != "content") {
                         message.insert(k.clone(), v.clone());
                     }
                 }
                 if let Some(Value::Object(usage)) = ev.get("usage") {
-                    let total = message
-                        .entry("usage")
-                        .or_insert_with(|| json!({}));
+                    let total = message.entry("usage").or_insert_with(|| json!({}));
                     if let Value::Object(total) = total {
                         for (k, v) in usage.iter().filter(|(_, v)| !v.is_null()) {
                             total.insert(k.clone(), v.clone());
@@ -577,6 +586,9 @@ impl StreamAccumulator {
                     return Err(wrong_block("tool_use"));
                 }
                 let piece = str_field(delta, "partial_json", &dpath)?;
+                if self.json_buffers.len() <= index {
+                    self.json_buffers.resize(index + 1, None);
+                }
                 let buffer = self.json_buffers[index].get_or_insert_with(|| (String::new(), i));
                 buffer.0.push_str(piece);
                 buffer.1 = i;
@@ -602,7 +614,7 @@ impl StreamAccumulator {
                     format!(
                         "expected the input_json_delta fragments of block {index} to form JSON, \
                          found {:?} ({e})",
-                        super::common::shorten(&text)
+                        shorten(&text)
                     ),
                 )
             })?
@@ -684,7 +696,9 @@ mod tests {
     }
 
     fn err_of(body: Value) -> FormatError {
-        Anthropic.parse_request(&body).expect_err("request must be rejected")
+        Anthropic
+            .parse_request(&body)
+            .expect_err("request must be rejected")
     }
 
     #[test]
@@ -710,7 +724,10 @@ mod tests {
         );
 
         let user = &req.messages[1];
-        assert_eq!((user.role, user.wire_index, user.wire_len), (Role::User, 0, 1));
+        assert_eq!(
+            (user.role, user.wire_index, user.wire_len),
+            (Role::User, 0, 1)
+        );
         assert_eq!(
             user.parts,
             [Part::Text(
@@ -726,7 +743,10 @@ mod tests {
         );
         assert_eq!(assistant.parts.len(), 5);
         assert!(matches!(&assistant.parts[0], Part::Other(b) if b["type"] == "thinking"));
-        assert_eq!(assistant.parts[1], Part::Text("I'll look up both cities.".into()));
+        assert_eq!(
+            assistant.parts[1],
+            Part::Text("I'll look up both cities.".into())
+        );
         assert_eq!(
             assistant.parts[2..],
             [
@@ -749,7 +769,10 @@ mod tests {
         );
 
         let results = &req.messages[3];
-        assert_eq!((results.role, results.wire_index, results.wire_len), (Role::User, 2, 1));
+        assert_eq!(
+            (results.role, results.wire_index, results.wire_len),
+            (Role::User, 2, 1)
+        );
         assert_eq!(
             results.parts,
             [
@@ -759,7 +782,11 @@ mod tests {
                     "weather backend timed out after 30s",
                     Some(true)
                 ),
-                result("toolu_01C4hWm8sLp2VxQ9rT6yN3kE", "14:05\nEDT (UTC-4)", Some(false)),
+                result(
+                    "toolu_01C4hWm8sLp2VxQ9rT6yN3kE",
+                    "14:05\nEDT (UTC-4)",
+                    Some(false)
+                ),
                 Part::Text("Anything else I should check?".into()),
             ]
         );
@@ -769,7 +796,11 @@ mod tests {
             (Role::Assistant, 3)
         );
         assert_eq!(
-            (req.messages[5].role, req.messages[5].wire_index, req.messages[5].wire_len),
+            (
+                req.messages[5].role,
+                req.messages[5].wire_index,
+                req.messages[5].wire_len
+            ),
             (Role::User, 4, 1)
         );
         assert_eq!(
@@ -808,11 +839,17 @@ mod tests {
     fn malformed_requests_say_where_and_what() {
         let e = err_of(json!([1, 2]));
         assert_eq!(e.path, "");
-        assert_eq!(e.message, "expected a request object, found an array of 2 item(s)");
+        assert_eq!(
+            e.message,
+            "expected a request object, found an array of 2 item(s)"
+        );
 
         let e = err_of(json!({"model": "claude-sonnet-4-5"}));
         assert_eq!(e.path, "messages");
-        assert_eq!(e.message, "expected an array, found nothing (the field is missing)");
+        assert_eq!(
+            e.message,
+            "expected an array, found nothing (the field is missing)"
+        );
 
         let e = err_of(json!({"messages": [{"role": "system", "content": "x"}]}));
         assert_eq!(e.path, "messages[0].role");
@@ -827,7 +864,10 @@ mod tests {
             ]}
         ]}));
         assert_eq!(e.path, "messages[1].content[1].id");
-        assert_eq!(e.message, "expected a string, found nothing (the field is missing)");
+        assert_eq!(
+            e.message,
+            "expected a string, found nothing (the field is missing)"
+        );
 
         let e = err_of(json!({"messages": [{"role": "assistant", "content": [
             {"type": "tool_use", "id": "toolu_01X", "input": {}}
@@ -918,7 +958,10 @@ mod tests {
 
         let mut bad_block = load(REPLY_PARALLEL);
         bad_block["content"][2]["input"] = Value::Null;
-        bad_block["content"][2].as_object_mut().unwrap().remove("input");
+        bad_block["content"][2]
+            .as_object_mut()
+            .unwrap()
+            .remove("input");
         let e = Anthropic.parse_reply(&bad_block).unwrap_err();
         assert_eq!(e.path, "content[2].input");
 
@@ -957,7 +1000,11 @@ mod tests {
             .map(|e| serde_json::from_str(&e.data).unwrap())
             .collect();
         for (e, d) in events.iter().zip(&datas) {
-            assert_eq!(e.event.as_deref(), d["type"].as_str(), "event name = data type");
+            assert_eq!(
+                e.event.as_deref(),
+                d["type"].as_str(),
+                "event name = data type"
+            );
             assert_eq!(e.gap_ms, 0);
         }
         let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
@@ -1021,7 +1068,10 @@ mod tests {
         let body = Anthropic.reply_from_stream(&events).unwrap();
         assert_eq!(body["id"], "msg_014p7gG3wDgGV9EUtLvnow3U");
         assert_eq!(body["stop_reason"], "tool_use");
-        assert_eq!(body["usage"], json!({"input_tokens": 472, "output_tokens": 89}));
+        assert_eq!(
+            body["usage"],
+            json!({"input_tokens": 472, "output_tokens": 89})
+        );
         let reply = Anthropic.parse_reply(&body).unwrap();
         assert_eq!(reply.stop, StopReason::ToolUse);
         assert_eq!(
@@ -1069,7 +1119,10 @@ mod tests {
                 {"type": "tool_use", "id": "toolu_01Z", "name": "list_alerts", "input": {}}
             ])
         );
-        assert_eq!(body["usage"], json!({"input_tokens": 5, "output_tokens": 12}));
+        assert_eq!(
+            body["usage"],
+            json!({"input_tokens": 5, "output_tokens": 12})
+        );
     }
 
     #[test]
@@ -1116,7 +1169,10 @@ mod tests {
         );
         let e = Anthropic.reply_from_stream(&bad_input).unwrap_err();
         assert_eq!(e.path, "[8]");
-        assert!(e.message.starts_with("expected the input_json_delta fragments of block 1"));
+        assert!(
+            e.message
+                .starts_with("expected the input_json_delta fragments of block 1")
+        );
 
         let mut bad_index = good.clone();
         bad_index[3] = SseEvent::named(
@@ -1165,7 +1221,10 @@ mod tests {
             },
         ];
         let assistant = Anthropic.history_entries(&reply).unwrap();
-        assert_eq!(assistant, [json!({"role": "assistant", "content": reply["content"]})]);
+        assert_eq!(
+            assistant,
+            [json!({"role": "assistant", "content": reply["content"]})]
+        );
         let entries = Anthropic.results_entries(&results, None);
         assert_eq!(entries.len(), 1);
         assert_eq!(
@@ -1189,7 +1248,11 @@ mod tests {
             res.parts,
             [
                 result("toolu_01B7rTq2dXq3mYb1vN4pQz8K", "NYC: 12°C, rain", None),
-                result("toolu_01A09q90qw90lq917835lq9", "weather backend timed out", Some(true)),
+                result(
+                    "toolu_01A09q90qw90lq917835lq9",
+                    "weather backend timed out",
+                    Some(true)
+                ),
             ]
         );
 
@@ -1208,7 +1271,10 @@ mod tests {
             .unwrap()
             .push(Anthropic.user_text_entry("thanks"));
         let req = Anthropic.parse_request(&next).unwrap();
-        assert_eq!(req.messages.last().unwrap().parts, [Part::Text("thanks".into())]);
+        assert_eq!(
+            req.messages.last().unwrap().parts,
+            [Part::Text("thanks".into())]
+        );
     }
 
     #[test]

@@ -53,13 +53,22 @@ pub(super) fn shorten(s: &str) -> String {
 }
 
 /// The error "expected `expected`, found <what `found` is>" at `path`.
-pub(super) fn mismatch(path: impl Into<String>, expected: &str, found: Option<&Value>) -> FormatError {
-    FormatError::new(path, format!("expected {expected}, found {}", describe(found)))
+pub(super) fn mismatch(
+    path: impl Into<String>,
+    expected: &str,
+    found: Option<&Value>,
+) -> FormatError {
+    FormatError::new(
+        path,
+        format!("expected {expected}, found {}", describe(found)),
+    )
 }
 
 /// `value` as an object; `what` names the expected thing ("a message object").
 pub(super) fn object<'a>(value: &'a Value, path: &str, what: &str) -> Result<&'a Obj, FormatError> {
-    value.as_object().ok_or_else(|| mismatch(path, what, Some(value)))
+    value
+        .as_object()
+        .ok_or_else(|| mismatch(path, what, Some(value)))
 }
 
 /// A required field of any type.
@@ -159,7 +168,11 @@ pub(super) fn flatten_content(content: Option<&Value>, path: &str) -> Result<Str
             })
             .collect::<Vec<_>>()
             .join("\n")),
-        other => Err(mismatch(path, "a string or an array of content parts", other)),
+        other => Err(mismatch(
+            path,
+            "a string or an array of content parts",
+            other,
+        )),
     }
 }
 
@@ -185,11 +198,23 @@ pub(super) fn split_fragments(s: &str, max: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(pieces);
     let mut start = 0;
     for k in 1..=pieces {
-        let end = if k == pieces { s.len() } else { chars[k * n / pieces] };
+        let end = if k == pieces {
+            s.len()
+        } else {
+            chars[k * n / pieces]
+        };
         out.push(s[start..end].to_string());
         start = end;
     }
     out
+}
+
+/// Set `key` of `value` when it is an object (stream skeletons are built from validated
+/// bodies, but indexing assignment would panic on anything else).
+pub(super) fn set_field(value: &mut Value, key: &str, new: Value) {
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(key.to_string(), new);
+    }
 }
 
 /// The JSON of stream event `i`.
@@ -198,7 +223,10 @@ pub(super) fn event_json(events: &[SseEvent], i: usize) -> Result<Value, FormatE
     serde_json::from_str(data).map_err(|e| {
         FormatError::new(
             at_index("", i),
-            format!("expected the event data to be JSON, found {:?} ({e})", shorten(data)),
+            format!(
+                "expected the event data to be JSON, found {:?} ({e})",
+                shorten(data)
+            ),
         )
     })
 }
@@ -208,10 +236,12 @@ pub(super) fn error_text(error: Option<&Value>) -> String {
     let Some(err) = error else {
         return "no details".to_string();
     };
+    // OpenAI objects carry both; `code` is the specific one (and a Responses `error` event's
+    // `type` is just "error").
     let kind = err
-        .get("type")
-        .or_else(|| err.get("code"))
-        .and_then(Value::as_str);
+        .get("code")
+        .and_then(Value::as_str)
+        .or_else(|| err.get("type").and_then(Value::as_str));
     let message = err.get("message").and_then(Value::as_str);
     match (kind, message) {
         (Some(k), Some(m)) => format!("{k}: {m}"),
@@ -275,7 +305,10 @@ mod tests {
     #[test]
     fn paths_join_keys_and_indices() {
         assert_eq!(at_key("", "messages"), "messages");
-        assert_eq!(at_key(&at_index("messages", 2), "content"), "messages[2].content");
+        assert_eq!(
+            at_key(&at_index("messages", 2), "content"),
+            "messages[2].content"
+        );
         assert_eq!(at_index("", 3), "[3]");
         assert_eq!(at_key(&at_index("", 3), "delta"), "[3].delta");
     }
@@ -286,7 +319,10 @@ mod tests {
         assert_eq!(describe(Some(&json!(42))), "the number 42");
         assert_eq!(describe(Some(&json!("hi"))), "the string \"hi\"");
         assert_eq!(describe(Some(&json!([]))), "an empty array");
-        assert_eq!(describe(Some(&json!({"type": "text"}))), "an object of type \"text\"");
+        assert_eq!(
+            describe(Some(&json!({"type": "text"}))),
+            "an object of type \"text\""
+        );
         let long = "x".repeat(100);
         assert!(describe(Some(&json!(long))).ends_with("…\""));
     }
@@ -321,7 +357,13 @@ mod tests {
 
     #[test]
     fn fragments_cover_the_string_exactly() {
-        for s in ["", "a", "ab", "{\"city\":\"Zürich\"}", "héllo wörld, ünïcode ok"] {
+        for s in [
+            "",
+            "a",
+            "ab",
+            "{\"city\":\"Zürich\"}",
+            "héllo wörld, ünïcode ok",
+        ] {
             for max in 1..=3 {
                 let parts = split_fragments(s, max);
                 assert_eq!(parts.concat(), s);
@@ -341,7 +383,10 @@ mod tests {
         let err = history_array(&mut bad, "messages").unwrap_err();
         assert_eq!(err.path, "messages");
         let mut not_obj = json!([]);
-        assert_eq!(history_array(&mut not_obj, "messages").unwrap_err().path, "");
+        assert_eq!(
+            history_array(&mut not_obj, "messages").unwrap_err().path,
+            ""
+        );
     }
 
     #[test]
@@ -352,5 +397,75 @@ mod tests {
         assert!(openai_parallel_disabled(v.as_object().unwrap()));
         set_openai_parallel_disabled(&mut v, false);
         assert_eq!(v, json!({"model": "gpt-4o"}));
+    }
+
+    /// Odd shapes never panic in any format: every entry point answers with a value or an error.
+    #[test]
+    fn odd_input_never_panics() {
+        let bodies = [
+            json!(null),
+            json!(1),
+            json!("x"),
+            json!([]),
+            json!({}),
+            json!({"messages": [null, 1, {"role": 2}, {"role": "user", "content": [null, {"type": 1}]}]}),
+            json!({"messages": [{"role": "tool"}, {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": 1}]}]}),
+            json!({"input": [{"type": "function_call"}, {"role": "user", "content": [{}]}], "instructions": 1}),
+            json!({"content": [{"type": "tool_use"}, "x"], "stop_reason": 3}),
+            json!({"content": [{"type": "thinking", "thinking": 5}], "stop_reason": "end_turn"}),
+            json!({"choices": [{"message": null}], "error": {}}),
+            json!({"choices": [{"message": {"content": [1], "tool_calls": "x"}, "finish_reason": "stop"}]}),
+            json!({"output": [1, {"type": "message", "role": "assistant", "content": "x"}], "status": 1}),
+            json!({"output": [{"type": "reasoning", "summary": [1, "x"]}], "status": "completed"}),
+            json!({"tool_choice": "auto", "input": "x", "messages": {}}),
+        ];
+        let named = |name: &str, data: Value| SseEvent::named(name, &data);
+        let streams: Vec<Vec<SseEvent>> = vec![
+            vec![SseEvent::data(""), SseEvent::data("null")],
+            vec![SseEvent::data("[DONE]"), SseEvent::data("[]")],
+            vec![
+                named("message_start", json!({"message": {"content": [1, 2]}})),
+                named(
+                    "content_block_delta",
+                    json!({"index": 1, "delta": {"type": "input_json_delta", "partial_json": "{"}}),
+                ),
+                named(
+                    "message_delta",
+                    json!({"delta": {"content": [1, 2, 3, 4, 5]}, "usage": 1}),
+                ),
+                named(
+                    "content_block_delta",
+                    json!({"index": 4, "delta": {"type": "text_delta", "text": "x"}}),
+                ),
+                named("content_block_stop", json!({"index": 99})),
+            ],
+            vec![
+                SseEvent::data(json!({"choices": [{"index": -1}]}).to_string()),
+                SseEvent::data(
+                    json!({"choices": [{"delta": {"tool_calls": [{"index": 0}, 1]}}]}).to_string(),
+                ),
+            ],
+            vec![
+                SseEvent::data("[DONE]"),
+                named("response.created", json!({})),
+                named("response.completed", json!({"response": []})),
+            ],
+        ];
+        for provider in crate::transcript::Provider::ALL {
+            let f = super::super::format(provider);
+            for body in &bodies {
+                let _ = f.parse_request(body);
+                let _ = f.parse_reply(body);
+                let _ = f.stream_from_reply(body);
+                let _ = f.history_entries(body);
+                let mut copy = body.clone();
+                let _ = f.history_mut(&mut copy);
+                f.set_parallel_disabled(&mut copy, true);
+                f.set_parallel_disabled(&mut copy, false);
+            }
+            for events in &streams {
+                let _ = f.reply_from_stream(events);
+            }
+        }
     }
 }

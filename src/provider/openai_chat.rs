@@ -8,12 +8,14 @@ use serde_json::{Map, Value, json};
 
 use super::common::{
     Obj, array_field, at_index, at_key, error_text, event_json, flatten_content, history_array,
-    is_true, mismatch, model, object, openai_error_body, openai_parallel_disabled,
-    opt_array_field, parse_arguments, required, set_openai_parallel_disabled, split_fragments,
+    is_true, mismatch, model, object, openai_error_body, openai_parallel_disabled, opt_array_field,
+    opt_str_field, parse_arguments, required, set_openai_parallel_disabled, split_fragments,
     str_field,
 };
 use super::{Format, FormatError, ResultBlock, SseEvent};
-use crate::transcript::{Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall, ToolResult,
+};
 
 /// The OpenAI Chat Completions API.
 pub struct OpenAiChat;
@@ -180,7 +182,7 @@ impl Format for OpenAiChat {
                 ),
             ));
         }
-        let id = super::common::opt_str_field(root, "id", "")?.map(str::to_string);
+        let id = opt_str_field(root, "id", "")?.map(str::to_string);
         let choices = array_field(root, "choices", "")?;
         let Some(first) = choices.first() else {
             return Err(FormatError::new(
@@ -283,7 +285,11 @@ impl Format for OpenAiChat {
                 }
             };
             // The first chunk names the role; its content is "" for text, null otherwise.
-            let opening = if content.is_some() { json!("") } else { Value::Null };
+            let opening = if content.is_some() {
+                json!("")
+            } else {
+                Value::Null
+            };
             events.push(delta_chunk(
                 &index,
                 json!({"role": "assistant", "content": opening}),
@@ -293,7 +299,11 @@ impl Format for OpenAiChat {
                 events.push(delta_chunk(&index, json!({"content": piece}), &Value::Null));
             }
             if let Some(refusal) = msg.get("refusal").filter(|r| r.is_string()) {
-                events.push(delta_chunk(&index, json!({"refusal": refusal}), &Value::Null));
+                events.push(delta_chunk(
+                    &index,
+                    json!({"refusal": refusal}),
+                    &Value::Null,
+                ));
             }
             let calls = msg
                 .get("tool_calls")
@@ -343,9 +353,11 @@ impl Format for OpenAiChat {
         if let Some(text) = text_before {
             out.push(self.user_text_entry(text));
         }
-        out.extend(results.iter().map(|r| {
-            json!({"role": "tool", "tool_call_id": r.call_id, "content": r.content})
-        }));
+        out.extend(
+            results
+                .iter()
+                .map(|r| json!({"role": "tool", "tool_call_id": r.call_id, "content": r.content})),
+        );
         out
     }
 
@@ -369,7 +381,10 @@ impl Format for OpenAiChat {
 /// The fragments of tool call `k` as the API streams them: the first carries id, type, name and
 /// empty arguments, the next ones pieces of the arguments string. Other call kinds go whole.
 fn tool_call_fragments(k: usize, call: &Value) -> Vec<Value> {
-    let kind = call.get("type").and_then(Value::as_str).unwrap_or("function");
+    let kind = call
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("function");
     if kind != "function" {
         let mut whole = Map::new();
         whole.insert("index".into(), json!(k));
@@ -429,7 +444,13 @@ impl ChunkAccumulator {
             ));
         }
         self.chunks += 1;
-        for key in ["id", "created", "model", "service_tier", "system_fingerprint"] {
+        for key in [
+            "id",
+            "created",
+            "model",
+            "service_tier",
+            "system_fingerprint",
+        ] {
             if let Some(v) = chunk.get(key).filter(|v| !v.is_null()) {
                 self.header.entry(key).or_insert_with(|| v.clone());
             }
@@ -445,9 +466,9 @@ impl ChunkAccumulator {
             let choice = object(choice, &cpath, "a choice object")?;
             let index = match choice.get("index") {
                 None => j as u64,
-                Some(v) => v.as_u64().ok_or_else(|| {
-                    mismatch(at_key(&cpath, "index"), "a choice index", Some(v))
-                })?,
+                Some(v) => v
+                    .as_u64()
+                    .ok_or_else(|| mismatch(at_key(&cpath, "index"), "a choice index", Some(v)))?,
             };
             let pos = match self.choices.iter().position(|(n, _)| *n == index) {
                 Some(pos) => pos,
@@ -650,7 +671,9 @@ mod tests {
     }
 
     fn err_of(body: Value) -> FormatError {
-        OpenAiChat.parse_request(&body).expect_err("request must be rejected")
+        OpenAiChat
+            .parse_request(&body)
+            .expect_err("request must be rejected")
     }
 
     #[test]
@@ -685,7 +708,10 @@ mod tests {
                 "You are a helpful assistant. Call independent tools in parallel.".into()
             )]
         );
-        assert_eq!(req.messages[1].parts, [Part::Text("Prefer metric units.".into())]);
+        assert_eq!(
+            req.messages[1].parts,
+            [Part::Text("Prefer metric units.".into())]
+        );
         assert_eq!(req.messages[2].parts.len(), 2);
         assert_eq!(
             req.messages[2].parts[0],
@@ -784,7 +810,10 @@ mod tests {
     fn malformed_requests_say_where_and_what() {
         let e = err_of(json!("hello"));
         assert_eq!(e.path, "");
-        assert_eq!(e.message, "expected a request object, found the string \"hello\"");
+        assert_eq!(
+            e.message,
+            "expected a request object, found the string \"hello\""
+        );
 
         let e = err_of(json!({"messages": null}));
         assert_eq!(e.path, "messages");
@@ -799,7 +828,10 @@ mod tests {
             {"role": "tool", "content": "orphan"}
         ]}));
         assert_eq!(e.path, "messages[1].tool_call_id");
-        assert_eq!(e.message, "expected a string, found nothing (the field is missing)");
+        assert_eq!(
+            e.message,
+            "expected a string, found nothing (the field is missing)"
+        );
 
         let e = err_of(json!({"messages": [{"role": "assistant", "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "a", "arguments": "{}"}},
@@ -821,7 +853,8 @@ mod tests {
         let e = err_of(json!({"messages": [{"role": "user", "content": [{"text": "no type"}]}]}));
         assert_eq!(e.path, "messages[0].content[0].type");
 
-        let e = err_of(json!({"messages": [{"role": "tool", "tool_call_id": "call_1", "content": 1}]}));
+        let e =
+            err_of(json!({"messages": [{"role": "tool", "tool_call_id": "call_1", "content": 1}]}));
         assert_eq!(e.path, "messages[0].content");
 
         let e = err_of(json!({"messages": [], "model": 4}));
@@ -831,10 +864,17 @@ mod tests {
     #[test]
     fn parses_replies() {
         let reply = OpenAiChat.parse_reply(&load(REPLY_PARALLEL)).unwrap();
-        assert_eq!(reply.id.as_deref(), Some("chatcmpl-ABfwAwrNePHUgBBezonVC6MX3zd63"));
+        assert_eq!(
+            reply.id.as_deref(),
+            Some("chatcmpl-ABfwAwrNePHUgBBezonVC6MX3zd63")
+        );
         assert_eq!(reply.stop, StopReason::ToolUse);
         assert_eq!(
-            (reply.message.role, reply.message.wire_index, reply.message.wire_len),
+            (
+                reply.message.role,
+                reply.message.wire_index,
+                reply.message.wire_len
+            ),
             (Role::Assistant, 0, 1)
         );
         assert_eq!(
@@ -859,7 +899,10 @@ mod tests {
             Part::Text("Checking Zürich, Oslo and Lisbon at once.".into())
         );
         assert_eq!(mixed.calls().len(), 3);
-        assert_eq!(mixed.calls()[0].input, json!({"city": "Zürich", "days": [1, 2, 3]}));
+        assert_eq!(
+            mixed.calls()[0].input,
+            json!({"city": "Zürich", "days": [1, 2, 3]})
+        );
 
         let fin = OpenAiChat.parse_reply(&load(REPLY_FINAL)).unwrap();
         assert_eq!(fin.stop, StopReason::EndTurn);
@@ -879,7 +922,10 @@ mod tests {
             .parse_reply(&json!({"id": "chatcmpl-1", "choices": []}))
             .unwrap_err();
         assert_eq!(e.path, "choices");
-        assert_eq!(e.message, "expected at least one choice, found an empty array");
+        assert_eq!(
+            e.message,
+            "expected at least one choice, found an empty array"
+        );
 
         let mut no_finish = load(REPLY_FINAL);
         no_finish["choices"][0]["finish_reason"] = Value::Null;
@@ -911,7 +957,10 @@ mod tests {
             );
             assert_eq!(rebuilt["object"], "chat.completion");
             assert_eq!(rebuilt["usage"], body["usage"]);
-            let (got, want) = (&rebuilt["choices"][0]["message"], &body["choices"][0]["message"]);
+            let (got, want) = (
+                &rebuilt["choices"][0]["message"],
+                &body["choices"][0]["message"],
+            );
             assert_eq!(got["content"], want["content"]);
             assert_eq!(got["tool_calls"], want["tool_calls"]);
         }
@@ -949,7 +998,11 @@ mod tests {
             .iter()
             .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].get(0))
             .collect();
-        let firsts: Vec<&Value> = fragments.iter().copied().filter(|f| f.get("id").is_some()).collect();
+        let firsts: Vec<&Value> = fragments
+            .iter()
+            .copied()
+            .filter(|f| f.get("id").is_some())
+            .collect();
         assert_eq!(firsts.len(), 3);
         for (k, first) in firsts.iter().enumerate() {
             assert_eq!(first["index"], k);
@@ -994,7 +1047,10 @@ mod tests {
         );
         let reply = OpenAiChat.parse_reply(&body).unwrap();
         assert_eq!(reply.stop, StopReason::ToolUse);
-        assert_eq!(reply, OpenAiChat.parse_reply(&load(REPLY_PARALLEL)).unwrap());
+        assert_eq!(
+            reply,
+            OpenAiChat.parse_reply(&load(REPLY_PARALLEL)).unwrap()
+        );
 
         // Whatever follows [DONE] is not read.
         let mut trailing = events.clone();
@@ -1013,10 +1069,22 @@ mod tests {
         };
         let events = vec![
             chunk(json!({"role": "assistant", "content": null}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 1, "id": "call_B", "type": "function", "function": {"name": "b", "arguments": ""}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "id": "call_A", "type": "function", "function": {"name": "a", "arguments": "{\"x\""}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 1, "function": {"arguments": "not json"}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "call_B", "type": "function", "function": {"name": "b", "arguments": ""}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_A", "type": "function", "function": {"name": "a", "arguments": "{\"x\""}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "function": {"arguments": "not json"}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}),
+                Value::Null,
+            ),
             chunk(json!({}), json!("tool_calls")),
             SseEvent::data("[DONE]"),
         ];
@@ -1040,7 +1108,10 @@ mod tests {
         let e = OpenAiChat
             .reply_from_stream(&[SseEvent::data("[DONE]")])
             .unwrap_err();
-        assert_eq!(e.message, "expected at least one chat.completion.chunk, found none");
+        assert_eq!(
+            e.message,
+            "expected at least one chat.completion.chunk, found none"
+        );
 
         let mut bad = events.clone();
         bad[2].data = "{oops".into();
@@ -1063,7 +1134,9 @@ mod tests {
         );
 
         let mut no_index = events.clone();
-        no_index[2].data = no_index[2].data.replace("\"index\":0,\"function\"", "\"function\"");
+        no_index[2].data = no_index[2]
+            .data
+            .replace("\"index\":0,\"function\"", "\"function\"");
         let e = OpenAiChat.reply_from_stream(&no_index).unwrap_err();
         assert_eq!(e.path, "[2].choices[0].delta.tool_calls[0].index");
         assert_eq!(
@@ -1114,7 +1187,10 @@ mod tests {
         assert_eq!(req.messages.len(), 4);
         let turn = &req.messages[2];
         assert_eq!((turn.role, turn.wire_index), (Role::Assistant, 2));
-        assert_eq!(turn.parts, OpenAiChat.parse_reply(&reply).unwrap().message.parts);
+        assert_eq!(
+            turn.parts,
+            OpenAiChat.parse_reply(&reply).unwrap().message.parts
+        );
         let res = &req.messages[3];
         assert_eq!((res.role, res.wire_index, res.wire_len), (Role::Tool, 3, 2));
         assert_eq!(
@@ -1142,7 +1218,10 @@ mod tests {
         let e = OpenAiChat.history_mut(&mut bad).unwrap_err();
         assert_eq!(e.path, "messages");
         assert_eq!(e.message, "expected an array, found the string \"hi\"");
-        assert_eq!(OpenAiChat.history_mut(&mut json!(null)).unwrap_err().path, "");
+        assert_eq!(
+            OpenAiChat.history_mut(&mut json!(null)).unwrap_err().path,
+            ""
+        );
         let e = OpenAiChat
             .history_entries(&json!({"choices": []}))
             .unwrap_err();
@@ -1152,13 +1231,28 @@ mod tests {
     #[test]
     fn parallel_switch_round_trips() {
         let mut request = load(REQUEST_FIRST);
-        assert!(!OpenAiChat.parse_request(&request).unwrap().parallel_disabled);
+        assert!(
+            !OpenAiChat
+                .parse_request(&request)
+                .unwrap()
+                .parallel_disabled
+        );
         OpenAiChat.set_parallel_disabled(&mut request, true);
         assert_eq!(request["parallel_tool_calls"], json!(false));
-        assert!(OpenAiChat.parse_request(&request).unwrap().parallel_disabled);
+        assert!(
+            OpenAiChat
+                .parse_request(&request)
+                .unwrap()
+                .parallel_disabled
+        );
         OpenAiChat.set_parallel_disabled(&mut request, false);
         assert!(request.get("parallel_tool_calls").is_none());
-        assert!(!OpenAiChat.parse_request(&request).unwrap().parallel_disabled);
+        assert!(
+            !OpenAiChat
+                .parse_request(&request)
+                .unwrap()
+                .parallel_disabled
+        );
     }
 
     #[test]

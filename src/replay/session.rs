@@ -522,7 +522,7 @@ impl Session {
             st.violations.extend(found);
         }
         let mut violations = std::mem::take(&mut st.violations);
-        violations.sort_by(|a, b| (a.turn, a.rule).cmp(&(b.turn, b.rule)));
+        violations.sort_by_key(|a| (a.turn, a.rule));
         Judged {
             violations,
             timings: std::mem::take(&mut st.timings),
