@@ -131,7 +131,10 @@ impl Env {
     pub async fn model(&self, request: Value) -> Result<Value, ModelError> {
         // Let other tasks run first, as a network round trip would.
         tokio::task::yield_now().await;
-        self.session.model_request(&request).map_err(ModelError::from)
+        self.session
+            .model_request(&request)
+            .map(|served| served.body)
+            .map_err(ModelError::from)
     }
 
     /// Run a tool with `input`; get its output text, or its error. A hung tool never returns:

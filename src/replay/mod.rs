@@ -6,7 +6,7 @@
 
 pub mod observe;
 pub mod order;
-pub(crate) mod session;
+pub mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +42,9 @@ pub struct RunReport {
     pub notes: Vec<String>,
     /// Per-turn timing figures.
     pub turns: Vec<TurnTiming>,
+    /// What a handler process printed (stdout and stderr, the last part if long).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl RunReport {
@@ -121,39 +124,67 @@ pub fn run_virtual(scenario: Arc<Scenario>, handler: &dyn Handler, plan: RunPlan
                 error: Some(format!("could not start a runtime: {e}")),
                 notes: Vec::new(),
                 turns: Vec::new(),
+                output: None,
             };
         }
     };
     rt.block_on(drive(scenario, handler, plan, VIRTUAL_GRACE))
 }
 
-/// Drive one run on the current runtime's clock.
+/// Drive one run of an in-process handler on the current runtime's clock.
 pub async fn drive(
     scenario: Arc<Scenario>,
     handler: &dyn Handler,
     plan: RunPlan,
     grace: Duration,
 ) -> RunReport {
-    let label = plan.label.clone();
-    let seed = plan.seed;
-    let run_timeout = Duration::from_millis(scenario.file.policy.run_timeout_ms);
-    let session = Session::new(scenario, plan, grace);
+    let session = Session::new(scenario, plan, grace, 1.0);
     let env = Env {
         session: session.clone(),
     };
     let fut = handler.run(env);
+    let ended = async {
+        match fut.await {
+            Ok(()) => HandlerEnd::Finished,
+            Err(e) => HandlerEnd::Failed(e.to_string()),
+        }
+    };
+    supervise(&session, ended, || async {}).await
+}
+
+/// How the handler under test ended, when it ended on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HandlerEnd {
+    /// It returned, or its process exited with status 0.
+    Finished,
+    /// It returned an error, or its process exited with a failure status.
+    Failed(String),
+}
+
+/// Run the handler (`ended` resolves when it ends) under the session's watchdog and run
+/// timeout; `stop` is called when the engine ends the run first (to kill a process). Then
+/// judge what is open and assemble the report.
+pub(crate) async fn supervise<F, S, SF>(session: &Arc<Session>, ended: F, stop: S) -> RunReport
+where
+    F: std::future::Future<Output = HandlerEnd>,
+    S: FnOnce() -> SF,
+    SF: std::future::Future<Output = ()>,
+{
+    let run_timeout = Duration::from_millis(session.scenario.file.policy.run_timeout_ms);
     enum End {
-        Handler(Result<(), crate::handler::BoxError>),
+        Handler(HandlerEnd),
         Deadline,
         Timeout,
     }
     let end = tokio::select! {
-        r = fut => End::Handler(r),
+        r = ended => End::Handler(r),
         _ = session.watchdog() => End::Deadline,
         _ = tokio::time::sleep(run_timeout) => End::Timeout,
     };
-    let handler_ended = matches!(end, End::Handler(_));
-    let judged = session.finish(handler_ended);
+    if !matches!(end, End::Handler(_)) {
+        stop().await;
+    }
+    let judged = session.finish(matches!(end, End::Handler(_)));
     let mut error = None;
     let mut notes = Vec::new();
     match (&end, &judged.stop) {
@@ -165,28 +196,35 @@ pub async fn drive(
             ))
         }
         // The handler stopping on the rejection is what a real agent would do.
-        (End::Handler(Err(_)), Some(Stop::Rejected(_))) => {}
-        (End::Handler(Err(e)), _) => {
-            if judged.violations.iter().any(|v| v.rule == crate::rules::RuleId::StoppedEarly) {
+        (End::Handler(HandlerEnd::Failed(_)), Some(Stop::Rejected(_))) => {}
+        (End::Handler(HandlerEnd::Failed(e)), _) => {
+            if judged
+                .violations
+                .iter()
+                .any(|v| v.rule == crate::rules::RuleId::StoppedEarly)
+            {
                 notes.push(format!("the handler failed: {e}"));
             } else {
                 error = Some(format!("the handler failed: {e}"));
             }
         }
-        (End::Handler(Ok(())), None) if judged.served == 0 => {
+        (End::Handler(HandlerEnd::Finished), None) if judged.served == 0 => {
             error = Some("the handler ended without asking the model anything".into())
         }
         _ => {}
     }
     if let Some(Stop::Rejected(msg)) = &judged.stop {
-        notes.push(format!("the follow-up was rejected as the real API would: {msg}"));
+        notes.push(format!(
+            "the follow-up was rejected as the real API would: {msg}"
+        ));
     }
     RunReport {
-        order: label,
-        seed,
+        order: session.plan_label().to_string(),
+        seed: session.seed(),
         violations: judged.violations,
         error,
         notes,
         turns: judged.timings,
+        output: None,
     }
 }

@@ -32,6 +32,15 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// A reply served: which exchange of the cassette, and its body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// Index of the exchange in the cassette.
+    pub index: usize,
+    /// The reply body (a recorded stream already accumulated).
+    pub body: Value,
+}
+
 /// What a fake tool answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolAnswer {
@@ -97,8 +106,17 @@ pub(crate) struct Judged {
 }
 
 impl Session {
-    pub(crate) fn new(scenario: Arc<Scenario>, plan: RunPlan, grace: Duration) -> Arc<Session> {
-        let latencies = order::latencies(&scenario, plan.seed);
+    /// A session for one run. `scale` multiplies every tool latency (`--time-scale`).
+    pub(crate) fn new(
+        scenario: Arc<Scenario>,
+        plan: RunPlan,
+        grace: Duration,
+        scale: f64,
+    ) -> Arc<Session> {
+        let latencies = order::latencies(&scenario, plan.seed)
+            .into_iter()
+            .map(|t| t.into_iter().map(|l| l.mul_f64(scale)).collect())
+            .collect();
         let tags = scenario
             .turns
             .iter()
@@ -120,6 +138,14 @@ impl Session {
             state: Mutex::new(State::default()),
             changed: Notify::new(),
         })
+    }
+
+    pub(crate) fn plan_label(&self) -> &str {
+        &self.plan.label
+    }
+
+    pub(crate) fn seed(&self) -> u64 {
+        self.plan.seed
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -165,7 +191,7 @@ impl Session {
 
     /// A model request from the handler: judge it as the follow-up of the open turn, then serve
     /// the next recorded reply (or reject it as the real API would).
-    pub(crate) fn model_request(&self, body: &Value) -> Result<Value, Rejection> {
+    pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
         let now = Instant::now();
         let mut st = self.lock();
         if let Some(stop) = &st.stop {
@@ -247,7 +273,10 @@ impl Session {
         }
         drop(st);
         self.changed.notify_waiters();
-        Ok(exchanges.reply_bodies[k].clone())
+        Ok(Served {
+            index: k,
+            body: exchanges.reply_bodies[k].clone(),
+        })
     }
 
     fn observe(
@@ -506,6 +535,27 @@ impl Session {
                 }
                 None => notified.await,
             }
+        }
+    }
+
+    /// Whether the run has nothing left to serve: stopped, or the final reply served with no
+    /// turn open.
+    pub(crate) fn is_done(&self) -> bool {
+        let st = self.lock();
+        st.stop.is_some()
+            || (st.turn.is_none() && st.served == self.scenario.cassette.replies.len())
+    }
+
+    /// Resolves once [`Session::is_done`].
+    pub(crate) async fn done(&self) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_done() {
+                return;
+            }
+            notified.await;
         }
     }
 

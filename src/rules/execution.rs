@@ -30,19 +30,13 @@ pub(crate) fn sequential(obs: &TurnObservation) -> Option<Violation> {
     if seq.len() < 2 || peak_in_flight(&seq) > 1 {
         return None;
     }
-    let intervals: Vec<(Duration, Duration)> =
-        runs.iter().map(|inv| (inv.start, inv.end_or(obs.judged_at))).collect();
-    let sum: Duration = intervals.iter().map(|(s, e)| *e - *s).sum();
-    let slowest = intervals.iter().map(|(s, e)| *e - *s).max().unwrap_or_default();
     Some(Violation::new(
         RuleId::SequentialExecution,
         obs.turn,
         None,
         format!(
-            "{} independent calls ran one after another (never more than 1 in flight): together {} ms instead of about {} ms",
-            intervals.len(),
-            sum.as_millis(),
-            slowest.as_millis()
+            "{} independent calls ran one after another (never more than 1 in flight)",
+            seq.len()
         ),
     ))
 }
@@ -109,8 +103,11 @@ pub(crate) fn timeout_not_enforced(obs: &TurnObservation) -> Vec<Violation> {
         .filter_map(|(i, c)| {
             let inv = obs.runs_of(i).next()?;
             let limit = inv.start + deadline;
+            // Given up in time is what counts (the turn may rightly go on with calls that
+            // must run one at a time); a call never given up holds the turn until it is judged.
+            let gave_up = inv.end.unwrap_or(obs.judged_at);
             let late = if obs.followup.is_some() {
-                obs.judged_at > limit
+                gave_up > limit
             } else {
                 obs.deadline_expired
             };
@@ -121,10 +118,10 @@ pub(crate) fn timeout_not_enforced(obs: &TurnObservation) -> Vec<Violation> {
                     Some(&c.call.id),
                     if obs.followup.is_some() {
                         format!(
-                            "call {} ({}) hung; the follow-up came {} ms after it started, past the {} ms deadline",
+                            "call {} ({}) hung and was given up {} ms after it started, past the {} ms deadline",
                             c.call.id,
                             c.call.name,
-                            (obs.judged_at - inv.start).as_millis(),
+                            (gave_up - inv.start).as_millis(),
                             deadline.as_millis()
                         )
                     } else {

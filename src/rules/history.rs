@@ -71,7 +71,7 @@ fn role_name(m: &Message) -> &'static str {
 }
 
 /// A message as compared: role and parts, empty text dropped, nulls removed.
-fn norm(m: &Message) -> Value {
+pub(super) fn norm(m: &Message) -> Value {
     let parts: Vec<Value> = m
         .parts
         .iter()

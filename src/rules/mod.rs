@@ -100,6 +100,41 @@ pub fn check_turn(obs: &TurnObservation) -> Vec<Violation> {
     out
 }
 
+/// The turn rules that read only the messages — the results, their order and the history —
+/// for `tooltape lint`, which judges recorded conversations without a handler or tools. The
+/// same functions as [`check_turn`], so lint and replay report a broken rule alike.
+pub(crate) fn check_messages(obs: &TurnObservation) -> Vec<Violation> {
+    let Some(f) = &obs.followup else {
+        return Vec::new();
+    };
+    let s = shape::Shape::of(obs, f);
+    let mut out = Vec::new();
+    out.extend(results::missing(obs, &s));
+    out.extend(results::unknown(obs, f));
+    out.extend(results::duplicate(obs, &s));
+    out.extend(shape::split(obs, &s));
+    out.extend(shape::missing_assistant_turn(obs, &s));
+    out.extend(shape::results_not_first(obs, f, &s));
+    out.extend(history::changed(obs, f, &s));
+    out.sort_by_key(|v| v.rule);
+    out
+}
+
+/// `history-changed` alone: the follow-up repeats the previous request (and, when the
+/// observation has calls, the reply served), for requests whose reply is unknown.
+pub(crate) fn check_history(obs: &TurnObservation) -> Vec<Violation> {
+    let Some(f) = &obs.followup else {
+        return Vec::new();
+    };
+    history::changed(obs, f, &shape::Shape::of(obs, f))
+}
+
+/// Whether two messages are the same for `history-changed` (so callers can point at the first
+/// message that differs).
+pub(crate) fn same_message(a: &crate::transcript::Message, b: &crate::transcript::Message) -> bool {
+    history::norm(a) == history::norm(b)
+}
+
 /// Rules about a request on its own: `parallel-writes-enabled`. `side_effect_tools` are the
 /// tools the scenario marks side-effecting; `turn` is the turn whose reply the request asks for.
 pub fn check_request(request: &Request, side_effect_tools: &[&str], turn: usize) -> Option<Violation> {

@@ -8,10 +8,11 @@ use crate::transcript::Provider;
 /// `last_message` is the index of the follow-up's last wire message.
 pub fn rejection_message(provider: Provider, violations: &[Violation], last_message: usize) -> Option<String> {
     let v = violations.iter().find(|v| v.rejected_by_api(provider))?;
-    let ids_of = |rule: RuleId| {
+    // The calls the API would name: those without a result right after the assistant turn.
+    let ids_of = |_: RuleId| {
         violations
             .iter()
-            .filter(|x| x.rule == rule)
+            .filter(|x| matches!(x.rule, MissingResult | SplitResults) && x.rejected_by_api(provider))
             .filter_map(|x| x.call_id.clone())
             .collect::<Vec<_>>()
             .join(", ")
@@ -24,7 +25,7 @@ pub fn rejection_message(provider: Provider, violations: &[Violation], last_mess
         (Anthropic, MissingResult | SplitResults | ResultsNotFirst) => format!(
             "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
             n.saturating_sub(1),
-            if v.rule == MissingResult { ids_of(MissingResult) } else { "(see the follow-up)".into() }
+            ids_of(MissingResult)
         ),
         (Anthropic, UnknownResult | MissingAssistantTurn) => format!(
             "messages.{n}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: {}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",

@@ -35,9 +35,10 @@ pub(crate) fn missing(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
 /// `unknown-result`: every result answers an open call (or is an earlier turn's, kept in history).
 pub(crate) fn unknown(obs: &TurnObservation, f: &Request) -> Vec<Violation> {
     let open: BTreeSet<&str> = obs.call_ids().collect();
-    let earlier: BTreeSet<&str> = result_ids(&obs.previous).collect();
+    // An earlier turn's result may stay in the history, but not be sent again.
+    let count = |r: &Request, id: &str| result_ids(r).filter(|x| *x == id).count();
     result_ids(f)
-        .filter(|id| !open.contains(id) && !earlier.contains(id))
+        .filter(|id| !open.contains(id) && count(f, id) > count(&obs.previous, id))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .map(|id| {

@@ -78,14 +78,26 @@ pub(crate) fn split(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
         Provider::OpenAiResponses => (Level::Should, "input items with other items between them"),
         _ => (Level::Must, "messages with other messages between them"),
     };
+    // The calls whose results are not in the first results message.
+    let first = s.result_msgs[0];
+    let cut_off: Vec<&str> = obs
+        .calls
+        .iter()
+        .zip(&s.results_by_call)
+        .filter(|(_, rs)| {
+            rs.iter().all(|r| !f.messages[first].results().any(|x| x == r))
+        })
+        .map(|(c, _)| c.call.id.as_str())
+        .collect();
     Some(
         Violation::new(
             RuleId::SplitResults,
             obs.turn,
-            None,
+            cut_off.first().copied(),
             format!(
-                "the results of this turn are spread over {} {how}: messages {list}",
-                s.result_msgs.len()
+                "the results of this turn are spread over {} {how}: messages {list} (results for {} come later)",
+                s.result_msgs.len(),
+                cut_off.join(", ")
             ),
         )
         .at_level(level),

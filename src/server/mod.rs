@@ -1,0 +1,255 @@
+//! The mock model API and the fake-tool endpoint, for agents in any language.
+//!
+//! One server serves one run (one [`Session`]): Anthropic `POST /v1/messages` (and
+//! `/messages`, as `@ai-sdk/anthropic` posts there), OpenAI `POST /v1/chat/completions` and
+//! `POST /v1/responses`, plain JSON or SSE when the request says `"stream": true`, and
+//! `POST /_tools/NAME` for the fake tools. It binds 127.0.0.1 only.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::cassette::RecordedReply;
+use crate::provider::{self, SseEvent};
+use crate::replay::session::{Session, ToolAnswer};
+use crate::transcript::Provider;
+
+/// A running mock server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The environment a command under test is started with (PRODUCT.md).
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let base = format!("http://{}", self.addr);
+        vec![
+            ("ANTHROPIC_BASE_URL".into(), base.clone()),
+            ("OPENAI_BASE_URL".into(), format!("{base}/v1")),
+            ("ANTHROPIC_API_KEY".into(), "sk-ant-tooltape-placeholder".into()),
+            ("OPENAI_API_KEY".into(), "sk-tooltape-placeholder".into()),
+            ("TOOLTAPE_TOOLS_URL".into(), format!("{base}/_tools")),
+        ]
+    }
+
+    /// Stop serving and wait for the server task.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Open tool requests (a hung call) would hold a graceful shutdown forever.
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+struct AppState {
+    session: Arc<Session>,
+    /// Last model request body and the response it got, to answer SDK retries identically.
+    last: Mutex<Option<(Bytes, CachedResponse)>>,
+    time_scale: f64,
+}
+
+#[derive(Clone)]
+enum CachedResponse {
+    Json(StatusCode, Value),
+    Stream(Vec<SseEvent>),
+}
+
+/// Start a server for `session` on 127.0.0.1:`port` (0: any free port).
+pub(crate) async fn start(session: Arc<Session>, port: u16, time_scale: f64) -> std::io::Result<Server> {
+    let state = Arc::new(AppState {
+        session,
+        last: Mutex::new(None),
+        time_scale,
+    });
+    let app = Router::new()
+        .route("/v1/messages", post(anthropic))
+        .route("/messages", post(anthropic))
+        .route("/v1/chat/completions", post(openai_chat))
+        .route("/chat/completions", post(openai_chat))
+        .route("/v1/responses", post(openai_responses))
+        .route("/responses", post(openai_responses))
+        .route("/_tools/{name}", post(tool))
+        .fallback(not_found)
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Server {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn anthropic(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    model(s, Provider::Anthropic, headers, body).await
+}
+
+async fn openai_chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    model(s, Provider::OpenAiChat, headers, body).await
+}
+
+async fn openai_responses(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    model(s, Provider::OpenAiResponses, headers, body).await
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": {"type": "not_found_error", "message": format!("tooltape mock: no route for {uri}")}}),
+    )
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    if !status.is_success() {
+        // The SDKs must not retry a rejection (they retry 408/409/429/5xx otherwise).
+        r.headers_mut()
+            .insert("x-should-retry", HeaderValue::from_static("false"));
+    }
+    r
+}
+
+async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: Bytes) -> Response {
+    let fmt = provider::format(provider);
+    let expected = s.session.scenario.cassette.provider();
+    if provider != expected {
+        let msg = format!(
+            "tooltape mock: this scenario replays a {expected} cassette; the agent called the {provider} API"
+        );
+        return json_response(StatusCode::NOT_FOUND, fmt.error_body(&msg));
+    }
+    let retry = headers
+        .get("x-stainless-retry-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    if retry > 0 {
+        let last = s.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((prev, cached)) = last
+            && prev == body
+        {
+            return render(cached, s.time_scale);
+        }
+    }
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                fmt.error_body(&format!("the request body is not JSON: {e}")),
+            );
+        }
+    };
+    // The Anthropic SDK's tool runner first tries server-side threads; answer as a server
+    // without them does, and the SDK resends the turn with full history.
+    if provider == Provider::Anthropic && request.get("thread").is_some() {
+        let mut err = fmt.error_body("message threads are not supported by this server");
+        err["error"]["details"] = json!({"error_code": "thread_unsupported_request"});
+        return json_response(StatusCode::BAD_REQUEST, err);
+    }
+    let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let cached = match s.session.model_request(&request) {
+        Err(rejection) => CachedResponse::Json(
+            StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
+            rejection.body,
+        ),
+        Ok(served) if stream => {
+            let recorded = &s.session.scenario.cassette.cassette.exchanges[served.index].reply;
+            match recorded {
+                RecordedReply::Stream(events) => CachedResponse::Stream(events.clone()),
+                RecordedReply::Body(_) => match fmt.stream_from_reply(&served.body) {
+                    Ok(events) => CachedResponse::Stream(events),
+                    Err(e) => CachedResponse::Json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        fmt.error_body(&format!("tooltape mock: cannot stream this reply: {e}")),
+                    ),
+                },
+            }
+        }
+        Ok(served) => CachedResponse::Json(StatusCode::OK, served.body),
+    };
+    *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
+    render(cached, s.time_scale)
+}
+
+/// A response; streams go out frame by frame with their recorded gaps (scaled).
+fn render(r: CachedResponse, time_scale: f64) -> Response {
+    match r {
+        CachedResponse::Json(status, body) => json_response(status, body),
+        CachedResponse::Stream(events) => {
+            let frames = futures_util::stream::iter(events).then(move |e| async move {
+                if e.gap_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(e.gap_ms).mul_f64(time_scale)).await;
+                }
+                Ok::<_, Infallible>(Bytes::from(e.to_wire()))
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/event-stream")
+                .header(header::CACHE_CONTROL, "no-cache")
+                .body(Body::from_stream(frames))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+    }
+}
+
+/// `POST /_tools/NAME` with the tool's input as the JSON body: 200 with the output text, or
+/// 500 with the error text. A hung call never answers; when the agent gives up and closes the
+/// connection, the call is recorded as abandoned.
+async fn tool(State(s): State<Arc<AppState>>, Path(name): Path<String>, body: Bytes) -> Response {
+    let input: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("tooltape: the body of POST /_tools/{name} must be the tool's input as JSON: {e}"),
+                )
+                    .into_response();
+            }
+        }
+    };
+    match s.session.tool_call(&name, &input).await {
+        ToolAnswer::Output(o) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            o,
+        )
+            .into_response(),
+        ToolAnswer::Failed(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            e,
+        )
+            .into_response(),
+    }
+}
