@@ -122,6 +122,34 @@ pub fn load(path: &Path) -> Result<LoadedCassette, Error> {
 
 /// Parse and check a cassette from text; `path` names it in errors.
 pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
+    let loaded = parse_exchanges(path, text)?;
+    let mut seen_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, reply) in loaded.replies.iter().enumerate() {
+        for (j, call) in reply.calls().into_iter().enumerate() {
+            let at = || Location::pointer(path, text, format!("exchanges[{i}].reply"));
+            if call.id.is_empty() {
+                return Err(Error::invalid(
+                    at(),
+                    format!("tool call {j} ({}) has an empty id", call.name),
+                ));
+            }
+            if let Some(prev) = seen_ids.insert(&call.id, i) {
+                return Err(Error::invalid(
+                    at(),
+                    format!(
+                        "tool call id {} is used twice (also in exchange {prev}); ids must be unique",
+                        call.id
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// Parse a cassette and every request and reply in it, without the checks across exchanges
+/// (unique call ids): `tooltape lint` reports those as findings, not as unreadable input.
+pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
     let cassette: Cassette = crate::error::from_json_text(path, text)?;
     let at = |p: String| Location::pointer(path, text, p);
     if cassette.format != FORMAT {
@@ -149,7 +177,6 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
     let mut requests = Vec::new();
     let mut reply_bodies = Vec::new();
     let mut replies = Vec::new();
-    let mut seen_ids: BTreeMap<String, usize> = BTreeMap::new();
     for (i, ex) in cassette.exchanges.iter().enumerate() {
         let req = fmt.parse_request(&ex.request).map_err(|e| {
             Error::invalid(
@@ -172,23 +199,6 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
                 e.message.clone(),
             )
         })?;
-        for (j, call) in reply.calls().into_iter().enumerate() {
-            if call.id.is_empty() {
-                return Err(Error::invalid(
-                    at(format!("exchanges[{i}].reply")),
-                    format!("tool call {j} ({}) has an empty id", call.name),
-                ));
-            }
-            if let Some(prev) = seen_ids.insert(call.id.clone(), i) {
-                return Err(Error::invalid(
-                    at(format!("exchanges[{i}].reply")),
-                    format!(
-                        "tool call id {} is used twice (also in exchange {prev}); ids must be unique",
-                        call.id
-                    ),
-                ));
-            }
-        }
         requests.push(req);
         reply_bodies.push(body);
         replies.push(reply);

@@ -25,8 +25,18 @@ impl Location {
     }
 
     /// A JSON path in a file whose text is `text`: the line and column are found in the text.
+    /// For a path that is not there (a missing field), the nearest enclosing value is shown.
     pub fn pointer(file: &Path, text: &str, json_path: String) -> Self {
-        let line_col = crate::jsonpos::locate(text, &json_path);
+        let line_col = crate::jsonpos::locate(text, &json_path).or_else(|| {
+            let mut p = json_path.as_str();
+            while let Some(cut) = p.rfind(['.', '[']) {
+                p = &p[..cut];
+                if let Some(lc) = crate::jsonpos::locate(text, p) {
+                    return Some(lc);
+                }
+            }
+            None
+        });
         Location {
             file: file.to_path_buf(),
             line_col,
@@ -56,12 +66,14 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    // The OS error is part of the message, not a `source`: printed through anyhow's `{:#}` it
+    // would otherwise appear twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An input file is not what it must be.
     #[error("{at}: {message}")]
@@ -81,7 +93,7 @@ impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 

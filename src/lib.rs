@@ -14,3 +14,8 @@ mod util;
 pub mod report;
 pub mod runner;
 pub mod harness;
+pub mod lint;
+pub mod baseline;
+pub mod partition;
+pub mod server;
+pub mod process;

@@ -1,14 +1,17 @@
 //! The `tooltape` command: parses arguments, calls the library, maps outcomes to exit codes
 //! (0 conformant, 1 violations found, 2 the input or the command line is wrong).
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 
+use tooltape::baseline::{self, Baseline};
 use tooltape::handler::builtin;
+use tooltape::report::progress::{Progress, Surroundings};
 use tooltape::report::{self, Suite};
 use tooltape::rules::RuleId;
 use tooltape::runner;
@@ -24,7 +27,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Replay scenarios against a handler and report every broken rule.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
+    /// Check recorded conversations on their own: every call answered once, ids unique, ...
+    ///
+    /// Reads tooltape cassettes, request bodies, bare message arrays and JSON-lines logs of
+    /// them (folders are searched for .json and .jsonl files). Exit 1 on findings.
+    Lint(LintArgs),
+    /// Run the mock model server alone for one scenario, for an agent started by hand.
+    ///
+    /// Prints the variables to export, serves until the cassette is spent (or Ctrl-C), then
+    /// prints the report.
+    Serve {
+        /// The scenario to serve.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Port on 127.0.0.1 (default: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Seed for shuffled orders and latency ranges.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Show the rule catalogue, or one rule.
     Rules {
         /// A rule id, like `missing-result`.
@@ -57,15 +80,59 @@ struct TestArgs {
     /// Report should-level rules without failing on them.
     #[arg(long)]
     lenient: bool,
-    /// Write the JSON report here.
+    /// Write the JSON report here (`-`: stdout, the terminal report then goes to stderr).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Show every scenario's timeline.
     #[arg(long, short)]
     verbose: bool,
+    /// Run only shard K of N (1-based), split by a hash of each scenario's name.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<tooltape::partition::Partition>,
+    /// A baseline of known violations: reported as expected, not failing.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<PathBuf>,
+    /// Write the current violations as a baseline (kept entries, fixed ones dropped), then
+    /// judge the run against it.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Write a JUnit XML report here (`-`: stdout, the terminal report then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Draw every scenario's turns as a Gantt chart (FILE.svg, or FILE.html for a page).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
+    /// With a command: multiply every tool latency and stream gap by this factor.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    time_scale: f64,
     /// The agent command to test (after `--`).
     #[arg(last = true)]
     command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    /// Cassettes, request bodies, message arrays or JSON-lines logs (or folders of them).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Read raw requests as this API instead of telling it from their shape.
+    #[arg(long, value_parser = parse_provider)]
+    provider: Option<tooltape::transcript::Provider>,
+}
+
+fn parse_provider(s: &str) -> Result<tooltape::transcript::Provider, String> {
+    use tooltape::transcript::Provider;
+    Provider::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -81,7 +148,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Test(args) => test(args),
+        Command::Test(args) => test(*args),
+        Command::Lint(args) => lint(args),
+        Command::Serve {
+            scenario,
+            port,
+            seed,
+        } => serve(&scenario, port, seed),
         Command::Rules { id } => {
             let text = match id {
                 Some(id) => {
@@ -106,13 +179,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
-    if !args.command.is_empty() {
-        bail!(
-            "running an agent command (`-- {}`) needs the mock model server, which this build does not have yet; \
-             use --handler builtin:NAME or the Rust library",
-            args.command.join(" ")
-        );
-    }
     let name = args
         .handler
         .strip_prefix("builtin:")
@@ -121,7 +187,16 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = builtin::all().iter().map(|b| format!("builtin:{}", tooltape::handler::Handler::name(b))).collect();
         bail!("unknown handler {:?}; built-in handlers: {}", args.handler, names.join(", "));
     };
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios")] } else { args.paths };
+    let outputs = Outputs::check(&args)?;
+    if let Some(p) = &args.timeline {
+        report::timeline::Format::for_path(p)?;
+    }
+    let baseline = match &args.expected_failures {
+        // Formatted here, not chained: the library error already carries the OS message.
+        Some(p) => Some(Baseline::load(p).map_err(|e| anyhow!("--expected-failures: {e}"))?),
+        None => None,
+    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios")] } else { args.paths.clone() };
     let files = runner::discover(&paths)?;
     let (scenarios, errors) = runner::load_all(&files);
     if !errors.is_empty() {
@@ -132,25 +207,186 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(err, "{} scenario file(s) could not be loaded; nothing was run", errors.len());
         return Ok(ExitCode::from(2));
     }
+    let suite_names: BTreeSet<String> = scenarios.iter().map(|s| s.name.clone()).collect();
     let scenarios = runner::filter(scenarios, args.filter.as_deref());
     if scenarios.is_empty() {
-        bail!("no scenario matches --filter {:?}", args.filter.unwrap_or_default());
+        bail!("no scenario matches --filter {:?}", args.filter.clone().unwrap_or_default());
     }
+    let scenarios = runner::partition(scenarios, args.partition);
+    if let Some(p) = args.partition
+        && scenarios.is_empty()
+    {
+        // A hash split can leave a shard empty; that is not a failure of the CI job.
+        let _ = writeln!(anstream::stderr(), "note: partition {p} holds no scenario");
+    }
+    let progress = Progress::new(scenarios.len(), Surroundings::detect(outputs.machine_stdout()));
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let reports = runner::run_suite(&scenarios, &handler, args.seed, jobs, &|_| {});
-    let suite = Suite {
-        handler: args.handler.clone(),
-        seed: args.seed,
-        lenient: args.lenient,
-        scenarios: reports,
+    let reports = if args.command.is_empty() {
+        runner::run_suite(&scenarios, &handler, args.seed, jobs, &|r| progress.done(r))
+    } else {
+        let opts = tooltape::process::ProcessOptions {
+            time_scale: args.time_scale,
+            ..Default::default()
+        };
+        tooltape::process::run_suite(&scenarios, &args.command, args.seed, jobs, &opts, &|r| progress.done(r))
+            .context("starting the runtime for the command under test")?
     };
-    if let Some(path) = &args.json {
-        std::fs::write(path, report::json::render(&suite))
-            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    progress.finish();
+    let mut suite = Suite::new(
+        if args.command.is_empty() {
+            args.handler.clone()
+        } else {
+            args.command.join(" ")
+        },
+        args.seed,
+        args.lenient,
+        reports,
+    );
+    suite.partition = args.partition;
+    if let Some(path) = &args.write_baseline {
+        let entries = baseline::refresh(baseline.as_ref(), &suite.scenarios, &suite_names, args.lenient);
+        baseline::write(path, &entries).map_err(|e| anyhow!("--write-baseline: {e}"))?;
+        let _ = writeln!(
+            anstream::stderr(),
+            "wrote {} ({} entr{})",
+            path.display(),
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" }
+        );
+        suite = suite.with_baseline(Baseline { path: path.clone(), entries }, &suite_names);
+    } else if let Some(b) = baseline {
+        suite = suite.with_baseline(b, &suite_names);
     }
+    outputs.write(&suite, args.verbose)?;
+    if let Some(p) = &args.timeline {
+        report::timeline::write(p, &suite)?;
+    }
+    Ok(if suite.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Where the reports go: `--json` and `--junit` files, or one of them on stdout (`-`), in which
+/// case the terminal report goes to stderr.
+struct Outputs {
+    json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn check(args: &TestArgs) -> anyhow::Result<Self> {
+        let dash = |p: &Option<PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        if dash(&args.json) && dash(&args.junit) {
+            bail!("--json - and --junit - cannot both write to stdout; give one of them a file");
+        }
+        Ok(Outputs {
+            json: args.json.clone(),
+            junit: args.junit.clone(),
+        })
+    }
+
+    fn machine_stdout(&self) -> bool {
+        [&self.json, &self.junit]
+            .into_iter()
+            .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"))
+    }
+
+    fn write(&self, suite: &Suite, verbose: bool) -> anyhow::Result<()> {
+        let emit = |path: &PathBuf, what: &str, text: String| -> anyhow::Result<()> {
+            if path.as_os_str() == "-" {
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                Ok(())
+            } else {
+                std::fs::write(path, text)
+                    .with_context(|| format!("writing the {what} report to {}", path.display()))
+            }
+        };
+        if let Some(path) = &self.json {
+            emit(path, "JSON", report::json::render(suite))?;
+        }
+        if let Some(path) = &self.junit {
+            let xml = report::junit::render(suite).context("rendering the JUnit report")?;
+            emit(path, "JUnit", xml)?;
+        }
+        let text = report::terminal::render(suite, verbose);
+        if self.machine_stdout() {
+            let _ = anstream::stderr().write_all(text.as_bytes());
+        } else {
+            let _ = anstream::stdout().write_all(text.as_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// `tooltape lint`: a line per finding, a summary line; exit 2 if a file could not be read,
+/// else 1 on findings.
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let options = tooltape::lint::Options { provider: args.provider };
+    let files = tooltape::lint::discover(&args.files)?;
+    let (mut out, mut err) = (anstream::stdout(), anstream::stderr());
+    let mut reports = Vec::new();
+    let mut unreadable = 0;
+    for f in &files {
+        match tooltape::lint::lint_file(f, &options) {
+            Ok(r) => {
+                for finding in &r.findings {
+                    let _ = writeln!(out, "{finding}");
+                }
+                reports.push(r);
+            }
+            Err(e) => {
+                unreadable += 1;
+                let _ = writeln!(err, "error: {e}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{}", tooltape::lint::summary(&reports, unreadable));
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if reports.iter().any(|r| !r.findings.is_empty()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCode> {
+    let scenario = std::sync::Arc::new(tooltape::scenario::load(path)?);
+    let plan = tooltape::replay::order::plans(&scenario, seed).remove(0);
+    let order = plan.label.clone();
+    tooltape::process::become_subreaper();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let run = rt
+        .block_on(tooltape::process::serve(
+            scenario.clone(),
+            plan,
+            port,
+            |vars| {
+                let mut out = anstream::stdout();
+                let _ = writeln!(
+                    out,
+                    "# tooltape is serving {} (order {order}); export these and start your agent:",
+                    scenario.name
+                );
+                for (k, v) in vars {
+                    let _ = writeln!(out, "export {k}={v}");
+                }
+                let _ = out.flush();
+            },
+        ))
+        .context("starting the mock server")?;
+    let report = tooltape::replay::ScenarioReport {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        provider: scenario.cassette.provider(),
+        handler: "serve".into(),
+        runs: vec![run],
+    };
+    let suite = Suite::new("serve".into(), seed, false, vec![report]);
     let mut out = anstream::stdout();
-    let _ = out.write_all(report::terminal::render(&suite, args.verbose).as_bytes());
+    let _ = out.write_all(report::terminal::render(&suite, true).as_bytes());
     Ok(if suite.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -219,3 +219,29 @@ pub fn run_suite(
     });
     Ok(reports)
 }
+
+/// `tooltape serve`: the mock server alone for one run of `scenario`, for an agent started by
+/// hand. `ready` gets the variables to export once the server listens. Serves until the
+/// cassette is spent or Ctrl-C.
+pub async fn serve(
+    scenario: Arc<Scenario>,
+    plan: RunPlan,
+    port: u16,
+    ready: impl FnOnce(&[(String, String)]),
+) -> std::io::Result<RunReport> {
+    let mock = crate::server::MockRun::start(scenario, plan, port, 1.0).await?;
+    ready(&mock.env_vars());
+    let interrupted = tokio::select! {
+        _ = mock.done() => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    // Let the last response reach the agent before the server goes away.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut report = mock.finish().await;
+    if interrupted {
+        report
+            .notes
+            .push("interrupted (Ctrl-C) before the cassette was spent".into());
+    }
+    Ok(report)
+}

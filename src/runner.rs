@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 use crate::handler::Handler;
+use crate::partition::Partition;
 use crate::replay::{self, ScenarioReport};
 use crate::scenario::{self, Scenario};
 
@@ -33,7 +34,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
             }
             out.append(&mut found);
         } else {
-            return Err(Error::Usage(format!("{}: no such file or folder", p.display())));
+            return Err(Error::Usage(format!(
+                "{}: no such file or folder",
+                p.display()
+            )));
         }
     }
     Ok(out)
@@ -55,7 +59,24 @@ pub fn load_all(files: &[PathBuf]) -> (Vec<Arc<Scenario>>, Vec<Error>) {
 /// Keep the scenarios whose name contains `filter`.
 pub fn filter(scenarios: Vec<Arc<Scenario>>, filter: Option<&str>) -> Vec<Arc<Scenario>> {
     match filter {
-        Some(f) => scenarios.into_iter().filter(|s| s.name.contains(f)).collect(),
+        Some(f) => scenarios
+            .into_iter()
+            .filter(|s| s.name.contains(f))
+            .collect(),
+        None => scenarios,
+    }
+}
+
+/// Keep the scenarios of one shard (`--partition K/N`); see [`crate::partition`].
+pub fn partition(
+    scenarios: Vec<Arc<Scenario>>,
+    partition: Option<Partition>,
+) -> Vec<Arc<Scenario>> {
+    match partition {
+        Some(p) => scenarios
+            .into_iter()
+            .filter(|s| p.contains(&s.name))
+            .collect(),
         None => scenarios,
     }
 }
@@ -70,8 +91,10 @@ pub fn run_suite(
     on_done: &(dyn Fn(&ScenarioReport) + Sync),
 ) -> Vec<ScenarioReport> {
     let next = AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<ScenarioReport>>> =
-        scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let slots: Vec<std::sync::Mutex<Option<ScenarioReport>>> = scenarios
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1).min(scenarios.len().max(1)) {
             scope.spawn(|| {

@@ -6,7 +6,7 @@
 //!   `expect` names).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -31,7 +31,7 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn check(path: &PathBuf) -> Result<(), Failed> {
+fn check(path: &Path) -> Result<(), Failed> {
     let scenario = Arc::new(tooltape::scenario::load(path).map_err(|e| e.to_string())?);
     let exercised: BTreeSet<RuleId> = scenario.file.exercises.iter().copied().collect();
     let mut problems = Vec::new();

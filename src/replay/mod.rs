@@ -186,7 +186,7 @@ where
     }
     let judged = session.finish(matches!(end, End::Handler(_)));
     let mut error = None;
-    let mut notes = Vec::new();
+    let mut notes = judged.notes.clone();
     match (&end, &judged.stop) {
         (_, Some(Stop::Error(e))) => error = Some(e.clone()),
         (End::Timeout, _) => {

@@ -81,6 +81,7 @@ struct State {
     timings: Vec<TurnTiming>,
     stop: Option<Stop>,
     parallel_writes_seen: bool,
+    notes: Vec<String>,
 }
 
 struct Turn {
@@ -103,6 +104,7 @@ pub(crate) struct Judged {
     pub timings: Vec<TurnTiming>,
     pub stop: Option<Stop>,
     pub served: usize,
+    pub notes: Vec<String>,
 }
 
 impl Session {
@@ -217,6 +219,9 @@ impl Session {
             }
         };
         let k = st.served;
+        if k == 0 {
+            st.notes.extend(self.drift(&request));
+        }
         if !st.parallel_writes_seen {
             let marked = self.side_effect_tools();
             let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
@@ -277,6 +282,36 @@ impl Session {
             index: k,
             body: exchanges.reply_bodies[k].clone(),
         })
+    }
+
+    /// How the handler's own first request differs from the recording: information, never a
+    /// violation (the handler is its own program), but a tool the recording calls that the
+    /// handler does not offer usually explains a failure.
+    fn drift(&self, request: &Request) -> Vec<String> {
+        let recorded = &self.scenario.cassette.requests[0];
+        let mut notes = Vec::new();
+        if let (Some(a), Some(b)) = (&recorded.model, &request.model)
+            && a != b
+        {
+            notes.push(format!("drift: the handler asks for model {b}; the recording used {a}"));
+        }
+        let mut called: Vec<&str> = self
+            .scenario
+            .turns
+            .iter()
+            .flatten()
+            .map(|c| c.call.name.as_str())
+            .filter(|n| !request.tools.iter().any(|t| t == n))
+            .collect();
+        called.sort_unstable();
+        called.dedup();
+        if !called.is_empty() {
+            notes.push(format!(
+                "drift: the recording calls tool(s) the handler does not offer: {}",
+                called.join(", ")
+            ));
+        }
+        notes
     }
 
     fn observe(
@@ -578,6 +613,7 @@ impl Session {
             timings: std::mem::take(&mut st.timings),
             stop: st.stop.clone(),
             served: st.served,
+            notes: std::mem::take(&mut st.notes),
         }
     }
 }

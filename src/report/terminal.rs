@@ -1,73 +1,125 @@
 //! The terminal report: a line per scenario, details for failures (rule, turn, call, message,
 //! diff), timelines under `--verbose`, and a closing summary line CI logs can grep:
-//! `12 passed, 1 failed`. Text is styled with anstyle; print it through an anstream stream so
-//! colour is dropped when piped or when `NO_COLOR` is set.
+//! `12 passed, 1 failed` (with a baseline: `12 passed, 1 failed, 2 expected failures`).
+//! Text is styled with anstyle; print it through an anstream stream so colour is dropped when
+//! piped or when `NO_COLOR` is set.
 
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::Suite;
+use super::{Status, Suite};
+use crate::baseline::StaleReason;
 use crate::replay::{RunReport, ScenarioReport};
-use crate::rules::Level;
+use crate::rules::{Level, Violation};
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
 const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+const CYAN: Style = AnsiColor::Cyan.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
+
+/// How many lines of a failed handler process's output to show.
+const OUTPUT_TAIL: usize = 20;
 
 /// The whole report. With `verbose`, every scenario's timelines are shown.
 pub fn render(suite: &Suite, verbose: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{BOLD}tooltape{BOLD:#} {} scenario(s), handler {}, seed {}{}",
+    let mut header = format!(
+        "{BOLD}tooltape{BOLD:#} {} scenario(s), handler {}, seed {}",
         suite.scenarios.len(),
         suite.handler,
-        suite.seed,
-        if suite.lenient { ", lenient" } else { "" }
+        suite.seed
     );
-    let width = suite.scenarios.iter().map(|s| s.name.len()).max().unwrap_or(10).min(48);
+    if suite.lenient {
+        header.push_str(", lenient");
+    }
+    if let Some(p) = suite.partition {
+        let _ = write!(header, ", partition {p}");
+    }
+    if let Some(b) = &suite.baseline {
+        let _ = write!(header, ", baseline {}", b.path.display());
+    }
+    let _ = writeln!(out, "{header}");
+    let width = suite
+        .scenarios
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(10)
+        .min(48);
+    // XFAIL is a letter longer than PASS and FAIL; pad only when it can appear, so reports
+    // without a baseline keep their shape.
+    let tag_width = if suite.baseline.is_some() { 5 } else { 4 };
     for s in &suite.scenarios {
-        out.push_str(&scenario_line(s, suite.lenient, width));
-        if !s.passed(suite.lenient) {
-            out.push_str(&failure_details(s, suite.lenient));
+        let status = suite.status(s);
+        out.push_str(&scenario_line(s, status, width, tag_width));
+        if status != Status::Passed {
+            out.push_str(&details(s, suite.lenient, &|v| suite.is_expected(s, v)));
         }
-        if verbose {
-            if let Some(run) = s.runs.first() {
-                for t in &run.turns {
-                    for line in t.timeline(40).lines() {
-                        let _ = writeln!(out, "      {DIM}{line}{DIM:#}");
-                    }
+        if verbose && let Some(run) = s.runs.first() {
+            for t in &run.turns {
+                for line in t.timeline(40).lines() {
+                    let _ = writeln!(out, "      {DIM}{line}{DIM:#}");
                 }
             }
         }
     }
-    let (passed, failed) = suite.counts();
+    out.push_str(&stale_section(suite));
     let _ = writeln!(out);
-    let style = if failed == 0 { GREEN } else { RED };
-    let _ = writeln!(out, "{style}{passed} passed, {failed} failed{style:#}");
+    out.push_str(&summary_line(suite));
     out
 }
 
-fn scenario_line(s: &ScenarioReport, lenient: bool, width: usize) -> String {
-    let passed = s.passed(lenient);
-    let (tag, style) = if passed { ("PASS", GREEN) } else { ("FAIL", RED) };
+/// The closing line: `N passed, M failed` first, always, then baseline figures if any.
+pub fn summary_line(suite: &Suite) -> String {
+    let (passed, failed) = suite.counts();
+    let style = if failed == 0 { GREEN } else { RED };
+    let mut line = format!("{passed} passed, {failed} failed");
+    if suite.baseline.is_some() {
+        let x = suite.expected_failures();
+        let _ = write!(line, ", {x} expected failure{}", plural(x));
+        let n = suite.stale.len();
+        if n > 0 {
+            let _ = write!(
+                line,
+                ", {n} baseline entr{} to remove",
+                if n == 1 { "y" } else { "ies" }
+            );
+        }
+    }
+    format!("{style}{line}{style:#}\n")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn scenario_line(s: &ScenarioReport, status: Status, width: usize, tag_width: usize) -> String {
+    let (tag, style) = match status {
+        Status::Passed => ("PASS", GREEN),
+        Status::Failed => ("FAIL", RED),
+        Status::ExpectedFailure => ("XFAIL", YELLOW),
+    };
     let first = s.runs.first();
     let turns = first.map_or(0, |r| r.turns.len());
     let calls: usize = first.map_or(0, |r| r.turns.iter().map(|t| t.calls).sum());
     let (conc, eff) = first.map_or((0.0, 0.0), figures);
-    let warn = !s.runs.iter().all(|r| r.violations.is_empty()) && passed;
+    let warn = status == Status::Passed && !s.runs.iter().all(|r| r.violations.is_empty());
     format!(
-        "{style}{tag}{style:#} {:<width$} {DIM}{:<16}{DIM:#} {} run(s) {:>2} turn(s) {:>3} call(s)  concurrency {conc:>5.2}  efficiency {:>3.0}%{}\n",
+        "{style}{tag:<tag_width$}{style:#} {:<width$} {DIM}{:<16}{DIM:#} {} run(s) {:>2} turn(s) {:>3} call(s)  concurrency {conc:>5.2}  efficiency {:>3.0}%{}\n",
         s.name,
         s.provider.as_str(),
         s.runs.len(),
         turns,
         calls,
         eff * 100.0,
-        if warn { format!("  {YELLOW}(should-level findings){YELLOW:#}") } else { String::new() }
+        if warn {
+            format!("  {YELLOW}(should-level findings){YELLOW:#}")
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -90,11 +142,24 @@ fn figures(r: &RunReport) -> (f64, f64) {
 /// The details of a failing scenario: each failing run's violations, deduplicated across runs
 /// (a rule broken the same way in every order is shown once, with the orders it failed in).
 pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
+    details(s, lenient, &|_| false)
+}
+
+/// [`failure_details`], with the violations `expected` accepts (listed in a baseline) shown on
+/// one line each, marked as expected, without their diff.
+fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> bool) -> String {
     let mut out = String::new();
     let mut shown: Vec<(String, Vec<String>)> = Vec::new();
     for run in &s.runs {
         if let Some(e) = &run.error {
-            let _ = writeln!(out, "     {RED}error{RED:#} [order {}, seed {}]: {e}", run.order, run.seed);
+            let _ = writeln!(
+                out,
+                "     {RED}error{RED:#} [order {}, seed {}]: {e}",
+                run.order, run.seed
+            );
+            if let Some(output) = &run.output {
+                out.push_str(&output_tail(output));
+            }
         }
         for v in &run.violations {
             let key = format!("{}|{}|{:?}|{}", v.rule, v.turn, v.call_id, v.message);
@@ -103,18 +168,39 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
                 continue;
             }
             shown.push((key, vec![run.order.clone()]));
-            let failing = !(lenient && v.level == Level::Should);
-            let style = if failing { RED } else { YELLOW };
+            let is_expected = expected(v);
+            let counts = !(lenient && v.level == Level::Should);
+            let failing = counts && !is_expected;
+            let (mark, style) = match (failing, is_expected) {
+                (true, _) => ("✗", RED),
+                (false, true) => ("~", YELLOW),
+                (false, false) => ("✗", YELLOW),
+            };
             let _ = writeln!(
                 out,
-                "     {style}✗ {}{style:#} {DIM}({}){DIM:#} turn {}{}: {}",
+                "     {style}{mark} {}{style:#} {DIM}({}){DIM:#} turn {}{}: {}{}",
                 v.rule,
                 v.level.as_str(),
                 v.turn,
-                v.call_id.as_deref().map(|c| format!(", call {c}")).unwrap_or_default(),
-                v.message
+                v.call_id
+                    .as_deref()
+                    .map(|c| format!(", call {c}"))
+                    .unwrap_or_default(),
+                v.message,
+                if is_expected {
+                    format!("  {YELLOW}[expected: in the baseline]{YELLOW:#}")
+                } else {
+                    String::new()
+                }
             );
-            let _ = writeln!(out, "       {DIM}order {}, seed {}{DIM:#}", run.order, run.seed);
+            let _ = writeln!(
+                out,
+                "       {DIM}order {}, seed {}{DIM:#}",
+                run.order, run.seed
+            );
+            if is_expected {
+                continue;
+            }
             if let Some(d) = &v.diff {
                 for line in d.lines() {
                     let st = if line.starts_with('+') && !line.starts_with("+++") {
@@ -128,7 +214,12 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
                 }
             }
         }
-        if !run.passed(lenient) && run.violations.iter().any(|v| timing_rule(v.rule)) {
+        if !run.passed(lenient)
+            && run
+                .violations
+                .iter()
+                .any(|v| timing_rule(v.rule) && !expected(v))
+        {
             for t in &run.turns {
                 for line in t.timeline(40).lines() {
                     let _ = writeln!(out, "       {DIM}{line}{DIM:#}");
@@ -142,7 +233,13 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
     let repeated: Vec<String> = shown
         .iter()
         .filter(|(_, o)| o.len() > 1)
-        .map(|(k, o)| format!("{} also in order(s) {}", k.split('|').next().unwrap_or(""), o[1..].join(", ")))
+        .map(|(k, o)| {
+            format!(
+                "{} also in order(s) {}",
+                k.split('|').next().unwrap_or(""),
+                o[1..].join(", ")
+            )
+        })
         .collect();
     for r in repeated {
         let _ = writeln!(out, "       {DIM}{r}{DIM:#}");
@@ -150,9 +247,64 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
     out
 }
 
+/// The last lines of what a handler process printed.
+fn output_tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let skip = lines.len().saturating_sub(OUTPUT_TAIL);
+    let mut out = format!(
+        "       {DIM}output of the handler{}:{DIM:#}\n",
+        if skip > 0 {
+            format!(" (last {OUTPUT_TAIL} lines)")
+        } else {
+            String::new()
+        }
+    );
+    for l in &lines[skip..] {
+        let _ = writeln!(out, "       {DIM}| {l}{DIM:#}");
+    }
+    out
+}
+
+/// Baseline entries that no longer apply, so the file can shrink.
+fn stale_section(suite: &Suite) -> String {
+    let Some(b) = &suite.baseline else {
+        return String::new();
+    };
+    if suite.stale.is_empty() {
+        return String::new();
+    }
+    let n = suite.stale.len();
+    let mut out = format!(
+        "\n{CYAN}baseline {}{CYAN:#}: {n} entr{} no longer appl{}, remove {} from the file:\n",
+        b.path.display(),
+        if n == 1 { "y" } else { "ies" },
+        if n == 1 { "ies" } else { "y" },
+        if n == 1 { "it" } else { "them" },
+    );
+    for st in &suite.stale {
+        let why = match st.reason {
+            StaleReason::Fixed => "fixed  ",
+            StaleReason::UnknownScenario => "unknown",
+        };
+        let tail = match st.reason {
+            StaleReason::Fixed => "no longer fails",
+            StaleReason::UnknownScenario => "no scenario of the suite has this name",
+        };
+        let _ = writeln!(
+            out,
+            "  {CYAN}{why}{CYAN:#} {} {DIM}({tail}){DIM:#}",
+            st.entry.describe()
+        );
+    }
+    out
+}
+
 fn timing_rule(r: crate::rules::RuleId) -> bool {
     use crate::rules::RuleId::*;
-    matches!(r, SequentialExecution | UnsafeParallelWrites | TimeoutNotEnforced)
+    matches!(
+        r,
+        SequentialExecution | UnsafeParallelWrites | TimeoutNotEnforced
+    )
 }
 
 /// A failing scenario's details without colour, for assertion messages.

@@ -253,3 +253,62 @@ async fn tool(State(s): State<Arc<AppState>>, Path(name): Path<String>, body: By
             .into_response(),
     }
 }
+
+/// One run served over HTTP, for embedding the mock in your own test runner (or a benchmark):
+/// start it, point an agent at [`MockRun::env_vars`], then [`MockRun::finish`] for the report.
+pub struct MockRun {
+    session: Arc<Session>,
+    server: Server,
+}
+
+impl MockRun {
+    /// Serve one run of `scenario` on 127.0.0.1:`port` (0: any free port). Tool latencies and
+    /// stream gaps are multiplied by `time_scale`; the real-clock barrier window is the
+    /// scenario's `grace_ms` or 2 s.
+    pub async fn start(
+        scenario: Arc<crate::scenario::Scenario>,
+        plan: crate::replay::RunPlan,
+        port: u16,
+        time_scale: f64,
+    ) -> std::io::Result<MockRun> {
+        let grace = scenario
+            .file
+            .policy
+            .grace_ms
+            .map_or(crate::process::DEFAULT_GRACE, Duration::from_millis);
+        let session = Session::new(scenario, plan, grace, time_scale);
+        let server = start(session.clone(), port, time_scale).await?;
+        Ok(MockRun { session, server })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// The variables to start an agent with.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.server.env_vars()
+    }
+
+    /// Resolves when the cassette is spent, the run was stopped, or a hung call outlived the
+    /// scenario's deadline.
+    pub async fn done(&self) {
+        tokio::select! {
+            _ = self.session.done() => {}
+            _ = self.session.watchdog() => {}
+        }
+    }
+
+    /// Judge the run, as if the agent ended now, stop serving and give the report.
+    pub async fn finish(self) -> crate::replay::RunReport {
+        let report = crate::replay::supervise(
+            &self.session,
+            async { crate::replay::HandlerEnd::Finished },
+            || async {},
+        )
+        .await;
+        self.server.stop().await;
+        report
+    }
+}

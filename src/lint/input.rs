@@ -1,0 +1,295 @@
+//! Reading what `tooltape lint` checks: tooltape cassettes, provider request bodies, bare
+//! message arrays, and JSON-lines files of any of those; telling the API from the shape of the
+//! JSON; and grouping requests into conversations.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Error, Location, from_json_text};
+use crate::provider::{self, FormatError};
+use crate::transcript::{Provider, Reply, Request, Role};
+
+/// One request of a file, parsed, with the reply it got when the file holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The request.
+    pub request: Request,
+    /// The reply it got (cassettes only).
+    pub reply: Option<Reply>,
+    /// JSON-lines files: the 1-based line the request is on.
+    pub line: Option<usize>,
+    /// Cassettes: the 1-based exchange.
+    pub exchange: Option<usize>,
+}
+
+/// Requests of one conversation, in order: each one repeats the previous one and adds to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Conversation {
+    /// The API.
+    pub provider: Provider,
+    /// The requests.
+    pub entries: Vec<Entry>,
+}
+
+/// One JSON document of a file: the whole file, or one line of a JSON-lines file.
+struct Doc<'a> {
+    text: &'a str,
+    /// The 1-based line it starts on, for JSON-lines files.
+    line: Option<usize>,
+}
+
+impl Doc<'_> {
+    /// The location of `json_path` in this document, as a place in the file.
+    fn at(&self, file: &Path, json_path: String) -> Location {
+        let mut loc = Location::pointer(file, self.text, json_path);
+        if let (Some(n), Some((l, c))) = (self.line, loc.line_col) {
+            loc.line_col = Some((n + l - 1, c));
+        }
+        loc
+    }
+
+    /// An error found while parsing this document, moved to its line in the file.
+    fn shift(&self, e: Error) -> Error {
+        match (e, self.line) {
+            (Error::Invalid { mut at, message }, Some(n)) => {
+                if let Some((l, c)) = at.line_col {
+                    at.line_col = Some((n + l - 1, c));
+                } else {
+                    at.line_col = Some((n, 1));
+                }
+                Error::Invalid { at, message }
+            }
+            (e, _) => e,
+        }
+    }
+}
+
+/// Read every conversation in `text` (the content of `file`). `forced` overrides the API told
+/// from the shape of raw requests (a cassette always names its own).
+pub(crate) fn read(
+    file: &Path,
+    text: &str,
+    forced: Option<Provider>,
+) -> Result<Vec<Conversation>, Error> {
+    let mut conversations: Vec<Conversation> = Vec::new();
+    for (doc, value) in documents(file, text)? {
+        if value.get("format").and_then(Value::as_str) == Some(crate::cassette::FORMAT) {
+            conversations.push(cassette(file, &doc)?);
+            continue;
+        }
+        let (provider, body, wrapped) = classify(&value, forced)
+            .map_err(|message| Error::invalid(doc.at(file, String::new()), message))?;
+        let request = provider::format(provider)
+            .parse_request(&body)
+            .map_err(|e| Error::invalid(doc.at(file, unwrap_path(&e, wrapped)), e.message))?;
+        let entry = Entry {
+            request,
+            reply: None,
+            line: doc.line,
+            exchange: None,
+        };
+        match conversations.last_mut() {
+            Some(c)
+                if c.provider == provider
+                    && c.entries.last().is_some_and(|prev| {
+                        prev.line.is_some() && continues(&prev.request, &entry.request)
+                    }) =>
+            {
+                c.entries.push(entry)
+            }
+            _ => conversations.push(Conversation {
+                provider,
+                entries: vec![entry],
+            }),
+        }
+    }
+    Ok(conversations)
+}
+
+/// The documents of a file: one JSON value, or one per non-empty line when the file is JSON
+/// lines (named `.jsonl`/`.ndjson`, or not one JSON value but its first line is).
+fn documents<'a>(file: &Path, text: &'a str) -> Result<Vec<(Doc<'a>, Value)>, Error> {
+    let by_name = file
+        .extension()
+        .is_some_and(|e| e == "jsonl" || e == "ndjson");
+    if !by_name {
+        let whole = from_json_text::<Value>(file, text);
+        let first_line_is_json = || {
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let first = lines.next();
+            lines.next().is_some()
+                && first.is_some_and(|l| serde_json::from_str::<Value>(l).is_ok())
+        };
+        match whole {
+            Ok(v) => return Ok(vec![(Doc { text, line: None }, v)]),
+            Err(e) if !first_line_is_json() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let doc = Doc {
+            text: line,
+            line: Some(i + 1),
+        };
+        let value = from_json_text::<Value>(file, line).map_err(|e| doc.shift(e))?;
+        out.push((doc, value));
+    }
+    if out.is_empty() {
+        return Err(Error::invalid(
+            Location::file(file),
+            "expected JSON lines, found an empty file".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// A cassette document as one conversation, every exchange's reply known.
+fn cassette(file: &Path, doc: &Doc) -> Result<Conversation, Error> {
+    let loaded = crate::cassette::parse_exchanges(file, doc.text).map_err(|e| doc.shift(e))?;
+    let entries = loaded
+        .requests
+        .into_iter()
+        .zip(loaded.replies)
+        .enumerate()
+        .map(|(i, (request, reply))| Entry {
+            request,
+            reply: Some(reply),
+            line: doc.line,
+            exchange: Some(i + 1),
+        })
+        .collect();
+    Ok(Conversation {
+        provider: loaded.cassette.provider,
+        entries,
+    })
+}
+
+/// Which API a raw document is for, and the request body to parse. A bare array is wrapped
+/// into `{"messages": …}` or `{"input": …}`; the key used is returned so that error paths can
+/// be given back in the file's own terms.
+fn classify(
+    value: &Value,
+    forced: Option<Provider>,
+) -> Result<(Provider, Value, Option<&'static str>), String> {
+    let (items, wrapped) = match value {
+        Value::Object(o) => match (o.get("messages"), o.get("input")) {
+            (Some(Value::Array(m)), _) => (m.as_slice(), None),
+            (None, Some(_)) => {
+                let p = forced.unwrap_or(Provider::OpenAiResponses);
+                return Ok((p, value.clone(), None));
+            }
+            _ => {
+                return Err(
+                    "expected a tooltape cassette, a request body with a `messages` array \
+                     (Anthropic, OpenAI Chat) or an `input` (OpenAI Responses), or an array of \
+                     messages"
+                        .into(),
+                );
+            }
+        },
+        Value::Array(a) => {
+            let key = if forced == Some(Provider::OpenAiResponses)
+                || (forced.is_none() && a.iter().any(is_responses_item))
+            {
+                "input"
+            } else {
+                "messages"
+            };
+            (a.as_slice(), Some(key))
+        }
+        _ => {
+            return Err(format!(
+                "expected a tooltape cassette, a request body or an array of messages, found {}",
+                kind_of(value)
+            ));
+        }
+    };
+    let provider = match (forced, wrapped) {
+        (Some(p), _) => p,
+        (None, Some("input")) => Provider::OpenAiResponses,
+        (None, _) => sniff_messages(items, value.get("system").is_some())?,
+    };
+    let body = match wrapped {
+        Some(key) => Value::Object([(key.to_string(), value.clone())].into_iter().collect()),
+        None => value.clone(),
+    };
+    Ok((provider, body, wrapped))
+}
+
+/// Anthropic or OpenAI Chat, from the messages: `tool_use`/`tool_result` blocks are
+/// Anthropic's; `tool_calls`, `role: "tool"` and system messages are Chat's. Without either
+/// sign there is no tool call to check, and a top-level `system` field decides.
+fn sniff_messages(items: &[Value], top_level_system: bool) -> Result<Provider, String> {
+    let mut anthropic = false;
+    let mut chat = false;
+    for m in items {
+        let role = m.get("role").and_then(Value::as_str);
+        chat |=
+            matches!(role, Some("tool" | "system" | "developer")) || m.get("tool_calls").is_some();
+        if let Some(Value::Array(blocks)) = m.get("content") {
+            anthropic |= blocks.iter().any(|b| {
+                matches!(
+                    b.get("type").and_then(Value::as_str),
+                    Some("tool_use" | "tool_result")
+                )
+            });
+        }
+    }
+    match (anthropic, chat) {
+        (true, true) => Err(
+            "the messages mix Anthropic blocks (tool_use/tool_result) with OpenAI Chat ones \
+             (tool_calls, role \"tool\"); name the API with --provider"
+                .into(),
+        ),
+        (true, false) => Ok(Provider::Anthropic),
+        (false, true) => Ok(Provider::OpenAiChat),
+        (false, false) if top_level_system => Ok(Provider::Anthropic),
+        (false, false) => Ok(Provider::OpenAiChat),
+    }
+}
+
+/// Whether an array entry is a Responses input item rather than a chat message.
+fn is_responses_item(item: &Value) -> bool {
+    matches!(
+        item.get("type").and_then(Value::as_str),
+        Some("function_call" | "function_call_output" | "reasoning" | "item_reference" | "message")
+    )
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A format error's path in the file's terms: for a wrapped bare array, `messages[2].content`
+/// is `[2].content`.
+fn unwrap_path(e: &FormatError, wrapped: Option<&str>) -> String {
+    match wrapped.and_then(|k| e.path.strip_prefix(k)) {
+        Some(rest) => rest.trim_start_matches('.').to_string(),
+        None => e.path.clone(),
+    }
+}
+
+/// Whether `next` (the next line of a log) continues the conversation of `prev`: it opens with
+/// the same first message and is not shorter. Logs hold many conversations; a request that
+/// starts elsewhere, or has fewer messages, starts a new one.
+fn continues(prev: &Request, next: &Request) -> bool {
+    let first = |r: &Request| r.messages.iter().find(|m| m.role != Role::System).cloned();
+    match (first(prev), first(next)) {
+        (Some(a), Some(b)) => {
+            crate::rules::same_message(&a, &b) && next.messages.len() >= prev.messages.len()
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,219 @@
+//! Agents written with the official Python SDKs, run as commands against the mock server:
+//! the correct ones pass (streamed and not, all three APIs), each broken one is caught with
+//! its rule, and nothing is left running after a hung agent.
+//!
+//! Needs a Python with `anthropic` and `openai` installed: `TOOLTAPE_PYTHON`, or `.venv/bin/python`
+//! (.ci/run creates it). Without one these tests are skipped, unless `TOOLTAPE_REQUIRE_PYTHON=1`
+//! (set by .ci/run), which makes a missing Python a failure.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tooltape::process::{self, ProcessOptions};
+use tooltape::replay::ScenarioReport;
+use tooltape::rules::RuleId;
+use tooltape::scenario::{NamedOrder, OrderSpec, Scenario};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("TOOLTAPE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    let ok = std::process::Command::new(&candidate)
+        .args(["-c", "import anthropic, openai"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
+        panic!("no Python with anthropic and openai at {}", candidate.display());
+    }
+    eprintln!("skipped: no Python with anthropic and openai (set TOOLTAPE_PYTHON or create .venv)");
+    None
+}
+
+fn scenario(name: &str, orders: &[NamedOrder]) -> Arc<Scenario> {
+    let mut s = tooltape::scenario::load(&root().join("scenarios").join(format!("{name}.json")))
+        .expect("bundled scenario");
+    s.file.orders = orders.iter().map(|o| OrderSpec::Named(*o)).collect();
+    Arc::new(s)
+}
+
+fn run(scenarios: &[Arc<Scenario>], script: &str, extra: &[&str]) -> Option<Vec<ScenarioReport>> {
+    let py = python()?;
+    let mut cmd = vec![
+        py.display().to_string(),
+        root().join("examples/python").join(script).display().to_string(),
+    ];
+    cmd.extend(extra.iter().map(|s| s.to_string()));
+    Some(process::run_suite(scenarios, &cmd, 42, 2, &ProcessOptions::default(), &|_| {}).unwrap())
+}
+
+fn describe(r: &ScenarioReport) -> String {
+    let mut s = tooltape::report::terminal::render_failures(r);
+    for run in &r.runs {
+        if let Some(out) = &run.output {
+            s.push_str(&format!("--- output [{}]\n{out}\n", run.order));
+        }
+    }
+    s
+}
+
+fn assert_pass(reports: &[ScenarioReport]) {
+    for r in reports {
+        assert!(r.passed(false), "{} failed:\n{}", r.name, describe(r));
+    }
+}
+
+fn assert_caught(reports: &[ScenarioReport], rule: RuleId) {
+    for r in reports {
+        assert_eq!(r.rules_broken(), BTreeSet::from([rule]), "{}:\n{}", r.name, describe(r));
+    }
+}
+
+use NamedOrder::{Call, Reverse};
+
+#[test]
+fn anthropic_agent_passes_plain_json() {
+    let Some(reports) = run(
+        &[scenario("anthropic-three_parallel", &[Reverse]), scenario("anthropic-failing_tool", &[Reverse])],
+        "anthropic_agent.py",
+        &[],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+    // All three calls were in flight at once.
+    assert_eq!(reports[0].runs[0].turns[0].peak_in_flight, 3);
+}
+
+#[test]
+fn anthropic_agent_passes_streamed() {
+    let Some(reports) = run(
+        &[scenario("anthropic-three_round_loop", &[Call]), scenario("anthropic-hung_tool", &[Call])],
+        "anthropic_agent.py",
+        &["--stream"],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+}
+
+#[test]
+fn openai_chat_agent_passes_plain_json() {
+    let Some(reports) = run(
+        &[scenario("openai-chat-three_parallel", &[Reverse]), scenario("openai-chat-failing_tool", &[Call])],
+        "openai_chat_agent.py",
+        &[],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+}
+
+#[test]
+fn openai_chat_agent_passes_streamed() {
+    let Some(reports) = run(
+        &[scenario("openai-chat-eight_parallel", &[Reverse]), scenario("openai-chat-hung_tool", &[Call])],
+        "openai_chat_agent.py",
+        &["--stream"],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+    assert_eq!(reports[0].runs[0].turns[0].peak_in_flight, 8);
+}
+
+#[test]
+fn openai_responses_agent_passes_plain_json() {
+    let Some(reports) = run(
+        &[scenario("openai-responses-three_parallel", &[Reverse]), scenario("openai-responses-failing_tool", &[Call])],
+        "openai_responses_agent.py",
+        &[],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+}
+
+#[test]
+fn openai_responses_agent_passes_streamed() {
+    let Some(reports) = run(
+        &[scenario("openai-responses-three_round_loop", &[Call]), scenario("openai-responses-identical_calls", &[Reverse])],
+        "openai_responses_agent.py",
+        &["--stream"],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+}
+
+#[test]
+fn dropping_a_failed_result_is_caught() {
+    let Some(a) = run(&[scenario("anthropic-failing_tool", &[Call])], "broken/anthropic_drops_failed_result.py", &[]) else {
+        return;
+    };
+    assert_caught(&a, RuleId::MissingResult);
+    let Some(c) = run(&[scenario("openai-chat-failing_tool", &[Call])], "broken/openai_chat_drops_failed_result.py", &[]) else {
+        return;
+    };
+    assert_caught(&c, RuleId::MissingResult);
+}
+
+#[test]
+fn pairing_by_completion_order_is_caught() {
+    let Some(a) = run(&[scenario("anthropic-three_parallel", &[Reverse])], "broken/anthropic_pairs_by_completion.py", &["--stream"]) else {
+        return;
+    };
+    assert_caught(&a, RuleId::MismatchedResult);
+    let Some(r) = run(&[scenario("openai-responses-three_parallel", &[Reverse])], "broken/openai_responses_pairs_by_completion.py", &[]) else {
+        return;
+    };
+    assert_caught(&r, RuleId::MismatchedResult);
+}
+
+#[test]
+fn running_calls_one_by_one_is_caught() {
+    let Some(c) = run(&[scenario("openai-chat-three_parallel", &[Call])], "broken/openai_chat_sequential.py", &[]) else {
+        return;
+    };
+    assert_caught(&c, RuleId::SequentialExecution);
+}
+
+#[test]
+fn one_message_per_result_is_caught() {
+    let Some(a) = run(&[scenario("anthropic-three_parallel", &[Call])], "broken/anthropic_one_message_per_result.py", &[]) else {
+        return;
+    };
+    assert_caught(&a, RuleId::SplitResults);
+}
+
+#[test]
+fn a_hung_agent_is_killed_with_its_children() {
+    // An "agent" that never calls the model and leaves a grandchild behind.
+    let marker = "sleep 6007.319";
+    let mut s = tooltape::scenario::load(&root().join("scenarios/anthropic-single_call.json")).unwrap();
+    s.file.orders = vec![OrderSpec::Named(Call)];
+    s.file.policy.run_timeout_ms = 1500;
+    let cmd: Vec<String> = ["sh", "-c", &format!("{marker} & {marker}")]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let started = std::time::Instant::now();
+    let reports = process::run_suite(&[Arc::new(s)], &cmd, 42, 1, &ProcessOptions::default(), &|_| {}).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let run = &reports[0].runs[0];
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("run_timeout_ms")), "{run:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let left = std::process::Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes left behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

@@ -1,0 +1,84 @@
+//! `tooltape lint` as CI scripts see it: exit 0 clean, 1 on findings, 2 on unreadable input,
+//! one line per finding and a summary line.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tooltape() -> Command {
+    let mut c = assert_cmd::cargo::cargo_bin_cmd!("tooltape");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn the_bundled_cassettes_lint_clean() {
+    tooltape()
+        .args(["lint", "cassettes"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::is_match(r"(?m)^\d+ files checked, \d+ requests: no findings$")
+                .unwrap(),
+        );
+}
+
+#[test]
+fn a_broken_conversation_names_the_rule_and_exits_1() {
+    tooltape()
+        .args(["lint", "tests/fixtures/lint/chat_missing_result.json", "tests/fixtures/lint/chat_clean.json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "tests/fixtures/lint/chat_missing_result.json: message 2, call call_rome: missing-result — call call_rome (get_weather) has no result\n",
+        ))
+        .stdout(predicate::str::contains("2 files checked, 2 requests: 1 finding in 1 file\n"));
+}
+
+#[test]
+fn unreadable_input_exits_2_with_the_place() {
+    tooltape()
+        .args([
+            "lint",
+            "tests/fixtures/lint/bad/malformed.json",
+            "tests/fixtures/lint/chat_missing_result.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: tests/fixtures/lint/bad/malformed.json:3:24",
+        ))
+        .stdout(predicate::str::contains("missing-result"));
+    tooltape().args(["lint"]).assert().code(2);
+    tooltape()
+        .args([
+            "lint",
+            "--provider",
+            "gemini",
+            "tests/fixtures/lint/chat_clean.json",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_provider_can_be_forced() {
+    tooltape()
+        .args([
+            "lint",
+            "--provider",
+            "openai-chat",
+            "tests/fixtures/lint/chat_messages_array.json",
+        ])
+        .assert()
+        .code(0);
+    tooltape()
+        .args([
+            "lint",
+            "--provider",
+            "anthropic",
+            "tests/fixtures/lint/chat_clean.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("messages[0].role"));
+}
