@@ -75,7 +75,10 @@ fn main() {
     let handler = tooltape::handler::from_fn("example-anthropic-agent", agent);
     let files = tooltape::runner::discover(&["scenarios".into()]).expect("run from the crate root");
     let mut failed = 0;
-    for file in files.iter().filter(|f| f.to_string_lossy().contains("anthropic-")) {
+    for file in files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains("anthropic-"))
+    {
         let scenario = tooltape::scenario::load(file).expect("bundled scenarios load");
         let report = tooltape::replay::run_scenario(scenario.into(), &handler, 42);
         let verdict = if report.passed(false) { "PASS" } else { "FAIL" };

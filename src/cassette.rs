@@ -227,3 +227,96 @@ pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Cassette);
     serde_json::to_string_pretty(&schema).expect("a schema always serializes")
 }
+
+/// Whether [`save`] may replace an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Refuse when the file exists.
+    Never,
+    /// Replace it.
+    Replace,
+}
+
+/// Write a cassette atomically: a temporary file in the same folder, flushed, then renamed
+/// over `path`, so a crash or a kill leaves either the old file or the new one, never half of
+/// one. Refuses to replace an existing file unless `overwrite` says so.
+pub fn save(path: &Path, cassette: &Cassette, overwrite: Overwrite) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(cassette)
+        .map_err(|e| Error::invalid(Location::file(path), format!("cannot serialize: {e}")))?
+        + "\n";
+    save_text(path, &text, overwrite)
+}
+
+/// Write `text` to `path` atomically (see [`save`]).
+pub fn save_text(path: &Path, text: &str, overwrite: Overwrite) -> Result<(), Error> {
+    use std::io::Write as _;
+    if overwrite == Overwrite::Never && path.exists() {
+        return Err(Error::Usage(format!(
+            "{} exists; pass --force to replace it",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tooltape-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    let result = if overwrite == Overwrite::Never {
+        tmp.persist_noclobber(path)
+    } else {
+        tmp.persist(path)
+    };
+    result.map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::*;
+
+    fn sample() -> Cassette {
+        Cassette {
+            format: FORMAT.into(),
+            version: VERSION,
+            provider: Provider::Anthropic,
+            meta: Meta::default(),
+            exchanges: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn save_refuses_to_overwrite_and_leaves_the_old_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, "old").unwrap();
+        let err = save(&path, &sample(), Overwrite::Never).unwrap_err();
+        assert!(err.to_string().contains("--force"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        save(&path, &sample(), Overwrite::Replace).unwrap();
+        let back: Cassette =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, sample());
+        // No temporary files are left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("c.json")]);
+    }
+
+    #[test]
+    fn save_creates_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/c.json");
+        save(&path, &sample(), Overwrite::Never).unwrap();
+        assert!(path.is_file());
+    }
+}

@@ -37,7 +37,10 @@ pub const DEFAULT_SEED: u64 = 42;
 /// One trial per scenario file under `dir`, each replaying it against `handler` under every
 /// completion order it declares. `TOOLTAPE_SEED` overrides the seed; `TOOLTAPE_LENIENT=1`
 /// reports should-level rules without failing.
-pub fn trials<H: Handler + 'static>(dir: impl AsRef<Path>, handler: H) -> Result<Vec<Trial>, Error> {
+pub fn trials<H: Handler + 'static>(
+    dir: impl AsRef<Path>,
+    handler: H,
+) -> Result<Vec<Trial>, Error> {
     let files = crate::runner::discover(&[dir.as_ref().to_path_buf()])?;
     let handler = Arc::new(handler);
     let seed = std::env::var("TOOLTAPE_SEED")
@@ -54,8 +57,10 @@ pub fn trials<H: Handler + 'static>(dir: impl AsRef<Path>, handler: H) -> Result
                 .unwrap_or_default();
             let handler = handler.clone();
             Trial::test(format!("tooltape::{name}"), move || {
-                let scenario = crate::scenario::load(&file).map_err(|e| Failed::from(e.to_string()))?;
-                let report = crate::replay::run_scenario(Arc::new(scenario), handler.as_ref(), seed);
+                let scenario =
+                    crate::scenario::load(&file).map_err(|e| Failed::from(e.to_string()))?;
+                let report =
+                    crate::replay::run_scenario(Arc::new(scenario), handler.as_ref(), seed);
                 if report.passed(lenient) {
                     Ok(())
                 } else {

@@ -26,6 +26,7 @@
 
 mod check;
 mod input;
+mod locate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -53,6 +53,18 @@ enum Command {
         /// A rule id, like `missing-result`.
         id: Option<String>,
     },
+    /// Record a live run of an agent into a cassette, through a proxy in front of the real API.
+    ///
+    /// The command is started with ANTHROPIC_BASE_URL and OPENAI_BASE_URL pointing at the proxy
+    /// and keeps its own credentials; the cassette holds bodies only, redacted, and is scanned
+    /// for every credential the run used before it is written. Exit 0 written, 1 the run or
+    /// the upstream failed, 2 a wrong command line.
+    Record(Box<RecordArgs>),
+    /// Work with scenario files.
+    Scenario {
+        #[command(subcommand)]
+        command: ScenarioCommand,
+    },
     /// Print the JSON Schema of a file format.
     Schema {
         /// `scenario` or `cassette`.
@@ -111,6 +123,52 @@ struct TestArgs {
 }
 
 #[derive(clap::Args)]
+struct RecordArgs {
+    /// The cassette to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Send every request to this base URL instead of the providers' public APIs.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// once: only if FILE does not exist; new: serve FILE's replies first, append what follows;
+    /// all: re-record (replacing FILE needs --force) and show the drift.
+    #[arg(long, default_value = "once", value_parser = parse_mode)]
+    mode: tooltape::record::Mode,
+    /// Allow --mode all to replace an existing FILE.
+    #[arg(long)]
+    force: bool,
+    /// Write what was recorded even when the run or the upstream failed.
+    #[arg(long)]
+    keep_partial: bool,
+    /// Also mask matches of this regular expression in the recorded bodies (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    redact: Vec<String>,
+    /// The agent command (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Write a starting scenario for a cassette: its tools with their recorded latencies, the
+    /// default orders and policy. It passes against the reference handler as written.
+    New {
+        /// The cassette.
+        cassette: PathBuf,
+        /// Where to write the scenario (default: scenarios/NAME.json).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace an existing scenario file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_mode(s: &str) -> Result<tooltape::record::Mode, String> {
+    s.parse()
+}
+
+#[derive(clap::Args)]
 struct LintArgs {
     /// Cassettes, request bodies, message arrays or JSON-lines logs (or folders of them).
     #[arg(required = true, value_name = "FILE")]
@@ -166,6 +224,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Record(args) => record(*args),
+        Command::Scenario {
+            command:
+                ScenarioCommand::New {
+                    cassette,
+                    out,
+                    force,
+                },
+        } => scenario_new(&cassette, out, force),
         Command::Schema { format } => {
             let schema = if format == "scenario" {
                 tooltape::scenario::json_schema()
@@ -389,4 +456,66 @@ fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCod
     let mut out = anstream::stdout();
     let _ = out.write_all(report::terminal::render(&suite, true).as_bytes());
     Ok(if suite.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `tooltape record`: exit 0 written, 1 the run or the upstream failed, 2 a wrong command line.
+fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    use tooltape::record::{self, report};
+    let opts = record::Options {
+        out: args.out,
+        upstream: args.upstream,
+        mode: args.mode,
+        force: args.force,
+        keep_partial: args.keep_partial,
+        redact: args.redact,
+        command: args.command,
+    };
+    let progress = |p: record::Progress| {
+        let _ = anstream::stderr().write_all(report::progress_line(&p, &opts.command).as_bytes());
+    };
+    match record::record(&opts, &progress) {
+        Ok(outcome) => {
+            let _ = anstream::stderr().write_all(report::render(&outcome).as_bytes());
+            Ok(ExitCode::from(outcome.exit_code()))
+        }
+        Err(tooltape::error::Error::Record(e)) => {
+            let _ = writeln!(anstream::stderr(), "error: {e}");
+            Ok(ExitCode::from(e.exit_code()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `tooltape scenario new`.
+fn scenario_new(
+    cassette: &std::path::Path,
+    out: Option<PathBuf>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let out = match out {
+        Some(o) => o,
+        None => {
+            let stem = cassette
+                .file_stem()
+                .with_context(|| format!("{}: not a file name", cassette.display()))?;
+            PathBuf::from("scenarios").join(format!("{}.json", stem.to_string_lossy()))
+        }
+    };
+    let overwrite = if force {
+        tooltape::cassette::Overwrite::Replace
+    } else {
+        tooltape::cassette::Overwrite::Never
+    };
+    let starter = tooltape::record::starter::write(cassette, &out, overwrite)?;
+    let (recorded, total) = starter.latencies_recorded;
+    let mut err = anstream::stderr();
+    let _ = writeln!(
+        err,
+        "wrote {}: {} tool(s), {recorded} of {total} call latencies recorded (the others {} ms)",
+        out.display(),
+        starter.file.tools.len(),
+        tooltape::record::starter::DEFAULT_LATENCY_MS
+    );
+    let _ = writeln!(err, "next: tooltape test {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -69,34 +69,20 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => return failed(format!("could not start the mock server: {e}")),
     };
-    let Some((program, args)) = command.split_first() else {
-        server.stop().await;
-        return failed("no command given".into());
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .envs(server.env_vars())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .env_remove("ANTHROPIC_AUTH_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = match cmd.spawn() {
+    let mut child = match spawn(
+        command,
+        &server.env_vars(),
+        &["ANTHROPIC_AUTH_TOKEN"],
+        Output::Capture {
+            limit: opts.output_limit,
+        },
+    ) {
         Ok(c) => c,
         Err(e) => {
             server.stop().await;
             return failed(format!("could not start `{}`: {e}", command.join(" ")));
         }
     };
-    let pgid = child.id();
-    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let readers = [
-        child.stdout.take().map(|o| tokio::spawn(collect(o, output.clone(), opts.output_limit))),
-        child.stderr.take().map(|e| tokio::spawn(collect(e, output.clone(), opts.output_limit))),
-    ];
     let ended = async {
         match child.wait().await {
             Ok(status) if status.success() => HandlerEnd::Finished,
@@ -106,18 +92,112 @@ pub async fn run(
     };
     let mut report = supervise(&session, ended, || async {}).await;
     // Whether it exited or was stopped, nothing of its group may outlive the run.
-    if let Some(pgid) = pgid {
-        kill_group(pgid).await;
-    }
-    for r in readers.into_iter().flatten() {
-        let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
-    }
+    let output = child.finish().await;
     server.stop().await;
-    let out = output.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if !out.is_empty() {
-        report.output = Some(String::from_utf8_lossy(&out).into_owned());
-    }
+    report.output = output;
     report
+}
+
+/// What happens to a started command's stdout and stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Keep the last `limit` bytes of both, interleaved.
+    Capture {
+        /// How many bytes to keep.
+        limit: usize,
+    },
+    /// Let them through to ours (a recorded agent prints as it would alone).
+    Inherit,
+}
+
+/// A command running in a process group of its own (see [`spawn`]).
+pub struct GroupChild {
+    child: tokio::process::Child,
+    pgid: Option<u32>,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Start `command` (program and arguments) in a new process group with `env` added to our
+/// environment and `env_remove` taken out of it, stdin closed. The group is killed when the
+/// returned value is dropped or [`GroupChild::finish`]ed, so nothing it spawned outlives it.
+pub fn spawn(
+    command: &[String],
+    env: &[(String, String)],
+    env_remove: &[&str],
+    output: Output,
+) -> std::io::Result<GroupChild> {
+    let Some((program, args)) = command.split_first() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no command given",
+        ));
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in env_remove {
+        cmd.env_remove(name);
+    }
+    let (out, err) = match output {
+        Output::Capture { .. } => (Stdio::piped(), Stdio::piped()),
+        Output::Inherit => (Stdio::inherit(), Stdio::inherit()),
+    };
+    cmd.stdout(out).stderr(err);
+    let mut child = cmd.spawn()?;
+    let pgid = child.id();
+    let kept = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut readers = Vec::new();
+    if let Output::Capture { limit } = output {
+        if let Some(o) = child.stdout.take() {
+            readers.push(tokio::spawn(collect(o, kept.clone(), limit)));
+        }
+        if let Some(e) = child.stderr.take() {
+            readers.push(tokio::spawn(collect(e, kept.clone(), limit)));
+        }
+    }
+    Ok(GroupChild {
+        child,
+        pgid,
+        output: kept,
+        readers,
+    })
+}
+
+impl GroupChild {
+    /// The group's id (the leader's pid).
+    pub fn pgid(&self) -> Option<u32> {
+        self.pgid
+    }
+
+    /// Wait for the command itself (the group's leader) to exit.
+    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// Kill what is left of the group (SIGTERM, then SIGKILL after half a second) and give
+    /// the captured output, if any was captured.
+    pub async fn finish(mut self) -> Option<String> {
+        if let Some(pgid) = self.pgid {
+            kill_group(pgid).await;
+        }
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+        for r in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
+        }
+        let out = self
+            .output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        (!out.is_empty()).then(|| String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 async fn collect<R: AsyncRead + Unpin>(mut r: R, into: Arc<Mutex<Vec<u8>>>, limit: usize) {
@@ -190,8 +270,13 @@ pub fn run_suite(
         let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for (i, s) in scenarios.iter().enumerate() {
-            let (s, limit, command, opts, handler) =
-                (s.clone(), limit.clone(), command.to_vec(), opts.clone(), handler.clone());
+            let (s, limit, command, opts, handler) = (
+                s.clone(),
+                limit.clone(),
+                command.to_vec(),
+                opts.clone(),
+                handler.clone(),
+            );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let mut runs = Vec::new();

@@ -76,7 +76,10 @@ pub struct ScenarioFile {
 }
 
 fn default_orders() -> Vec<OrderSpec> {
-    vec![OrderSpec::Named(NamedOrder::Call), OrderSpec::Named(NamedOrder::Reverse)]
+    vec![
+        OrderSpec::Named(NamedOrder::Call),
+        OrderSpec::Named(NamedOrder::Reverse),
+    ]
 }
 
 /// How one tool behaves.
@@ -362,22 +365,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
                 }
                 (None, Some(Latency::Range { min, max })) => LatencyResolved::Range(*min, *max),
             };
-            let outcome = if over.hang || (tool.hang && over.fail.is_none() && over.output.is_none()) {
-                Outcome::Hang
-            } else if let Some(msg) = over.fail.clone() {
-                Outcome::Fail(msg)
-            } else if let Some(out) = over.output.clone() {
-                Outcome::Output(out)
-            } else if let Some(msg) = tool.fail.clone() {
-                Outcome::Fail(msg)
-            } else {
-                Outcome::Output(
-                    tool.output
-                        .clone()
-                        .or_else(|| recorded_output(&cassette, i, &call.id))
-                        .unwrap_or_else(|| format!("{} result", call.name)),
-                )
-            };
+            let outcome =
+                if over.hang || (tool.hang && over.fail.is_none() && over.output.is_none()) {
+                    Outcome::Hang
+                } else if let Some(msg) = over.fail.clone() {
+                    Outcome::Fail(msg)
+                } else if let Some(out) = over.output.clone() {
+                    Outcome::Output(out)
+                } else if let Some(msg) = tool.fail.clone() {
+                    Outcome::Fail(msg)
+                } else {
+                    Outcome::Output(
+                        tool.output
+                            .clone()
+                            .or_else(|| recorded_output(&cassette, i, &call.id))
+                            .unwrap_or_else(|| format!("{} result", call.name)),
+                    )
+                };
             turn.push(CallBehaviour {
                 call: call.clone(),
                 latency,

@@ -104,11 +104,21 @@ impl TurnTiming {
                 .zip(latencies)
                 .filter(|(c, _)| !matches!(c.outcome, Outcome::Hang))
         };
-        let slowest = finite().filter(|(c, _)| !c.side_effects).map(|(_, l)| *l).max();
-        let writes: Duration = finite().filter(|(c, _)| c.side_effects).map(|(_, l)| *l).sum();
+        let slowest = finite()
+            .filter(|(c, _)| !c.side_effects)
+            .map(|(_, l)| *l)
+            .max();
+        let writes: Duration = finite()
+            .filter(|(c, _)| c.side_effects)
+            .map(|(_, l)| *l)
+            .sum();
         let ideal = slowest.unwrap_or_default().max(writes);
         let ratio = |a: Duration, b: Duration| {
-            if b.is_zero() { if a.is_zero() { 1.0 } else { 0.0 } } else { a.as_secs_f64() / b.as_secs_f64() }
+            if b.is_zero() {
+                if a.is_zero() { 1.0 } else { 0.0 }
+            } else {
+                a.as_secs_f64() / b.as_secs_f64()
+            }
         };
         let overhead = obs
             .followup
@@ -118,7 +128,10 @@ impl TurnTiming {
             .invocations
             .iter()
             .map(|inv| Bar {
-                call_id: inv.call.map(|i| obs.calls[i].call.id.clone()).unwrap_or_default(),
+                call_id: inv
+                    .call
+                    .map(|i| obs.calls[i].call.id.clone())
+                    .unwrap_or_default(),
                 tool: inv.tool.clone(),
                 start: inv.start,
                 end: inv.end,
@@ -129,7 +142,10 @@ impl TurnTiming {
                     (_, End::Output) => "ok",
                     (_, End::Failed) => "failed",
                     (_, End::Abandoned) => {
-                        if inv.call.is_some_and(|i| matches!(obs.calls[i].outcome, Outcome::Hang)) {
+                        if inv
+                            .call
+                            .is_some_and(|i| matches!(obs.calls[i].outcome, Outcome::Hang))
+                        {
                             "hung"
                         } else {
                             "abandoned"
@@ -144,10 +160,18 @@ impl TurnTiming {
             calls: obs.calls.len(),
             wall,
             tool_sum,
-            concurrency: if obs.invocations.is_empty() { 0.0 } else { ratio(tool_sum, wall) },
+            concurrency: if obs.invocations.is_empty() {
+                0.0
+            } else {
+                ratio(tool_sum, wall)
+            },
             peak_in_flight: peak_in_flight(&seq_intervals),
             ideal,
-            efficiency: if obs.invocations.is_empty() { 0.0 } else { ratio(ideal, wall).min(1.0) },
+            efficiency: if obs.invocations.is_empty() {
+                0.0
+            } else {
+                ratio(ideal, wall).min(1.0)
+            },
             overhead,
             bars,
         }
@@ -179,8 +203,20 @@ impl TurnTiming {
             .max(t0 + Duration::from_millis(1));
         let span = (t1 - t0).as_secs_f64();
         let col = |t: Duration| (((t - t0).as_secs_f64() / span) * width as f64).round() as usize;
-        let id_w = self.bars.iter().map(|b| b.call_id.chars().count()).max().unwrap_or(0).min(28);
-        let tool_w = self.bars.iter().map(|b| b.tool.chars().count()).max().unwrap_or(0).min(20);
+        let id_w = self
+            .bars
+            .iter()
+            .map(|b| b.call_id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(28);
+        let tool_w = self
+            .bars
+            .iter()
+            .map(|b| b.tool.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(20);
         for b in &self.bars {
             let s = col(b.start).min(width);
             let e = b.end.map_or(width, col).clamp(s, width);
@@ -191,15 +227,25 @@ impl TurnTiming {
             };
             let mut bar = String::with_capacity(width);
             for i in 0..width {
-                bar.push(if i >= s && (i < e || (i == s && e == s)) { fill } else { ' ' });
+                bar.push(if i >= s && (i < e || (i == s && e == s)) {
+                    fill
+                } else {
+                    ' '
+                });
             }
-            let end = b.end.map_or("…".to_string(), |e| format!("{:.0}", ms(e - t0)));
+            let end = b
+                .end
+                .map_or("…".to_string(), |e| format!("{:.0}", ms(e - t0)));
             out.push_str(&format!(
                 "  {:<id_w$} {:<tool_w$} |{bar}| {:.0}–{end} ms{}\n",
                 crate::util::clip(&b.call_id, id_w),
                 crate::util::clip(&b.tool, tool_w),
                 ms(b.start - t0),
-                if b.state == "ok" { String::new() } else { format!(" {}", b.state) }
+                if b.state == "ok" {
+                    String::new()
+                } else {
+                    format!(" {}", b.state)
+                }
             ));
         }
         out
@@ -222,8 +268,14 @@ mod tests {
 
     #[test]
     fn overlapping_intervals_count() {
-        assert_eq!(peak_in_flight(&[(d(0), d(300)), (d(0), d(200)), (d(0), d(100))]), 3);
-        assert_eq!(peak_in_flight(&[(d(0), d(100)), (d(50), d(150)), (d(120), d(200))]), 2);
+        assert_eq!(
+            peak_in_flight(&[(d(0), d(300)), (d(0), d(200)), (d(0), d(100))]),
+            3
+        );
+        assert_eq!(
+            peak_in_flight(&[(d(0), d(100)), (d(50), d(150)), (d(120), d(200))]),
+            2
+        );
         assert_eq!(peak_in_flight::<u64>(&[]), 0);
     }
 

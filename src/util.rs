@@ -12,7 +12,12 @@ pub fn clip(s: &str, max: usize) -> String {
 }
 
 /// A unified diff of two texts, or `None` when they are equal.
-pub fn diff(expected_label: &str, actual_label: &str, expected: &str, actual: &str) -> Option<String> {
+pub fn diff(
+    expected_label: &str,
+    actual_label: &str,
+    expected: &str,
+    actual: &str,
+) -> Option<String> {
     if expected == actual {
         return None;
     }
@@ -40,6 +45,9 @@ mod tests {
         assert_eq!(diff("a", "b", "x\n", "x\n"), None);
         let d = diff("expected", "actual", "x\ny\n", "x\nz\n").unwrap();
         assert!(d.contains("-y") && d.contains("+z"), "{d}");
-        assert!(d.contains("--- expected") && d.contains("+++ actual"), "{d}");
+        assert!(
+            d.contains("--- expected") && d.contains("+++ actual"),
+            "{d}"
+        );
     }
 }

@@ -31,7 +31,10 @@ fn python() -> Option<PathBuf> {
         return Some(candidate);
     }
     if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
-        panic!("no Python with anthropic and openai at {}", candidate.display());
+        panic!(
+            "no Python with anthropic and openai at {}",
+            candidate.display()
+        );
     }
     eprintln!("skipped: no Python with anthropic and openai (set TOOLTAPE_PYTHON or create .venv)");
     None
@@ -48,7 +51,11 @@ fn run(scenarios: &[Arc<Scenario>], script: &str, extra: &[&str]) -> Option<Vec<
     let py = python()?;
     let mut cmd = vec![
         py.display().to_string(),
-        root().join("examples/python").join(script).display().to_string(),
+        root()
+            .join("examples/python")
+            .join(script)
+            .display()
+            .to_string(),
     ];
     cmd.extend(extra.iter().map(|s| s.to_string()));
     Some(process::run_suite(scenarios, &cmd, 42, 2, &ProcessOptions::default(), &|_| {}).unwrap())
@@ -72,7 +79,13 @@ fn assert_pass(reports: &[ScenarioReport]) {
 
 fn assert_caught(reports: &[ScenarioReport], rule: RuleId) {
     for r in reports {
-        assert_eq!(r.rules_broken(), BTreeSet::from([rule]), "{}:\n{}", r.name, describe(r));
+        assert_eq!(
+            r.rules_broken(),
+            BTreeSet::from([rule]),
+            "{}:\n{}",
+            r.name,
+            describe(r)
+        );
     }
 }
 
@@ -81,7 +94,10 @@ use NamedOrder::{Call, Reverse};
 #[test]
 fn anthropic_agent_passes_plain_json() {
     let Some(reports) = run(
-        &[scenario("anthropic-three_parallel", &[Reverse]), scenario("anthropic-failing_tool", &[Reverse])],
+        &[
+            scenario("anthropic-three_parallel", &[Reverse]),
+            scenario("anthropic-failing_tool", &[Reverse]),
+        ],
         "anthropic_agent.py",
         &[],
     ) else {
@@ -95,7 +111,10 @@ fn anthropic_agent_passes_plain_json() {
 #[test]
 fn anthropic_agent_passes_streamed() {
     let Some(reports) = run(
-        &[scenario("anthropic-three_round_loop", &[Call]), scenario("anthropic-hung_tool", &[Call])],
+        &[
+            scenario("anthropic-three_round_loop", &[Call]),
+            scenario("anthropic-hung_tool", &[Call]),
+        ],
         "anthropic_agent.py",
         &["--stream"],
     ) else {
@@ -107,7 +126,10 @@ fn anthropic_agent_passes_streamed() {
 #[test]
 fn openai_chat_agent_passes_plain_json() {
     let Some(reports) = run(
-        &[scenario("openai-chat-three_parallel", &[Reverse]), scenario("openai-chat-failing_tool", &[Call])],
+        &[
+            scenario("openai-chat-three_parallel", &[Reverse]),
+            scenario("openai-chat-failing_tool", &[Call]),
+        ],
         "openai_chat_agent.py",
         &[],
     ) else {
@@ -119,7 +141,10 @@ fn openai_chat_agent_passes_plain_json() {
 #[test]
 fn openai_chat_agent_passes_streamed() {
     let Some(reports) = run(
-        &[scenario("openai-chat-eight_parallel", &[Reverse]), scenario("openai-chat-hung_tool", &[Call])],
+        &[
+            scenario("openai-chat-eight_parallel", &[Reverse]),
+            scenario("openai-chat-hung_tool", &[Call]),
+        ],
         "openai_chat_agent.py",
         &["--stream"],
     ) else {
@@ -132,7 +157,10 @@ fn openai_chat_agent_passes_streamed() {
 #[test]
 fn openai_responses_agent_passes_plain_json() {
     let Some(reports) = run(
-        &[scenario("openai-responses-three_parallel", &[Reverse]), scenario("openai-responses-failing_tool", &[Call])],
+        &[
+            scenario("openai-responses-three_parallel", &[Reverse]),
+            scenario("openai-responses-failing_tool", &[Call]),
+        ],
         "openai_responses_agent.py",
         &[],
     ) else {
@@ -144,7 +172,10 @@ fn openai_responses_agent_passes_plain_json() {
 #[test]
 fn openai_responses_agent_passes_streamed() {
     let Some(reports) = run(
-        &[scenario("openai-responses-three_round_loop", &[Call]), scenario("openai-responses-identical_calls", &[Reverse])],
+        &[
+            scenario("openai-responses-three_round_loop", &[Call]),
+            scenario("openai-responses-identical_calls", &[Reverse]),
+        ],
         "openai_responses_agent.py",
         &["--stream"],
     ) else {
@@ -155,11 +186,19 @@ fn openai_responses_agent_passes_streamed() {
 
 #[test]
 fn dropping_a_failed_result_is_caught() {
-    let Some(a) = run(&[scenario("anthropic-failing_tool", &[Call])], "broken/anthropic_drops_failed_result.py", &[]) else {
+    let Some(a) = run(
+        &[scenario("anthropic-failing_tool", &[Call])],
+        "broken/anthropic_drops_failed_result.py",
+        &[],
+    ) else {
         return;
     };
     assert_caught(&a, RuleId::MissingResult);
-    let Some(c) = run(&[scenario("openai-chat-failing_tool", &[Call])], "broken/openai_chat_drops_failed_result.py", &[]) else {
+    let Some(c) = run(
+        &[scenario("openai-chat-failing_tool", &[Call])],
+        "broken/openai_chat_drops_failed_result.py",
+        &[],
+    ) else {
         return;
     };
     assert_caught(&c, RuleId::MissingResult);
@@ -167,11 +206,19 @@ fn dropping_a_failed_result_is_caught() {
 
 #[test]
 fn pairing_by_completion_order_is_caught() {
-    let Some(a) = run(&[scenario("anthropic-three_parallel", &[Reverse])], "broken/anthropic_pairs_by_completion.py", &["--stream"]) else {
+    let Some(a) = run(
+        &[scenario("anthropic-three_parallel", &[Reverse])],
+        "broken/anthropic_pairs_by_completion.py",
+        &["--stream"],
+    ) else {
         return;
     };
     assert_caught(&a, RuleId::MismatchedResult);
-    let Some(r) = run(&[scenario("openai-responses-three_parallel", &[Reverse])], "broken/openai_responses_pairs_by_completion.py", &[]) else {
+    let Some(r) = run(
+        &[scenario("openai-responses-three_parallel", &[Reverse])],
+        "broken/openai_responses_pairs_by_completion.py",
+        &[],
+    ) else {
         return;
     };
     assert_caught(&r, RuleId::MismatchedResult);
@@ -179,7 +226,11 @@ fn pairing_by_completion_order_is_caught() {
 
 #[test]
 fn running_calls_one_by_one_is_caught() {
-    let Some(c) = run(&[scenario("openai-chat-three_parallel", &[Call])], "broken/openai_chat_sequential.py", &[]) else {
+    let Some(c) = run(
+        &[scenario("openai-chat-three_parallel", &[Call])],
+        "broken/openai_chat_sequential.py",
+        &[],
+    ) else {
         return;
     };
     assert_caught(&c, RuleId::SequentialExecution);
@@ -187,7 +238,11 @@ fn running_calls_one_by_one_is_caught() {
 
 #[test]
 fn one_message_per_result_is_caught() {
-    let Some(a) = run(&[scenario("anthropic-three_parallel", &[Call])], "broken/anthropic_one_message_per_result.py", &[]) else {
+    let Some(a) = run(
+        &[scenario("anthropic-three_parallel", &[Call])],
+        "broken/anthropic_one_message_per_result.py",
+        &[],
+    ) else {
         return;
     };
     assert_caught(&a, RuleId::SplitResults);
@@ -197,7 +252,8 @@ fn one_message_per_result_is_caught() {
 fn a_hung_agent_is_killed_with_its_children() {
     // An "agent" that never calls the model and leaves a grandchild behind.
     let marker = "sleep 6007.319";
-    let mut s = tooltape::scenario::load(&root().join("scenarios/anthropic-single_call.json")).unwrap();
+    let mut s =
+        tooltape::scenario::load(&root().join("scenarios/anthropic-single_call.json")).unwrap();
     s.file.orders = vec![OrderSpec::Named(Call)];
     s.file.policy.run_timeout_ms = 1500;
     let cmd: Vec<String> = ["sh", "-c", &format!("{marker} & {marker}")]
@@ -205,12 +261,28 @@ fn a_hung_agent_is_killed_with_its_children() {
         .map(|s| s.to_string())
         .collect();
     let started = std::time::Instant::now();
-    let reports = process::run_suite(&[Arc::new(s)], &cmd, 42, 1, &ProcessOptions::default(), &|_| {}).unwrap();
+    let reports = process::run_suite(
+        &[Arc::new(s)],
+        &cmd,
+        42,
+        1,
+        &ProcessOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let run = &reports[0].runs[0];
-    assert!(run.error.as_deref().is_some_and(|e| e.contains("run_timeout_ms")), "{run:?}");
+    assert!(
+        run.error
+            .as_deref()
+            .is_some_and(|e| e.contains("run_timeout_ms")),
+        "{run:?}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let left = std::process::Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .unwrap();
     assert!(
         left.stdout.is_empty(),
         "processes left behind: {}",

@@ -23,19 +23,28 @@ fn rules_md_matches_the_catalogue() {
 
 #[test]
 fn scenario_schema_matches_the_types() {
-    check("docs/scenario.schema.json", tooltape::scenario::json_schema() + "\n");
+    check(
+        "docs/scenario.schema.json",
+        tooltape::scenario::json_schema() + "\n",
+    );
 }
 
 #[test]
 fn cassette_schema_matches_the_types() {
-    check("docs/cassette.schema.json", tooltape::cassette::json_schema() + "\n");
+    check(
+        "docs/cassette.schema.json",
+        tooltape::cassette::json_schema() + "\n",
+    );
 }
 
 #[test]
 fn every_rule_is_documented_with_a_demo_handler() {
     let md = tooltape::rules::doc::catalogue();
     for rule in tooltape::rules::RuleId::ALL {
-        assert!(md.contains(&format!("## {rule} (")), "{rule} has no section");
+        assert!(
+            md.contains(&format!("## {rule} (")),
+            "{rule} has no section"
+        );
         let demo = format!("breaks-{rule}");
         assert!(
             tooltape::handler::builtin::by_name(&demo).is_some(),

@@ -11,7 +11,9 @@ use tooltape::handler::{BoxError, Env, from_fn};
 use tooltape::rules::RuleId;
 
 fn scenario(name: &str) -> Arc<tooltape::scenario::Scenario> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
     Arc::new(tooltape::scenario::load(&path).expect("bundled scenario"))
 }
 
@@ -22,7 +24,12 @@ fn the_example_agent_passes_every_bundled_anthropic_scenario() {
     let files = tooltape::runner::discover(&[dir]).unwrap();
     let anthropic: Vec<_> = files
         .iter()
-        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("anthropic-"))
+        .filter(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("anthropic-")
+        })
         .collect();
     assert!(anthropic.len() >= 5);
     for f in anthropic {
@@ -90,13 +97,21 @@ async fn pairs_by_completion_order(env: Env) -> Result<(), BoxError> {
 #[test]
 fn pairing_by_completion_order_is_caught_as_mismatched_result() {
     let handler = from_fn("zip-by-completion", pairs_by_completion_order);
-    let report = tooltape::replay::run_scenario(scenario("anthropic-three_parallel.json"), &handler, 42);
+    let report =
+        tooltape::replay::run_scenario(scenario("anthropic-three_parallel.json"), &handler, 42);
     assert!(!report.passed(false));
     assert!(report.rules_broken().contains(&RuleId::MismatchedResult));
     // In call order the zip happens to be right: only the other orders catch it.
-    let call_order = report.runs.iter().find(|r| r.order == "call" || r.order.starts_with("permutation 1/"));
+    let call_order = report
+        .runs
+        .iter()
+        .find(|r| r.order == "call" || r.order.starts_with("permutation 1/"));
     if let Some(run) = call_order {
-        assert!(run.violations.iter().all(|v| v.rule != RuleId::MismatchedResult));
+        assert!(
+            run.violations
+                .iter()
+                .all(|v| v.rule != RuleId::MismatchedResult)
+        );
     }
 }
 
@@ -106,8 +121,16 @@ fn a_virtual_run_with_seconds_of_latency_takes_no_real_time_and_exact_figures() 
     let started = std::time::Instant::now();
     let report = tooltape::replay::run_scenario(scenario("anthropic-hung_tool.json"), &handler, 42);
     // The hung call costs 5 s of virtual time per run; real time stays far below that.
-    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     let turn = &report.runs[0].turns[0];
     assert_eq!(turn.wall, std::time::Duration::from_secs(5), "{turn:?}");
-    assert!(report.passed(false), "{}", tooltape::report::terminal::render_failures(&report));
+    assert!(
+        report.passed(false),
+        "{}",
+        tooltape::report::terminal::render_failures(&report)
+    );
 }

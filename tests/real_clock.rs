@@ -12,7 +12,9 @@ use tooltape::rules::RuleId;
 use tooltape::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
 
 fn scenario(name: &str, latencies_ms: &[u64]) -> Arc<Scenario> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
     let mut s = tooltape::scenario::load(&path).expect("bundled scenario");
     s.file.orders = vec![OrderSpec::Named(NamedOrder::Latency)];
     for (c, ms) in s.turns[0].iter_mut().zip(latencies_ms) {
@@ -107,5 +109,9 @@ fn real_clock_figures_match_the_truth() {
     // Generous slack: this machine is shared; the point is that no barrier time leaks in.
     assert!((295.0..360.0).contains(&wall), "wall {wall} ms");
     assert!((595.0..700.0).contains(&sum), "sum {sum} ms");
-    assert!((1.7..2.1).contains(&t.concurrency), "concurrency {}", t.concurrency);
+    assert!(
+        (1.7..2.1).contains(&t.concurrency),
+        "concurrency {}",
+        t.concurrency
+    );
 }

@@ -45,14 +45,22 @@ fn check(path: &Path) -> Result<(), Failed> {
         };
         let report = tooltape::replay::run_scenario(scenario.clone(), &handler, SEED);
         let got = report.rules_broken();
-        let errors: Vec<&String> = report.runs.iter().filter_map(|r| r.error.as_ref()).collect();
+        let errors: Vec<&String> = report
+            .runs
+            .iter()
+            .filter_map(|r| r.error.as_ref())
+            .collect();
         if got != expected || !errors.is_empty() {
             problems.push(format!(
                 "{}: expected {:?}, got {:?}{}\n{}",
                 handler.name(),
                 expected.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
                 got.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                if errors.is_empty() { String::new() } else { format!(" and errors {errors:?}") },
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and errors {errors:?}")
+                },
                 render_failures(&report)
             ));
         }

@@ -118,3 +118,38 @@ fn chromium_renders_the_svg_and_the_html_page() {
         );
     }
 }
+
+#[test]
+fn test_writes_the_picture_it_is_asked_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cli = || {
+        let mut c = assert_cmd::cargo::cargo_bin_cmd!("tooltape");
+        c.current_dir(env!("CARGO_MANIFEST_DIR"));
+        c
+    };
+    let svg = dir.path().join("t.svg");
+    cli()
+        .args([
+            "test",
+            "scenarios/anthropic-three_parallel.json",
+            "--timeline",
+        ])
+        .arg(&svg)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&svg).expect("the SVG is written");
+    assert!(text.starts_with("<svg ") && text.contains("anthropic-three_parallel"));
+    // A file name that says neither SVG nor HTML is refused before anything runs.
+    let png = dir.path().join("t.png");
+    cli()
+        .args([
+            "test",
+            "scenarios/anthropic-three_parallel.json",
+            "--timeline",
+        ])
+        .arg(&png)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(".svg or .html"));
+    assert!(!png.exists());
+}

@@ -99,7 +99,12 @@ async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
     }
     loop {
         let reply = env.model(request.clone()).await?;
-        let calls: Vec<ToolCall> = fmt.parse_reply(&reply)?.calls().into_iter().cloned().collect();
+        let calls: Vec<ToolCall> = fmt
+            .parse_reply(&reply)?
+            .calls()
+            .into_iter()
+            .cloned()
+            .collect();
         if calls.is_empty() {
             return Ok(());
         }
@@ -150,7 +155,9 @@ async fn run_calls(
     let done: Arc<Mutex<Vec<(usize, Ran)>>> = Arc::default();
     let skip = (bug == Some(CallNotRun)).then(|| calls.len() - 1);
     // breaks-call-run-twice runs again the first call that succeeds.
-    let doubled = Arc::new(std::sync::atomic::AtomicBool::new(bug != Some(CallRunTwice)));
+    let doubled = Arc::new(std::sync::atomic::AtomicBool::new(
+        bug != Some(CallRunTwice),
+    ));
     let wrong_args = (bug == Some(WrongArguments)).then_some(0);
 
     let job = |i: usize| {
@@ -158,7 +165,11 @@ async fn run_calls(
         let call = calls[i].clone();
         let done = done.clone();
         let doubled = doubled.clone();
-        let input = if wrong_args == Some(i) { altered(&call.input) } else { call.input.clone() };
+        let input = if wrong_args == Some(i) {
+            altered(&call.input)
+        } else {
+            call.input.clone()
+        };
         async move {
             let mut ran = run_one(&env, &call.name, &input, timeout).await;
             let first_success = !ran.is_error
@@ -168,7 +179,9 @@ async fn run_calls(
             if first_success {
                 ran = run_one(&env, &call.name, &input, timeout).await;
             }
-            done.lock().unwrap_or_else(|e| e.into_inner()).push((i, ran));
+            done.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, ran));
         }
     };
     let runnable: Vec<usize> = (0..calls.len()).filter(|i| Some(*i) != skip).collect();
@@ -221,7 +234,10 @@ async fn run_one(env: &Env, name: &str, input: &Value, timeout: bool) -> Ran {
             Ok(r) => r,
             Err(_) => {
                 return Ran {
-                    content: format!("Error: tool {name} timed out after {} s", TOOL_TIMEOUT.as_secs()),
+                    content: format!(
+                        "Error: tool {name} timed out after {} s",
+                        TOOL_TIMEOUT.as_secs()
+                    ),
                     is_error: true,
                 };
             }
@@ -262,7 +278,12 @@ fn build_results(
     use RuleId::*;
     let ran: Vec<Ran> = ran
         .into_iter()
-        .map(|r| r.unwrap_or(Ran { content: String::new(), is_error: true }))
+        .map(|r| {
+            r.unwrap_or(Ran {
+                content: String::new(),
+                is_error: true,
+            })
+        })
         .collect();
     let mut results: Vec<ResultBlock> = calls
         .iter()

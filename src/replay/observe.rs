@@ -120,7 +120,9 @@ impl TurnObservation {
 
     /// Invocations filed under call `i`.
     pub fn runs_of(&self, i: usize) -> impl Iterator<Item = &Invocation> {
-        self.invocations.iter().filter(move |inv| inv.call == Some(i))
+        self.invocations
+            .iter()
+            .filter(move |inv| inv.call == Some(i))
     }
 
     /// Whether call `i` ran and its tool failed or hung.

@@ -38,7 +38,9 @@ pub fn plans(scenario: &Scenario, seed: u64) -> Vec<RunPlan> {
     let mut out = Vec::new();
     for spec in &scenario.file.orders {
         match spec {
-            OrderSpec::Named(NamedOrder::Call) => out.push(fixed("call", seed, &sizes, |n| (0..n).collect())),
+            OrderSpec::Named(NamedOrder::Call) => {
+                out.push(fixed("call", seed, &sizes, |n| (0..n).collect()))
+            }
             OrderSpec::Named(NamedOrder::Reverse) => {
                 out.push(fixed("reverse", seed, &sizes, |n| (0..n).rev().collect()))
             }
@@ -61,7 +63,12 @@ pub fn plans(scenario: &Scenario, seed: u64) -> Vec<RunPlan> {
                 }
             }
             OrderSpec::Named(NamedOrder::All) => {
-                let largest = sizes.iter().copied().filter(|&n| n <= MAX_PERMUTED_CALLS).max().unwrap_or(1);
+                let largest = sizes
+                    .iter()
+                    .copied()
+                    .filter(|&n| n <= MAX_PERMUTED_CALLS)
+                    .max()
+                    .unwrap_or(1);
                 let count = factorial(largest);
                 for k in 0..count {
                     out.push(RunPlan {
@@ -92,7 +99,10 @@ fn fixed(label: &str, seed: u64, sizes: &[usize], order: impl Fn(usize) -> Vec<u
     RunPlan {
         label: label.into(),
         seed,
-        turns: sizes.iter().map(|&n| TurnOrder::Ranks(ranks_of(&order(n)))).collect(),
+        turns: sizes
+            .iter()
+            .map(|&n| TurnOrder::Ranks(ranks_of(&order(n))))
+            .collect(),
     }
 }
 

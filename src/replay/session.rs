@@ -199,7 +199,9 @@ impl Session {
         if let Some(stop) = &st.stop {
             let msg = match stop {
                 Stop::Rejected(m) | Stop::Error(m) => m.clone(),
-                Stop::DeadlineExpired => "tooltape: the run was stopped (a hung tool outlived the deadline)".into(),
+                Stop::DeadlineExpired => {
+                    "tooltape: the run was stopped (a hung tool outlived the deadline)".into()
+                }
             };
             return Err(self.reject(msg));
         }
@@ -239,7 +241,8 @@ impl Session {
                 &found,
                 body_len(fmt, body).saturating_sub(1),
             );
-            st.timings.push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+            st.timings
+                .push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
             st.violations.extend(found);
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
@@ -293,7 +296,9 @@ impl Session {
         if let (Some(a), Some(b)) = (&recorded.model, &request.model)
             && a != b
         {
-            notes.push(format!("drift: the handler asks for model {b}; the recording used {a}"));
+            notes.push(format!(
+                "drift: the handler asks for model {b}; the recording used {a}"
+            ));
         }
         let mut called: Vec<&str> = self
             .scenario
@@ -365,7 +370,10 @@ impl Session {
             std::future::pending::<()>().await;
         }
         let at = self.release_time(turn_index, inv).await;
-        tokio::time::sleep_until(at).await;
+        // A timer rounds up to tokio's next millisecond tick: skip it when already due.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
         let answer = match outcome {
             Some(Outcome::Output(o)) => ToolAnswer::Output(self.tagged(turn_index, call, &o)),
             Some(Outcome::Fail(e)) => ToolAnswer::Failed(self.tagged(turn_index, call, &e)),
@@ -391,7 +399,11 @@ impl Session {
 
     /// Record an arriving invocation. Errors answer at once (no open turn).
     #[allow(clippy::type_complexity)]
-    fn arrive(&self, name: &str, input: &Value) -> Result<(usize, usize, Option<usize>), ToolAnswer> {
+    fn arrive(
+        &self,
+        name: &str,
+        input: &Value,
+    ) -> Result<(usize, usize, Option<usize>), ToolAnswer> {
         let now = Instant::now();
         let mut st = self.lock();
         st.seq += 1;
@@ -402,7 +414,12 @@ impl Session {
             )));
         };
         let behaviours = &self.scenario.turns[turn.index];
-        let runs = |i: usize| turn.invocations.iter().filter(|v| v.call == Some(i)).count();
+        let runs = |i: usize| {
+            turn.invocations
+                .iter()
+                .filter(|v| v.call == Some(i))
+                .count()
+        };
         let exact: Vec<usize> = (0..behaviours.len())
             .filter(|&i| behaviours[i].call.name == name && behaviours[i].call.input == *input)
             .collect();
@@ -467,9 +484,8 @@ impl Session {
             .filter(|(_, inv)| !matches!(behaviours[inv.call.unwrap_or(0)].outcome, Outcome::Hang))
             .map(|(k, inv)| (k, inv.call.unwrap_or(0)))
             .collect();
-        let natural = |k: usize, i: usize| {
-            self.t0 + turn.invocations[k].start + self.latencies[t][i]
-        };
+        let natural =
+            |k: usize, i: usize| self.t0 + turn.invocations[k].start + self.latencies[t][i];
         match &self.plan.turns[t] {
             TurnOrder::Latency => held.sort_by_key(|&(k, i)| (natural(k, i), i)),
             TurnOrder::Ranks(ranks) => held.sort_by_key(|&(_, i)| ranks[i]),
@@ -549,7 +565,10 @@ impl Session {
                         let hung = &self.scenario.turns[turn.index];
                         turn.invocations
                             .iter()
-                            .filter(|v| v.call.is_some_and(|i| matches!(hung[i].outcome, Outcome::Hang)))
+                            .filter(|v| {
+                                v.call
+                                    .is_some_and(|i| matches!(hung[i].outcome, Outcome::Hang))
+                            })
                             .map(|v| (turn.index, self.t0 + v.start + deadline))
                             .min_by_key(|x| x.1)
                     })
@@ -603,7 +622,8 @@ impl Session {
             let seq = st.seq;
             let obs = self.observe(turn, None, now, seq, handler_ended, deadline_expired);
             let found = rules::check_turn(&obs);
-            st.timings.push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+            st.timings
+                .push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
             st.violations.extend(found);
         }
         let mut violations = std::mem::take(&mut st.violations);
@@ -641,7 +661,8 @@ impl InvocationGuard {
 impl Drop for InvocationGuard {
     fn drop(&mut self) {
         if !self.done {
-            self.session.end_invocation(self.turn, self.inv, End::Abandoned);
+            self.session
+                .end_invocation(self.turn, self.inv, End::Abandoned);
         }
     }
 }

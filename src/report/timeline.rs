@@ -405,7 +405,16 @@ fn draw_turn(out: &mut String, t: &TurnTiming, blamed: &[&str], mut y: f64) -> f
                 if l.tag.is_some() { l.stroke } else { MUTED },
             )
         } else {
-            (x1 - 6.0, "end", INK)
+            // A light plate keeps the text readable over the bar's pattern.
+            let w = 6.4 * label.chars().count() as f64 + 10.0;
+            let _ = write!(
+                out,
+                r##"<rect x="{:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="3" fill="#ffffff" opacity="0.88"/>"##,
+                x1 - 3.0 - w,
+                mid - BAR / 2.0 + 1.5,
+                BAR - 3.0
+            );
+            (x1 - 8.0, "end", INK)
         };
         let _ = write!(
             out,

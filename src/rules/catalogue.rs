@@ -195,6 +195,10 @@ impl RuleId {
                 "Loop until the reply has no tool calls; treat tool failures as results, not as reasons to exit.",
             ),
         };
-        Explanation { why, providers, fix }
+        Explanation {
+            why,
+            providers,
+            fix,
+        }
     }
 }

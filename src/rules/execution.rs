@@ -26,7 +26,10 @@ pub(crate) fn sequential(obs: &TurnObservation) -> Option<Violation> {
         .filter(|(_, c)| !c.side_effects)
         .filter_map(|(i, _)| obs.runs_of(i).next())
         .collect();
-    let seq: Vec<(u64, u64)> = runs.iter().map(|inv| inv.seq_interval(obs.judged_seq)).collect();
+    let seq: Vec<(u64, u64)> = runs
+        .iter()
+        .map(|inv| inv.seq_interval(obs.judged_seq))
+        .collect();
     if seq.len() < 2 || peak_in_flight(&seq) > 1 {
         return None;
     }
@@ -65,7 +68,10 @@ pub(crate) fn unsafe_parallel_writes(obs: &TurnObservation) -> Vec<Violation> {
                 Some(&obs.calls[i].call.id),
                 format!(
                     "side-effecting call {} ({}) ran at the same time as {} ({})",
-                    obs.calls[i].call.id, obs.calls[i].call.name, obs.calls[j].call.id, obs.calls[j].call.name
+                    obs.calls[i].call.id,
+                    obs.calls[i].call.name,
+                    obs.calls[j].call.id,
+                    obs.calls[j].call.name
                 ),
             ));
         }
@@ -211,17 +217,20 @@ pub(crate) fn call_counts(obs: &TurnObservation) -> Vec<Violation> {
 
 /// `stopped-early`: the handler ended while the reply still had calls to answer.
 pub(crate) fn stopped_early(obs: &TurnObservation) -> Option<Violation> {
-    (obs.followup.is_none() && obs.handler_ended && !obs.deadline_expired && obs.served.wants_tools())
-        .then(|| {
-            Violation::new(
-                RuleId::StoppedEarly,
-                obs.turn,
-                None,
-                format!(
-                    "the handler stopped without answering the {} call(s) of turn {}",
-                    obs.calls.len(),
-                    obs.turn
-                ),
-            )
-        })
+    (obs.followup.is_none()
+        && obs.handler_ended
+        && !obs.deadline_expired
+        && obs.served.wants_tools())
+    .then(|| {
+        Violation::new(
+            RuleId::StoppedEarly,
+            obs.turn,
+            None,
+            format!(
+                "the handler stopped without answering the {} call(s) of turn {}",
+                obs.calls.len(),
+                obs.turn
+            ),
+        )
+    })
 }

@@ -40,7 +40,12 @@ pub struct Violation {
 
 impl Violation {
     /// A violation at the rule's usual level.
-    pub fn new(rule: RuleId, turn: usize, call_id: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        rule: RuleId,
+        turn: usize,
+        call_id: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Violation {
             rule,
             level: rule.level(),
@@ -141,7 +146,11 @@ pub(crate) fn same_message(a: &crate::transcript::Message, b: &crate::transcript
 
 /// Rules about a request on its own: `parallel-writes-enabled`. `side_effect_tools` are the
 /// tools the scenario marks side-effecting; `turn` is the turn whose reply the request asks for.
-pub fn check_request(request: &Request, side_effect_tools: &[&str], turn: usize) -> Option<Violation> {
+pub fn check_request(
+    request: &Request,
+    side_effect_tools: &[&str],
+    turn: usize,
+) -> Option<Violation> {
     let offered: Vec<&str> = request
         .tools
         .iter()

@@ -6,13 +6,19 @@ use crate::transcript::Provider;
 
 /// The provider's 400 message for the first API-rejected violation in `violations`.
 /// `last_message` is the index of the follow-up's last wire message.
-pub fn rejection_message(provider: Provider, violations: &[Violation], last_message: usize) -> Option<String> {
+pub fn rejection_message(
+    provider: Provider,
+    violations: &[Violation],
+    last_message: usize,
+) -> Option<String> {
     let v = violations.iter().find(|v| v.rejected_by_api(provider))?;
     // The calls the API would name: those without a result right after the assistant turn.
     let ids_of = |_: RuleId| {
         violations
             .iter()
-            .filter(|x| matches!(x.rule, MissingResult | SplitResults) && x.rejected_by_api(provider))
+            .filter(|x| {
+                matches!(x.rule, MissingResult | SplitResults) && x.rejected_by_api(provider)
+            })
             .filter_map(|x| x.call_id.clone())
             .collect::<Vec<_>>()
             .join(", ")

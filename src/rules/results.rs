@@ -148,7 +148,9 @@ pub(crate) fn mismatched(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
         let taken_by_other = (0..k).any(|j| used[j] == *y && owners[j] != owners[k]);
         // A call of the group that ran twice makes the fake tools' pairing ambiguous (the
         // repeat is indistinguishable from its twin's run); call-run-twice reports that.
-        let group: Vec<usize> = (0..obs.calls.len()).filter(|&j| same(owners[k], j)).collect();
+        let group: Vec<usize> = (0..obs.calls.len())
+            .filter(|&j| same(owners[k], j))
+            .collect();
         let runs: usize = group.iter().map(|&j| obs.runs_of(j).count()).sum();
         if y.is_some() && taken_by_other && runs <= group.len() {
             let x = owners[k];

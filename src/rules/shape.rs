@@ -85,7 +85,8 @@ pub(crate) fn split(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
         .iter()
         .zip(&s.results_by_call)
         .filter(|(_, rs)| {
-            rs.iter().all(|r| !f.messages[first].results().any(|x| x == r))
+            rs.iter()
+                .all(|r| !f.messages[first].results().any(|x| x == r))
         })
         .map(|(c, _)| c.call.id.as_str())
         .collect();
@@ -139,7 +140,12 @@ pub(crate) fn missing_assistant_turn(obs: &TurnObservation, s: &Shape) -> Option
                     f.messages[r].wire_index
                 )
             };
-            Some(Violation::new(RuleId::MissingAssistantTurn, obs.turn, None, what))
+            Some(Violation::new(
+                RuleId::MissingAssistantTurn,
+                obs.turn,
+                None,
+                what,
+            ))
         }
         _ => None,
     }
@@ -180,7 +186,9 @@ fn describe(p: &Part) -> String {
         Part::Result(_) => "a tool_result block".into(),
         Part::Other(v) => format!(
             "a {} block",
-            v.get("type").and_then(|t| t.as_str()).unwrap_or("non-result")
+            v.get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("non-result")
         ),
     }
 }

@@ -39,7 +39,10 @@ impl Server {
         vec![
             ("ANTHROPIC_BASE_URL".into(), base.clone()),
             ("OPENAI_BASE_URL".into(), format!("{base}/v1")),
-            ("ANTHROPIC_API_KEY".into(), "sk-ant-tooltape-placeholder".into()),
+            (
+                "ANTHROPIC_API_KEY".into(),
+                "sk-ant-tooltape-placeholder".into(),
+            ),
             ("OPENAI_API_KEY".into(), "sk-tooltape-placeholder".into()),
             ("TOOLTAPE_TOOLS_URL".into(), format!("{base}/_tools")),
         ]
@@ -70,7 +73,11 @@ enum CachedResponse {
 }
 
 /// Start a server for `session` on 127.0.0.1:`port` (0: any free port).
-pub(crate) async fn start(session: Arc<Session>, port: u16, time_scale: f64) -> std::io::Result<Server> {
+pub(crate) async fn start(
+    session: Arc<Session>,
+    port: u16,
+    time_scale: f64,
+) -> std::io::Result<Server> {
     let state = Arc::new(AppState {
         session,
         last: Mutex::new(None),

@@ -204,7 +204,7 @@ pub(super) fn legend(x: f64, y: f64, width: f64) -> (String, f64) {
     let mut s = String::new();
     let (mut cx, mut cy) = (x, y);
     for l in LOOKS {
-        let w = 30.0 + 6.2 * l.legend.chars().count() as f64;
+        let w = 30.0 + 6.6 * l.legend.chars().count() as f64;
         if cx + w > x + width {
             cx = x;
             cy += 22.0;
@@ -224,7 +224,7 @@ pub(super) fn legend(x: f64, y: f64, width: f64) -> (String, f64) {
             cy,
             esc(l.legend)
         );
-        cx += w + 14.0;
+        cx += w + 16.0;
     }
     (s, cy - y + 12.0)
 }

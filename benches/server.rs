@@ -1,0 +1,642 @@
+//! Real-clock figures for the mock model server and the fake-tool endpoint: the harness's own
+//! overhead per tool call and per turn (p50, p99) and the server's requests per second.
+//!
+//! A small HTTP/1.1 client written here plays a correct concurrent Anthropic agent: it sends
+//! the cassette's recorded requests (with `stream` removed, so replies come back as plain JSON)
+//! with the tool results replaced by what the fake tools really answered, and runs every tool
+//! call of a reply at once, one connection per call. Every measured run must pass.
+//!
+//! Run with `cargo bench --bench server`. See docs/BENCHMARKS.md for the method and figures.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tooltape::replay::{RunPlan, RunReport, order};
+use tooltape::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
+use tooltape::server::MockRun;
+use tooltape::timing::TurnTiming;
+
+const SEED: u64 = 42;
+
+// ---------------------------------------------------------------------------------------------
+// A minimal HTTP/1.1 client.
+
+/// One connection to the mock server.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+            host: addr.to_string(),
+        })
+    }
+
+    /// `POST path` with a JSON body; returns the status and the body once fully received.
+    async fn post(
+        &mut self,
+        path: &str,
+        body: &[u8],
+        keep_alive: bool,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+            self.host,
+            body.len(),
+            if keep_alive { "keep-alive" } else { "close" }
+        );
+        let mut req = Vec::with_capacity(head.len() + body.len());
+        req.extend_from_slice(head.as_bytes());
+        req.extend_from_slice(body);
+        self.stream.write_all(&req).await?;
+        self.buf.clear();
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end]).map_err(invalid)?;
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid("no status line"))?;
+        let mut length = None;
+        let mut chunked = false;
+        for line in head.split("\r\n").skip(1) {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let v = v.trim();
+            if k.eq_ignore_ascii_case("content-length") {
+                length = Some(v.parse::<usize>().map_err(invalid)?);
+            } else if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let body = if let Some(n) = length {
+            while self.buf.len() < head_end + n {
+                self.fill().await?;
+            }
+            self.buf[head_end..head_end + n].to_vec()
+        } else if chunked {
+            loop {
+                if let Some(b) = dechunk(&self.buf[head_end..]) {
+                    break b;
+                }
+                self.fill().await?;
+            }
+        } else {
+            while self.fill().await.is_ok() {}
+            self.buf[head_end..].to_vec()
+        };
+        Ok((status, body))
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The body of a complete chunked message, or `None` while incomplete.
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = find(b, b"\r\n")?;
+        let size_text = std::str::from_utf8(&b[..eol]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            return find(b, b"\r\n").map(|_| out);
+        }
+        if b.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A correct concurrent Anthropic agent.
+
+/// A scenario prepared for the bench: every call at one fixed latency, completion by latency.
+struct Case {
+    name: &'static str,
+    scenario: Arc<Scenario>,
+    plan: RunPlan,
+    /// The recorded requests, `stream` removed.
+    requests: Arc<Vec<Value>>,
+    latency: Duration,
+}
+
+fn case(file: &'static str, latency_ms: u64) -> Case {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    let mut s = tooltape::scenario::load(&path)
+        .unwrap_or_else(|e| panic!("bundled scenario {file} does not load: {e}"));
+    s.file.orders = vec![OrderSpec::Named(NamedOrder::Latency)];
+    for turn in &mut s.turns {
+        for c in turn {
+            c.latency = LatencyResolved::Fixed(latency_ms);
+        }
+    }
+    let requests = s
+        .cassette
+        .cassette
+        .exchanges
+        .iter()
+        .map(|e| {
+            let mut r = e.request.clone();
+            if let Some(o) = r.as_object_mut() {
+                o.remove("stream");
+            }
+            r
+        })
+        .collect();
+    let plan = order::plans(&s, SEED).remove(0);
+    Case {
+        name: file,
+        scenario: Arc::new(s),
+        plan,
+        requests: Arc::new(requests),
+        latency: Duration::from_millis(latency_ms),
+    }
+}
+
+/// What one run gave, as seen by the agent.
+struct Run {
+    report: RunReport,
+    /// Per tool call: call id and the time from sending the request to having the response.
+    tool_rtts: Vec<(String, Duration)>,
+    /// Per model request, the same.
+    model_rtts: Vec<Duration>,
+    /// Per turn with tool calls: sending the request answered with the calls to having the
+    /// reply to its follow-up.
+    turn_e2e: Vec<Duration>,
+}
+
+impl Run {
+    fn tool_calls(&self) -> usize {
+        self.tool_rtts.len()
+    }
+}
+
+/// Put the fake tools' real answers into the recorded tool results.
+fn fill_results(request: &mut Value, results: &HashMap<String, (String, bool)>) {
+    let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for m in messages {
+        let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for b in blocks {
+            if b.get("type").and_then(Value::as_str) != Some("tool_result") {
+                continue;
+            }
+            let id = b.get("tool_use_id").and_then(Value::as_str).unwrap_or("");
+            if let Some((text, failed)) = results.get(id) {
+                let o = b.as_object_mut().expect("a block is an object");
+                o.insert("content".into(), Value::String(text.clone()));
+                if *failed {
+                    o.insert("is_error".into(), Value::Bool(true));
+                } else {
+                    o.remove("is_error");
+                }
+            }
+        }
+    }
+}
+
+async fn tool_call(addr: SocketAddr, name: String, input: Vec<u8>) -> (u16, String, Duration) {
+    let t = Instant::now();
+    let mut c = Conn::open(addr)
+        .await
+        .expect("connect to the tool endpoint");
+    let (status, out) = c
+        .post(&format!("/_tools/{name}"), &input, false)
+        .await
+        .expect("tool request");
+    let rtt = t.elapsed();
+    (
+        status,
+        String::from_utf8(out).expect("tool output is UTF-8"),
+        rtt,
+    )
+}
+
+/// One run of `case` on a fresh server, driven by the agent; panics unless it passes.
+async fn drive(case: &Case) -> Run {
+    let run = MockRun::start(case.scenario.clone(), case.plan.clone(), 0, 1.0)
+        .await
+        .expect("the mock server starts");
+    let addr = run.addr();
+    let mut model = Conn::open(addr).await.expect("connect to the mock API");
+    let mut results: HashMap<String, (String, bool)> = HashMap::new();
+    let (mut tool_rtts, mut model_rtts, mut turn_e2e) = (Vec::new(), Vec::new(), Vec::new());
+    let mut turn_start: Option<Instant> = None;
+    for k in 0..case.requests.len() {
+        let mut request = case.requests[k].clone();
+        fill_results(&mut request, &results);
+        let body = serde_json::to_vec(&request).expect("serialise");
+        let t0 = Instant::now();
+        let (status, reply) = model
+            .post("/v1/messages", &body, true)
+            .await
+            .expect("model request");
+        let t1 = Instant::now();
+        assert_eq!(
+            status,
+            200,
+            "{}: model request {} was refused: {}",
+            case.name,
+            k + 1,
+            String::from_utf8_lossy(&reply)
+        );
+        model_rtts.push(t1 - t0);
+        if let Some(s) = turn_start.take() {
+            turn_e2e.push(t1 - s);
+        }
+        let reply: Value = serde_json::from_slice(&reply).expect("the reply is JSON");
+        let calls: Vec<(String, String, Vec<u8>)> = reply["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "tool_use")
+            .map(|b| {
+                (
+                    b["id"].as_str().unwrap_or_default().to_string(),
+                    b["name"].as_str().unwrap_or_default().to_string(),
+                    serde_json::to_vec(&b["input"]).expect("serialise"),
+                )
+            })
+            .collect();
+        if calls.is_empty() {
+            break;
+        }
+        turn_start = Some(t0);
+        let mut set = tokio::task::JoinSet::new();
+        for (id, name, input) in calls {
+            set.spawn(async move { (id, tool_call(addr, name, input).await) });
+        }
+        while let Some(done) = set.join_next().await {
+            let (id, (status, out, rtt)) = done.expect("a tool task");
+            assert!(
+                status == 200 || status == 500,
+                "{}: tool call {id} got HTTP {status}: {out}",
+                case.name
+            );
+            tool_rtts.push((id.clone(), rtt));
+            results.insert(id, (out, status == 500));
+        }
+    }
+    drop(model);
+    tokio::time::timeout(Duration::from_secs(5), run.done())
+        .await
+        .expect("the run ends once the cassette is spent");
+    let report = run.finish().await;
+    assert!(
+        report.passed(false),
+        "{}: a measured run failed: error {:?}, violations {:?}",
+        case.name,
+        report.error,
+        report.violations
+    );
+    Run {
+        report,
+        tool_rtts,
+        model_rtts,
+        turn_e2e,
+    }
+}
+
+/// Up to `n` runs one after another, stopping early after `budget`.
+async fn sequential(case: &Case, n: usize, budget: Duration) -> Vec<Run> {
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n && start.elapsed() < budget {
+        out.push(drive(case).await);
+    }
+    out
+}
+
+/// `workers` agents side by side, each doing runs back to back until `max_runs` in all or
+/// `budget` has passed. Returns the runs and the elapsed time.
+async fn concurrent(
+    case: &Arc<Case>,
+    workers: usize,
+    max_runs: usize,
+    budget: Duration,
+) -> (Vec<Run>, Duration) {
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let case = case.clone();
+        let started = started.clone();
+        set.spawn(async move {
+            let mut runs = Vec::new();
+            while start.elapsed() < budget
+                && started.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max_runs
+            {
+                runs.push(drive(&case).await);
+            }
+            runs
+        });
+    }
+    let mut runs = Vec::new();
+    while let Some(r) = set.join_next().await {
+        runs.extend(r.expect("a worker"));
+    }
+    (runs, start.elapsed())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Signed milliseconds `a - b`.
+fn diff_ms(a: Duration, b: Duration) -> f64 {
+    ms(a) - ms(b)
+}
+
+/// Nearest-rank percentile of sorted values.
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn row(label: &str, mut v: Vec<f64>) {
+    assert!(!v.is_empty(), "no samples for {label}");
+    v.sort_by(f64::total_cmp);
+    println!(
+        "  {label:<58} {:>6} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        v.len(),
+        v[0],
+        pct(&v, 50.0),
+        pct(&v, 99.0),
+        v[v.len() - 1]
+    );
+}
+
+fn header(title: &str) {
+    println!("\n{title}");
+    println!(
+        "  {:<58} {:>6} {:>9} {:>9} {:>9} {:>9}",
+        "figure (ms)", "n", "min", "p50", "p99", "max"
+    );
+}
+
+/// How long the harness means to hold each call of a turn, by call id: the fake tools hold
+/// every call until all of the turn's calls have arrived (the barrier opens at the last
+/// arrival), then release them in completion order (here by latency), each at
+/// `max(start + L, barrier)` and at least 1 ms after the one before (src/replay/session.rs).
+fn planned_waits(turn: &TurnTiming, latency: Duration) -> HashMap<&str, Duration> {
+    let mut bars: Vec<_> = turn.bars.iter().collect();
+    let open = bars.iter().map(|b| b.start).max().unwrap_or_default();
+    bars.sort_by_key(|b| b.start + latency);
+    let mut prev: Option<Duration> = None;
+    let mut out = HashMap::new();
+    for b in bars {
+        let mut at = (b.start + latency).max(open);
+        if let Some(p) = prev {
+            at = at.max(p + Duration::from_millis(1));
+        }
+        out.insert(b.call_id.as_str(), at - b.start);
+        prev = Some(at);
+    }
+    out
+}
+
+/// Per tool call, with "plan" the time the harness means to hold the call (L for a lone call):
+/// the agent's round trip less the plan, the time the harness held it less the plan, and the
+/// HTTP round trip outside the session (round trip less the harness's own start-to-end).
+fn per_call(label: &str, case: &Case, runs: &[Run]) {
+    let (mut total, mut held, mut outside) = (Vec::new(), Vec::new(), Vec::new());
+    for r in runs {
+        let mut seen = HashMap::new();
+        for t in &r.report.turns {
+            let plan = planned_waits(t, case.latency);
+            for b in &t.bars {
+                let held = b.end.expect("every call ended") - b.start;
+                seen.insert(b.call_id.as_str(), (held, plan[b.call_id.as_str()]));
+            }
+        }
+        for (id, rtt) in &r.tool_rtts {
+            let (bar, plan) = seen[id.as_str()];
+            total.push(diff_ms(*rtt, plan));
+            held.push(diff_ms(bar, plan));
+            outside.push(diff_ms(*rtt, bar));
+        }
+    }
+    row(&format!("{label}: round trip - plan"), total);
+    row(&format!("{label}:   held by the harness - plan"), held);
+    row(&format!("{label}:   HTTP outside the session"), outside);
+}
+
+/// Per turn: the report's overhead, its wall time against the plan and the agent's end-to-end
+/// time.
+fn per_turn(label: &str, case: &Case, runs: &[Run]) {
+    let turns = || runs.iter().flat_map(|r| &r.report.turns);
+    row(
+        &format!("{label}: overhead (TurnTiming)"),
+        turns()
+            .map(|t| ms(t.overhead.expect("a follow-up came")))
+            .collect(),
+    );
+    row(
+        &format!("{label}: tools' wall (TurnTiming)"),
+        turns().map(|t| ms(t.wall)).collect(),
+    );
+    row(
+        &format!("{label}: tools' wall - planned wall"),
+        turns()
+            .map(|t| {
+                let plan = planned_waits(t, case.latency);
+                let first = t.bars.iter().map(|b| b.start).min().unwrap_or_default();
+                let last = t
+                    .bars
+                    .iter()
+                    .map(|b| b.start + plan[b.call_id.as_str()])
+                    .max()
+                    .unwrap_or_default();
+                diff_ms(t.wall, last - first)
+            })
+            .collect(),
+    );
+    row(
+        &format!("{label}: end to end (agent)"),
+        runs.iter()
+            .flat_map(|r| &r.turn_e2e)
+            .map(|d| ms(*d))
+            .collect(),
+    );
+    let peaks: Vec<usize> = turns().map(|t| t.peak_in_flight).collect();
+    let calls = turns().map(|t| t.calls).max().unwrap_or(0);
+    let full = peaks.iter().filter(|&&p| p == calls).count();
+    println!(
+        "  {label}: all {calls} call(s) in flight at once in {full} of {} turns",
+        peaks.len()
+    );
+}
+
+/// CPU time used by this process so far (Linux: /proc/self/stat, in 1/100 s), if known.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn cpu_note(before: Option<Duration>, took: Duration, cores: usize) -> String {
+    match (before, cpu_time()) {
+        (Some(a), Some(b)) => format!(
+            "; bench process CPU {:.0}% of {cores} core(s)",
+            100.0 * (b - a).as_secs_f64() / took.as_secs_f64() / cores as f64
+        ),
+        _ => String::new(),
+    }
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let begin = Instant::now();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "tooltape real-clock bench: {cores} core(s) (available_parallelism); server and agent share one \
+         tokio runtime with {cores} worker(s); 127.0.0.1 only"
+    );
+    if !load.is_empty() {
+        println!("load average before the bench: {}", load.trim());
+    }
+    println!(
+        "every run is a fresh MockRun (time_scale 1.0) driven by a concurrent agent and must pass"
+    );
+
+    rt.block_on(async {
+        let single0 = case("anthropic-single_call.json", 0);
+        let single20 = case("anthropic-single_call.json", 20);
+        let three20 = case("anthropic-three_parallel.json", 20);
+        let twenty20 = case("anthropic-twenty_parallel.json", 20);
+
+        // Warm up: page cache, allocator, connection paths.
+        sequential(&single0, 30, Duration::from_secs(2)).await;
+
+        header("Per tool call: anthropic-single_call (1 call per turn), fresh connection per call");
+        let runs0 = sequential(&single0, 500, Duration::from_secs(5)).await;
+        per_call("L = 0 ms", &single0, &runs0);
+        let runs20 = sequential(&single20, 250, Duration::from_secs(8)).await;
+        per_call("L = 20 ms", &single20, &runs20);
+        row(
+            "model request round trip (keep-alive, plain JSON)",
+            runs0
+                .iter()
+                .chain(&runs20)
+                .flat_map(|r| &r.model_rtts)
+                .map(|d| ms(*d))
+                .collect(),
+        );
+
+        header("Per turn: calls at L = 20 ms each, all sent at once (completion by latency)");
+        per_turn("1 call", &single20, &runs20);
+        let runs3 = sequential(&three20, 250, Duration::from_secs(8)).await;
+        per_turn("3 calls", &three20, &runs3);
+        let runs20c = sequential(&twenty20, 150, Duration::from_secs(10)).await;
+        per_turn("20 calls", &twenty20, &runs20c);
+        per_call("20 calls, per call", &twenty20, &runs20c);
+
+        println!("\nThroughput (loopback, bounded in count and time)");
+        let workers = 8;
+        let single0 = Arc::new(single0);
+        let cpu0 = cpu_time();
+        let (runs, took) = concurrent(&single0, workers, 10_000, Duration::from_secs(3)).await;
+        let cpu = cpu_note(cpu0, took, cores);
+        let model: usize = runs.iter().map(|r| r.model_rtts.len()).sum();
+        let tools: usize = runs.iter().map(Run::tool_calls).sum();
+        println!(
+            "  model requests: {:.0}/s ({} runs, {model} model requests and {tools} tool calls in {:.2} s, \
+             {workers} agents side by side; each run = fresh MockRun + 2 model requests + 1 tool call at 0 ms{cpu})",
+            model as f64 / took.as_secs_f64(),
+            runs.len(),
+            took.as_secs_f64()
+        );
+        println!("  runs: {:.0}/s", runs.len() as f64 / took.as_secs_f64());
+        let mut rtts: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| &r.model_rtts)
+            .map(|d| ms(*d))
+            .collect();
+        rtts.sort_by(f64::total_cmp);
+        println!(
+            "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
+            pct(&rtts, 50.0),
+            pct(&rtts, 99.0)
+        );
+
+        let workers = 16;
+        let twenty0 = Arc::new(case("anthropic-twenty_parallel.json", 0));
+        let cpu0 = cpu_time();
+        let (runs, took) = concurrent(&twenty0, workers, 2000, Duration::from_secs(4)).await;
+        let cpu = cpu_note(cpu0, took, cores);
+        let tools: usize = runs.iter().map(Run::tool_calls).sum();
+        println!(
+            "  tool calls: {:.0}/s ({} runs, {tools} tool calls in {:.2} s, {workers} runs side by side, \
+             20 calls at 0 ms per run, each on its own connection: up to {} connections open{cpu})",
+            tools as f64 / took.as_secs_f64(),
+            runs.len(),
+            took.as_secs_f64(),
+            workers * 20
+        );
+        let mut rtts: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| &r.tool_rtts)
+            .map(|(_, d)| ms(*d))
+            .collect();
+        rtts.sort_by(f64::total_cmp);
+        println!(
+            "  tool call round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
+            pct(&rtts, 50.0),
+            pct(&rtts, 99.0)
+        );
+    });
+    println!("\nwhole bench: {:.1} s", begin.elapsed().as_secs_f64());
+}
