@@ -592,6 +592,17 @@ impl Session {
         }
     }
 
+    /// The handler sent something that is not a request at all (not JSON): end the run with
+    /// that error, as the run cannot go on meaningfully.
+    pub(crate) fn garbage(&self, message: String) {
+        let mut st = self.lock();
+        if st.stop.is_none() {
+            st.stop = Some(Stop::Error(message));
+        }
+        drop(st);
+        self.changed.notify_waiters();
+    }
+
     /// Whether the run has nothing left to serve: stopped, or the final reply served with no
     /// turn open.
     pub(crate) fn is_done(&self) -> bool {

@@ -168,10 +168,9 @@ async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: B
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                fmt.error_body(&format!("the request body is not JSON: {e}")),
-            );
+            let msg = format!("the handler sent a model request whose body is not JSON: {e}");
+            s.session.garbage(msg.clone());
+            return json_response(StatusCode::BAD_REQUEST, fmt.error_body(&msg));
         }
     };
     // The Anthropic SDK's tool runner first tries server-side threads; answer as a server
