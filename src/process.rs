@@ -321,7 +321,8 @@ pub async fn serve(
         _ = tokio::signal::ctrl_c() => true,
     };
     // Let the last response reach the agent before the server goes away.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    mock.drained(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let mut report = mock.finish().await;
     if interrupted {
         report

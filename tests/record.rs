@@ -647,6 +647,17 @@ async fn modes_once_all_and_force() {
         );
     }
     assert!(!dir.path().join("ran").exists(), "the command was not run");
+    let missing = Agent {
+        command: vec!["/nonexistent/agent".into()],
+        env: Vec::new(),
+    };
+    let run = record(dir.path(), &["--out", "d.json"], &missing).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("could not start `/nonexistent/agent`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&out).unwrap(), old);
 
     // all --force re-records and says what changed.
@@ -690,7 +701,8 @@ async fn mode_new_continues_a_partial_cassette() {
     let mut partial = full.cassette.clone();
     partial.exchanges.truncate(2);
     cassette::save(&out, &partial, cassette::Overwrite::Never).unwrap();
-    let agent = Agent::rust(&bundled("anthropic/three_round_loop.json"), false);
+    // Streamed: the old replies (plain JSON in the file) are served as streams.
+    let agent = Agent::rust(&bundled("anthropic/three_round_loop.json"), true);
 
     // The first two replies come from the file; the rest from the upstream.
     let up = scripted("anthropic/three_round_loop.json", 2, None).await;
@@ -820,4 +832,59 @@ async fn a_killed_or_stopped_recorder_leaves_the_old_file_byte_identical() {
         );
         assert_files(dir.path(), &["c.json"]);
     }
+}
+
+/// A streamed reply reaches the agent event by event as the upstream sends it (time to first
+/// token unchanged), and each event is recorded with its arrival gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_relayed_as_they_arrive_and_recorded_with_their_gaps() {
+    use tooltape::record::proxy;
+    let cassette = load(&bundled("anthropic/single_call.json"));
+    let mut script = Script::from_cassette(&cassette, 0, None);
+    script.pause_ms = 1200;
+    let up = upstream::start(script).await;
+    let running = proxy::start(proxy::Upstreams::new(Some(&up.url())).unwrap(), None)
+        .await
+        .unwrap();
+    let mut request = cassette.cassette.exchanges[0].request.clone();
+    request["stream"] = serde_json::json!(true);
+    let started = std::time::Instant::now();
+    let mut reply = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://{}/v1/messages", running.addr))
+        .body(request.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = reply.chunk().await.unwrap() {
+        arrivals.push((started.elapsed(), chunk.len()));
+    }
+    let events = provider_events(&cassette);
+    // The first event is passed on at once, not held until the reply is complete.
+    assert!(arrivals[0].0 < Duration::from_millis(900), "{arrivals:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "{arrivals:?}"
+    );
+    let log = running.log.clone();
+    running.stop().await;
+    let entry = &log.snapshot()[0];
+    assert_eq!(entry.frames.len(), events);
+    assert!(entry.frames[0].gap_ms < 900, "{:?}", entry.frames[0]);
+    assert!(
+        (1100..5000).contains(&entry.frames[1].gap_ms),
+        "{:?}",
+        entry.frames[1]
+    );
+}
+
+/// How many stream events the first reply of `cassette` makes.
+fn provider_events(cassette: &LoadedCassette) -> usize {
+    tooltape::provider::format(cassette.provider())
+        .stream_from_reply(&cassette.reply_bodies[0])
+        .unwrap()
+        .len()
 }

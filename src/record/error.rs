@@ -80,7 +80,7 @@ pub enum RecordError {
         other: Provider,
     },
     /// `--mode new` on a cassette of another API.
-    #[error("--mode new: {} is a {old} cassette but the run called the {new} API", path.display())]
+    #[error("--mode new: {} holds a cassette of the {old} API but the run called the {new} API", path.display())]
     ProviderChanged {
         /// The `--out` file.
         path: PathBuf,

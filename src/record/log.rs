@@ -122,9 +122,12 @@ impl Log {
         }
     }
 
-    /// Note the credentials in a request's headers.
-    pub fn credentials_from(&self, headers: &axum::http::HeaderMap) {
+    /// Note the credentials in a request's headers and query string.
+    pub fn credentials_from(&self, headers: &axum::http::HeaderMap, query: Option<&str>) {
         let mut c = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(q) = query {
+            c.add_query(q);
+        }
         for (name, value) in headers {
             if let Ok(v) = value.to_str() {
                 c.add_header(name.as_str(), v);

@@ -27,13 +27,14 @@ pub mod redact;
 pub mod report;
 pub mod sse;
 pub mod starter;
+mod write;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use error::RecordError;
 
-use crate::cassette::{self, Cassette, LoadedCassette, Meta, Overwrite};
+use crate::cassette::{self, LoadedCassette};
 use crate::error::Error;
 use crate::process::{self, Output};
 use drift::Drift;
@@ -266,6 +267,11 @@ async fn run(
         ("ANTHROPIC_BASE_URL".to_string(), base.clone()),
         ("OPENAI_BASE_URL".to_string(), format!("{base}/v1")),
     ];
+    progress(Progress::Started {
+        addr: proxy.addr,
+        upstreams: prep.upstreams.describe(),
+        replaying,
+    });
     let mut child = match process::spawn(&opts.command, &env, &[], Output::Inherit) {
         Ok(c) => c,
         Err(error) => {
@@ -277,11 +283,6 @@ async fn run(
             .into());
         }
     };
-    progress(Progress::Started {
-        addr: proxy.addr,
-        upstreams: prep.upstreams.describe(),
-        replaying,
-    });
     let ended = tokio::select! {
         r = child.wait() => match r {
             Ok(status) => Ended::Exited(status),
@@ -299,7 +300,10 @@ async fn run(
     let log = proxy.log.clone();
     proxy.stop().await;
 
-    let mut credentials = Credentials::from_env(std::env::vars());
+    let mut credentials = Credentials::from_env(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    );
     credentials.merge(&log.credentials());
     let old_for_new = if opts.mode == Mode::New {
         prep.old.as_ref()
@@ -318,237 +322,7 @@ async fn run(
         r => r?,
     };
 
-    let mut outcome = Outcome {
-        out: opts.out.clone(),
-        notes: prep.notes,
-        problems: built.problems.clone(),
-        ..Outcome::default()
-    };
-    match &ended {
-        Ended::Exited(s) if s.success() => {}
-        Ended::Exited(s) => outcome
-            .failures
-            .push(format!("the command exited with {s}")),
-        Ended::Signal(name) => outcome
-            .failures
-            .push(format!("interrupted by {name} before the command ended")),
-        Ended::WaitFailed(e) => outcome
-            .failures
-            .push(format!("waiting for the command failed: {e}")),
-    }
-    outcome.failures.extend(built.failures.iter().cloned());
-    if built.retries > 0 {
-        outcome.notes.push(format!(
-            "{} SDK retr{} folded into the request{} they repeat",
-            built.retries,
-            if built.retries == 1 { "y" } else { "ies" },
-            if built.retries == 1 { "" } else { "s" }
-        ));
-    }
-    if built.passed_through > 0 {
-        outcome.notes.push(format!(
-            "{} request(s) to other endpoints passed through, not recorded",
-            built.passed_through
-        ));
-    }
-    if built.replayed > 0 {
-        outcome.notes.push(format!(
-            "{} request(s) answered from the old cassette",
-            built.replayed
-        ));
-    }
-    let recorded = built.exchanges.len();
-    let Some(provider) = built.provider else {
-        outcome.failures.push(
-            "the command made no model request through the proxy (does it read ANTHROPIC_BASE_URL or OPENAI_BASE_URL?)".into(),
-        );
-        return Ok(outcome);
-    };
-    if recorded == 0 {
-        if opts.mode == Mode::New && built.replayed > 0 && !outcome.failed() {
-            outcome.notes.push(format!("nothing new to record: the run asked for nothing beyond the cassette's {} exchanges; {} is unchanged", built.replayed, opts.out.display()));
-            return Ok(outcome);
-        }
-        if !outcome.failed() {
-            outcome
-                .failures
-                .push("no model exchange could be recorded".into());
-        }
-    }
-    let keep = !outcome.failed() || opts.keep_partial;
-    if !keep || recorded == 0 {
-        let fate = if prep.existed {
-            "is unchanged"
-        } else {
-            "was not created"
-        };
-        let hint = if recorded > 0 {
-            format!("; --keep-partial writes the {recorded} exchange(s) recorded so far")
-        } else {
-            String::new()
-        };
-        outcome.notes.push(format!(
-            "nothing written: {} {fate}{hint}",
-            opts.out.display()
-        ));
-        return Ok(outcome);
-    }
-    if outcome.failed() {
-        outcome.missing = missing(&built, provider);
-    }
-
-    let (mut exchanges, mut meta) = match (old_for_new, &prep.old) {
-        (Some(_), Some(old)) => (old.cassette.exchanges.clone(), old.cassette.meta.clone()),
-        _ => (Vec::new(), Meta::default()),
-    };
-    let now = now_rfc3339();
-    let via = format!(
-        "through {} ({})",
-        prep.upstreams.describe(),
-        built
-            .endpoints
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut notes = vec![if old_for_new.is_some() {
-        format!("{recorded} exchange(s) appended by tooltape record --mode new on {now}, {via}.")
-    } else {
-        format!(
-            "Recorded by tooltape record {via}. tool_latency_ms is the time from a reply's end to the next request: \
-             an upper bound of each call's run time (the proxy sees the turn, not each tool)."
-        )
-    }];
-    if outcome.failed() {
-        notes.push(format!("PARTIAL: {}", outcome.failures.join("; ")));
-    }
-    meta.notes = Some(match meta.notes.take() {
-        Some(old) => format!("{old} {}", notes.join(" ")),
-        None => notes.join(" "),
-    });
-    if old_for_new.is_none() {
-        meta.model = built.model.clone();
-        meta.recorded_at = Some(now);
-        meta.source = Some(prep.redactor.text(&shell_words(&opts.command)).into_owned());
-    }
-    let mut meta_value = serde_json::to_value(&meta).unwrap_or_default();
-    prep.redactor.value(&mut meta_value);
-    let meta: Meta = serde_json::from_value(meta_value).unwrap_or(meta);
-    exchanges.extend(built.exchanges);
-    let cassette = Cassette {
-        format: cassette::FORMAT.into(),
-        version: cassette::VERSION,
-        provider,
-        meta,
-        exchanges,
-    };
-    let text = serde_json::to_string_pretty(&cassette)
-        .map_err(|e| Error::Usage(format!("cannot serialize the cassette: {e}")))?
-        + "\n";
-    if let Some(hit) = credentials.scan(&text) {
-        let len = credentials
-            .iter()
-            .find(|c| c.source == hit.source)
-            .map_or(0, |c| c.len());
-        return Err(RecordError::CredentialInFile {
-            path: opts.out.clone(),
-            source_name: hit.source,
-            len,
-            form: hit.form,
-            line: hit.line,
-            existed: prep.existed,
-        }
-        .into());
-    }
-    let loaded = match cassette::parse(&opts.out, &text) {
-        Ok(l) => Some(l),
-        Err(e) if opts.keep_partial => {
-            outcome
-                .failures
-                .push(format!("the recording does not load as a cassette: {e}"));
-            None
-        }
-        Err(e) => {
-            outcome
-                .failures
-                .push(format!("the recording does not load as a cassette: {e}"));
-            outcome.notes.push(format!(
-                "nothing written; --keep-partial writes it anyway to {}",
-                opts.out.display()
-            ));
-            return Ok(outcome);
-        }
-    };
-    if opts.mode == Mode::All
-        && let (Some(old), Some(new)) = (&prep.old, &loaded)
-    {
-        outcome.drift = Some(drift::drift(old, new));
-    }
-    let overwrite = if prep.existed {
-        Overwrite::Replace
-    } else {
-        Overwrite::Never
-    };
-    cassette::save_text(&opts.out, &text, overwrite)?;
-    outcome.written = Some(Written {
-        exchanges: cassette.exchanges.len(),
-        recorded,
-        partial: outcome.failed(),
-        replaced: prep.existed,
-    });
-    Ok(outcome)
-}
-
-/// What a partial cassette lacks.
-fn missing(built: &build::Built, provider: crate::transcript::Provider) -> Vec<String> {
-    let mut out: Vec<String> = built
-        .failures
-        .iter()
-        .map(|f| format!("no exchange for {f}"))
-        .collect();
-    if let Some(last) = built.exchanges.last() {
-        let fmt = crate::provider::format(provider);
-        let body = match &last.reply {
-            cassette::RecordedReply::Body(b) => Ok(b.clone()),
-            cassette::RecordedReply::Stream(ev) => fmt.reply_from_stream(ev),
-        };
-        if let Some(reply) = body.ok().and_then(|b| fmt.parse_reply(&b).ok())
-            && reply.wants_tools()
-        {
-            out.push(format!(
-                "the last reply asks for {} tool call(s); the follow-up that answers them was not recorded (continue with --mode new)",
-                reply.calls().len()
-            ));
-        }
-    }
-    out
-}
-
-/// The current time in RFC 3339, to the second.
-fn now_rfc3339() -> String {
-    let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second())
-        .unwrap_or(now)
-        .to_string()
-}
-
-/// The command as a shell would take it back: arguments quoted where needed.
-fn shell_words(command: &[String]) -> String {
-    command
-        .iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    write::conclude(opts, prep, &ended, built, &credentials)
 }
 
 #[cfg(test)]
@@ -561,28 +335,6 @@ mod tests {
         assert_eq!("new".parse::<Mode>(), Ok(Mode::New));
         assert_eq!("all".parse::<Mode>(), Ok(Mode::All));
         assert!("always".parse::<Mode>().is_err());
-    }
-
-    #[test]
-    fn shell_words_quote_only_what_needs_it() {
-        let cmd = [
-            "python".to_string(),
-            "agent.py".into(),
-            "--prompt".into(),
-            "it's here".into(),
-            String::new(),
-        ];
-        assert_eq!(
-            shell_words(&cmd),
-            r"python agent.py --prompt 'it'\''s here' ''"
-        );
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_to_the_second() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z') && t.len() == 20, "{t}");
-        assert!(t.parse::<jiff::Timestamp>().is_ok());
     }
 
     #[test]

@@ -252,9 +252,9 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u32>().ok())
         .unwrap_or(0);
-    p.log.credentials_from(&parts.headers);
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
+    p.log.credentials_from(&parts.headers, query.as_deref());
     let entry = Entry::new(
         parts.method.to_string(),
         path.clone(),

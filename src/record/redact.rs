@@ -226,7 +226,9 @@ const SECRET_VAR_SUFFIXES: &[&str] = &[
 ];
 
 impl Credentials {
-    /// The credentials among environment variables (see [`SECRET_VARS`]).
+    /// The credentials among environment variables: `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`,
+    /// `ANTHROPIC_AUTH_TOKEN` and a few more by name, and any `*_API_KEY`, `*_AUTH_TOKEN`,
+    /// `*_SECRET`, ... by suffix.
     pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut c = Credentials::default();
         for (name, value) in vars {
@@ -266,6 +268,17 @@ impl Credentials {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Collect the values of credential-named query parameters (`?key=…`).
+    pub fn add_query(&mut self, query: &str) {
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=')
+                && SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str())
+            {
+                self.add(format!("query parameter {k}"), v);
+            }
         }
     }
 
@@ -535,11 +548,13 @@ mod tests {
             &format!("Basic {}", base64_encode(b"me:hunter2hunter2", false)),
         );
         c.add_header("content-type", "application/json-long-enough");
+        c.add_query("api-version=2024-10-21&key=AIzaQueryKey123");
         let found: Vec<&str> = c.iter().map(|c| c.value.as_str()).collect();
         assert!(found.contains(&"sk-abcdefghijklmnop"));
         assert!(found.contains(&"sk-ant-1234567890"));
         assert!(found.contains(&"0123456789abcdef"));
         assert!(found.contains(&"hunter2hunter2"));
-        assert_eq!(found.len(), 5, "{found:?}");
+        assert!(found.contains(&"AIzaQueryKey123"));
+        assert_eq!(found.len(), 6, "{found:?}");
     }
 }

@@ -28,6 +28,7 @@ use crate::transcript::Provider;
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
+    streaming: Arc<std::sync::atomic::AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -48,6 +49,16 @@ impl Server {
         ]
     }
 
+    /// Wait until no streamed reply is still being sent (at most `limit`).
+    pub async fn drained(&self, limit: Duration) {
+        let until = tokio::time::Instant::now() + limit;
+        while self.streaming.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Stop serving and wait for the server task.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -64,6 +75,24 @@ struct AppState {
     /// Last model request body and the response it got, to answer SDK retries identically.
     last: Mutex<Option<(Bytes, CachedResponse)>>,
     time_scale: f64,
+    /// Streamed replies still being sent.
+    streaming: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a streamed reply as in flight until its body is sent or dropped.
+struct Streaming(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Streaming {
+    fn start(counter: &Arc<std::sync::atomic::AtomicUsize>) -> Streaming {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Streaming(counter.clone())
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone)]
@@ -78,10 +107,12 @@ pub(crate) async fn start(
     port: u16,
     time_scale: f64,
 ) -> std::io::Result<Server> {
+    let streaming = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let state = Arc::new(AppState {
         session,
         last: Mutex::new(None),
         time_scale,
+        streaming: streaming.clone(),
     });
     let app = Router::new()
         .route("/v1/messages", post(anthropic))
@@ -105,6 +136,7 @@ pub(crate) async fn start(
     });
     Ok(Server {
         addr,
+        streaming,
         shutdown: Some(tx),
         task,
     })
@@ -162,7 +194,7 @@ async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: B
         if let Some((prev, cached)) = last
             && prev == body
         {
-            return render(cached, s.time_scale);
+            return render(cached, s.time_scale, &s.streaming);
         }
     }
     let request: Value = match serde_json::from_slice(&body) {
@@ -202,19 +234,29 @@ async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: B
         Ok(served) => CachedResponse::Json(StatusCode::OK, served.body),
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
-    render(cached, s.time_scale)
+    render(cached, s.time_scale, &s.streaming)
 }
 
 /// A response; streams go out frame by frame with their recorded gaps (scaled).
-fn render(r: CachedResponse, time_scale: f64) -> Response {
+fn render(
+    r: CachedResponse,
+    time_scale: f64,
+    streaming: &Arc<std::sync::atomic::AtomicUsize>,
+) -> Response {
     match r {
         CachedResponse::Json(status, body) => json_response(status, body),
         CachedResponse::Stream(events) => {
-            let frames = futures_util::stream::iter(events).then(move |e| async move {
-                if e.gap_ms > 0 {
-                    tokio::time::sleep(Duration::from_millis(e.gap_ms).mul_f64(time_scale)).await;
+            let guard = Arc::new(Streaming::start(streaming));
+            let frames = futures_util::stream::iter(events).then(move |e| {
+                let _alive = guard.clone();
+                async move {
+                    let _alive = _alive;
+                    if e.gap_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(e.gap_ms).mul_f64(time_scale))
+                            .await;
+                    }
+                    Ok::<_, Infallible>(Bytes::from(e.to_wire()))
                 }
-                Ok::<_, Infallible>(Bytes::from(e.to_wire()))
             });
             Response::builder()
                 .status(StatusCode::OK)
@@ -304,6 +346,11 @@ impl MockRun {
             _ = self.session.done() => {}
             _ = self.session.watchdog() => {}
         }
+    }
+
+    /// Wait until the streamed replies being sent are done (at most `limit`).
+    pub async fn drained(&self, limit: Duration) {
+        self.server.drained(limit).await
     }
 
     /// Judge the run, as if the agent ended now, stop serving and give the report.

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -33,6 +34,8 @@ pub struct Script {
     /// Request `n` (0-based) fails like this.
     pub fail_at: Option<(usize, Fail)>,
     pub served: AtomicUsize,
+    /// Wait this long before the second stream event.
+    pub pause_ms: u64,
 }
 
 impl Script {
@@ -47,6 +50,7 @@ impl Script {
             replies: cassette.reply_bodies[from..].to_vec(),
             fail_at,
             served: AtomicUsize::new(0),
+            pause_ms: 0,
         }
     }
 }
@@ -112,6 +116,7 @@ async fn answer(State(s): State<Arc<Script>>, body: Bytes) -> Response {
     }
     let events = fmt.stream_from_reply(reply).expect("a streamable reply");
     let cut = matches!(fail, Some(Fail::Cut));
+    let pause_ms = s.pause_ms;
     let frames: Vec<Result<Bytes, std::io::Error>> = events
         .iter()
         .enumerate()
@@ -124,14 +129,18 @@ async fn answer(State(s): State<Arc<Script>>, body: Bytes) -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/event-stream")
-        // The break comes a moment after the first events, so they reach the client first.
-        .body(Body::from_stream(futures_util::stream::iter(frames).then(
-            |f| async move {
-                if f.is_err() {
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-                f
-            },
-        )))
+        // A break comes a moment after the first events, so they reach the client first.
+        .body(Body::from_stream(
+            futures_util::stream::iter(frames.into_iter().enumerate()).then(
+                move |(i, f)| async move {
+                    if f.is_err() {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    } else if i == 1 && pause_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                    }
+                    f
+                },
+            ),
+        ))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
