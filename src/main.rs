@@ -298,7 +298,7 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         };
         tooltape::process::run_suite(&scenarios, &args.command, args.seed, jobs, &opts, &|r| progress.done(r))
-            .context("starting the runtime for the command under test")?
+            .context("cannot run the command under test")?
     };
     progress.finish();
     let mut suite = Suite::new(

@@ -260,6 +260,22 @@ pub fn run_suite(
     opts: &ProcessOptions,
     on_done: &(dyn Fn(&crate::replay::ScenarioReport) + Sync),
 ) -> std::io::Result<Vec<crate::replay::ScenarioReport>> {
+    // A command that cannot start is a command-line error, found once, before any run.
+    match command.first() {
+        None => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "no command given after `--`",
+            ));
+        }
+        Some(program) if find_program(program).is_none() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("`{program}` was not found (not a file, and not on PATH)"),
+            ));
+        }
+        Some(_) => {}
+    }
     become_subreaper();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(jobs.clamp(2, 8))
@@ -330,4 +346,21 @@ pub async fn serve(
             .push("interrupted (Ctrl-C) before the cassette was spent".into());
     }
     Ok(report)
+}
+
+/// Where `program` would be started from: itself when it names a path, else the first
+/// executable of that name on `PATH`.
+fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
 }
