@@ -180,10 +180,13 @@ struct LintArgs {
 
 fn parse_provider(s: &str) -> Result<tooltape::transcript::Provider, String> {
     use tooltape::transcript::Provider;
-    Provider::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
-        format!("expected one of {}", names.join(", "))
-    })
+    Provider::ALL
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+            format!("expected one of {}", names.join(", "))
+        })
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -251,8 +254,15 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         .strip_prefix("builtin:")
         .with_context(|| format!("--handler {}: expected builtin:NAME", args.handler))?;
     let Some(handler) = builtin::by_name(name) else {
-        let names: Vec<String> = builtin::all().iter().map(|b| format!("builtin:{}", tooltape::handler::Handler::name(b))).collect();
-        bail!("unknown handler {:?}; built-in handlers: {}", args.handler, names.join(", "));
+        let names: Vec<String> = builtin::all()
+            .iter()
+            .map(|b| format!("builtin:{}", tooltape::handler::Handler::name(b)))
+            .collect();
+        bail!(
+            "unknown handler {:?}; built-in handlers: {}",
+            args.handler,
+            names.join(", ")
+        );
     };
     let outputs = Outputs::check(&args)?;
     if let Some(p) = &args.timeline {
@@ -263,7 +273,11 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(Baseline::load(p).map_err(|e| anyhow!("--expected-failures: {e}"))?),
         None => None,
     };
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
     let files = runner::discover(&paths)?;
     let (scenarios, errors) = runner::load_all(&files);
     if !errors.is_empty() {
@@ -271,13 +285,20 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         for e in &errors {
             let _ = writeln!(err, "error: {e}");
         }
-        let _ = writeln!(err, "{} scenario file(s) could not be loaded; nothing was run", errors.len());
+        let _ = writeln!(
+            err,
+            "{} scenario file(s) could not be loaded; nothing was run",
+            errors.len()
+        );
         return Ok(ExitCode::from(2));
     }
     let suite_names: BTreeSet<String> = scenarios.iter().map(|s| s.name.clone()).collect();
     let scenarios = runner::filter(scenarios, args.filter.as_deref());
     if scenarios.is_empty() {
-        bail!("no scenario matches --filter {:?}", args.filter.clone().unwrap_or_default());
+        bail!(
+            "no scenario matches --filter {:?}",
+            args.filter.clone().unwrap_or_default()
+        );
     }
     let scenarios = runner::partition(scenarios, args.partition);
     if let Some(p) = args.partition
@@ -286,7 +307,10 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         // A hash split can leave a shard empty; that is not a failure of the CI job.
         let _ = writeln!(anstream::stderr(), "note: partition {p} holds no scenario");
     }
-    let progress = Progress::new(scenarios.len(), Surroundings::detect(outputs.machine_stdout()));
+    let progress = Progress::new(
+        scenarios.len(),
+        Surroundings::detect(outputs.machine_stdout()),
+    );
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -297,8 +321,10 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             time_scale: args.time_scale,
             ..Default::default()
         };
-        tooltape::process::run_suite(&scenarios, &args.command, args.seed, jobs, &opts, &|r| progress.done(r))
-            .context("cannot run the command under test")?
+        tooltape::process::run_suite(&scenarios, &args.command, args.seed, jobs, &opts, &|r| {
+            progress.done(r)
+        })
+        .context("cannot run the command under test")?
     };
     progress.finish();
     let mut suite = Suite::new(
@@ -313,7 +339,12 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     );
     suite.partition = args.partition;
     if let Some(path) = &args.write_baseline {
-        let entries = baseline::refresh(baseline.as_ref(), &suite.scenarios, &suite_names, args.lenient);
+        let entries = baseline::refresh(
+            baseline.as_ref(),
+            &suite.scenarios,
+            &suite_names,
+            args.lenient,
+        );
         baseline::write(path, &entries).map_err(|e| anyhow!("--write-baseline: {e}"))?;
         let _ = writeln!(
             anstream::stderr(),
@@ -322,7 +353,13 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
             entries.len(),
             if entries.len() == 1 { "y" } else { "ies" }
         );
-        suite = suite.with_baseline(Baseline { path: path.clone(), entries }, &suite_names);
+        suite = suite.with_baseline(
+            Baseline {
+                path: path.clone(),
+                entries,
+            },
+            &suite_names,
+        );
     } else if let Some(b) = baseline {
         suite = suite.with_baseline(b, &suite_names);
     }
@@ -330,7 +367,11 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.timeline {
         report::timeline::write(p, &suite)?;
     }
-    Ok(if suite.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if suite.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Where the reports go: `--json` and `--junit` files, or one of them on stdout (`-`), in which
@@ -388,7 +429,9 @@ impl Outputs {
 /// `tooltape lint`: a line per finding, a summary line; exit 2 if a file could not be read,
 /// else 1 on findings.
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
-    let options = tooltape::lint::Options { provider: args.provider };
+    let options = tooltape::lint::Options {
+        provider: args.provider,
+    };
     let files = tooltape::lint::discover(&args.files)?;
     let (mut out, mut err) = (anstream::stdout(), anstream::stderr());
     let mut reports = Vec::new();
@@ -455,7 +498,11 @@ fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCod
     let suite = Suite::new("serve".into(), seed, false, vec![report]);
     let mut out = anstream::stdout();
     let _ = out.write_all(report::terminal::render(&suite, true).as_bytes());
-    Ok(if suite.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if suite.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `tooltape record`: exit 0 written, 1 the run or the upstream failed, 2 a wrong command line.

@@ -294,10 +294,18 @@ fn a_hung_agent_is_killed_with_its_children() {
 fn a_command_that_does_not_exist_is_a_command_line_error() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tooltape"))
         .current_dir(root())
-        .args(["test", "scenarios/anthropic-single_call.json", "--", "no-such-agent-7f3"])
+        .args([
+            "test",
+            "scenarios/anthropic-single_call.json",
+            "--",
+            "no-such-agent-7f3",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-agent-7f3") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("no-such-agent-7f3") && err.contains("not found"),
+        "{err}"
+    );
 }
