@@ -661,6 +661,7 @@ fn append(block: &mut Map<String, Value>, key: &str, piece: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::test_support::*;
 
     const REQUEST_HISTORY: &str =
         include_str!("../../tests/fixtures/provider/anthropic/request_parallel_history.json");
@@ -675,30 +676,8 @@ mod tests {
     const STREAM_RECORDED: &str =
         include_str!("../../tests/fixtures/provider/anthropic/stream_two_calls_recorded.json");
 
-    fn load(text: &str) -> Value {
-        serde_json::from_str(text).expect("fixture is JSON")
-    }
-
-    fn call(id: &str, name: &str, input: Value) -> Part {
-        Part::Call(ToolCall {
-            id: id.into(),
-            name: name.into(),
-            input,
-        })
-    }
-
-    fn result(call_id: &str, content: &str, is_error: Option<bool>) -> Part {
-        Part::Result(ToolResult {
-            call_id: call_id.into(),
-            content: content.into(),
-            is_error,
-        })
-    }
-
     fn err_of(body: Value) -> FormatError {
-        Anthropic
-            .parse_request(&body)
-            .expect_err("request must be rejected")
+        rejected(&Anthropic, body)
     }
 
     #[test]
@@ -776,13 +755,13 @@ mod tests {
         assert_eq!(
             results.parts,
             [
-                result("toolu_01B7rTq2dXq3mYb1vN4pQz8K", "NYC: 12°C, rain", None),
-                result(
+                flagged("toolu_01B7rTq2dXq3mYb1vN4pQz8K", "NYC: 12°C, rain", None),
+                flagged(
                     "toolu_01A09q90qw90lq917835lq9",
                     "weather backend timed out after 30s",
                     Some(true)
                 ),
-                result(
+                flagged(
                     "toolu_01C4hWm8sLp2VxQ9rT6yN3kE",
                     "14:05\nEDT (UTC-4)",
                     Some(false)
@@ -1247,8 +1226,8 @@ mod tests {
         assert_eq!(
             res.parts,
             [
-                result("toolu_01B7rTq2dXq3mYb1vN4pQz8K", "NYC: 12°C, rain", None),
-                result(
+                flagged("toolu_01B7rTq2dXq3mYb1vN4pQz8K", "NYC: 12°C, rain", None),
+                flagged(
                     "toolu_01A09q90qw90lq917835lq9",
                     "weather backend timed out",
                     Some(true)

@@ -10,6 +10,8 @@ mod common;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
+#[cfg(test)]
+mod test_support;
 
 use serde_json::Value;
 

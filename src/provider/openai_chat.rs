@@ -635,6 +635,7 @@ fn final_message(mut merged: Obj) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::test_support::*;
 
     const REQUEST_HISTORY: &str =
         include_str!("../../tests/fixtures/provider/openai_chat/request_parallel_history.json");
@@ -650,30 +651,8 @@ mod tests {
         "../../tests/fixtures/provider/openai_chat/stream_two_calls_usage_recorded.json"
     );
 
-    fn load(text: &str) -> Value {
-        serde_json::from_str(text).expect("fixture is JSON")
-    }
-
-    fn call(id: &str, name: &str, input: Value) -> Part {
-        Part::Call(ToolCall {
-            id: id.into(),
-            name: name.into(),
-            input,
-        })
-    }
-
-    fn result(call_id: &str, content: &str) -> Part {
-        Part::Result(ToolResult {
-            call_id: call_id.into(),
-            content: content.into(),
-            is_error: None,
-        })
-    }
-
     fn err_of(body: Value) -> FormatError {
-        OpenAiChat
-            .parse_request(&body)
-            .expect_err("request must be rejected")
+        rejected(&OpenAiChat, body)
     }
 
     #[test]

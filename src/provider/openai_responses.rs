@@ -572,6 +572,7 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::test_support::*;
 
     const REQUEST_HISTORY: &str = include_str!(
         "../../tests/fixtures/provider/openai_responses/request_parallel_history.json"
@@ -592,26 +593,6 @@ mod tests {
         "../../tests/fixtures/provider/openai_responses/stream_two_calls_recorded.json"
     );
 
-    fn load(text: &str) -> Value {
-        serde_json::from_str(text).expect("fixture is JSON")
-    }
-
-    fn call(id: &str, name: &str, input: Value) -> Part {
-        Part::Call(ToolCall {
-            id: id.into(),
-            name: name.into(),
-            input,
-        })
-    }
-
-    fn result(call_id: &str, content: &str) -> Part {
-        Part::Result(ToolResult {
-            call_id: call_id.into(),
-            content: content.into(),
-            is_error: None,
-        })
-    }
-
     fn shape(req: &Request) -> Vec<(Role, usize, usize)> {
         req.messages
             .iter()
@@ -620,9 +601,7 @@ mod tests {
     }
 
     fn err_of(body: Value) -> FormatError {
-        OpenAiResponses
-            .parse_request(&body)
-            .expect_err("request must be rejected")
+        rejected(&OpenAiResponses, body)
     }
 
     #[test]
