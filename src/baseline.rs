@@ -135,21 +135,12 @@ impl Baseline {
     pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
         let file: BaselineFile = crate::error::from_json_text(path, text)?;
         let at = |p: &str| Location::pointer(path, text, p.to_string());
-        if file.format != FORMAT {
-            return Err(Error::invalid(
-                at("format"),
-                format!("expected \"{FORMAT}\", found {:?}", file.format),
-            ));
+        crate::error::Header {
+            kind: "baseline",
+            format: FORMAT,
+            version: VERSION,
         }
-        if file.version != VERSION {
-            return Err(Error::invalid(
-                at("version"),
-                format!(
-                    "baseline version {} is not supported (this build reads version {VERSION})",
-                    file.version
-                ),
-            ));
-        }
+        .check(path, text, &file.format, file.version)?;
         for (i, e) in file.expected.iter().enumerate() {
             if e.scenario.trim().is_empty() {
                 return Err(Error::invalid(

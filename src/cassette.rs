@@ -152,21 +152,12 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
 pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
     let cassette: Cassette = crate::error::from_json_text(path, text)?;
     let at = |p: String| Location::pointer(path, text, p);
-    if cassette.format != FORMAT {
-        return Err(Error::invalid(
-            at("format".into()),
-            format!("expected \"{FORMAT}\", found {:?}", cassette.format),
-        ));
+    crate::error::Header {
+        kind: "cassette",
+        format: FORMAT,
+        version: VERSION,
     }
-    if cassette.version != VERSION {
-        return Err(Error::invalid(
-            at("version".into()),
-            format!(
-                "cassette version {} is not supported (this build reads version {VERSION})",
-                cassette.version
-            ),
-        ));
-    }
+    .check(path, text, &cassette.format, cassette.version)?;
     if cassette.exchanges.is_empty() {
         return Err(Error::invalid(
             at("exchanges".into()),

@@ -135,3 +135,41 @@ fn clean_serde_message(msg: &str) -> String {
         None => msg.to_string(),
     }
 }
+
+/// The `format` and `version` header every tooltape file starts with.
+pub(crate) struct Header<'a> {
+    /// What kind of file, for messages (`cassette`, `scenario`, `baseline`).
+    pub kind: &'a str,
+    /// The `format` value it must have.
+    pub format: &'a str,
+    /// The version this build reads.
+    pub version: u32,
+}
+
+impl Header<'_> {
+    /// Check a file's `format` and `version` fields; errors point at the field in `text`.
+    pub(crate) fn check(
+        &self,
+        path: &Path,
+        text: &str,
+        format: &str,
+        version: u32,
+    ) -> Result<(), Error> {
+        if format != self.format {
+            return Err(Error::invalid(
+                Location::pointer(path, text, "format".into()),
+                format!("expected \"{}\", found {format:?}", self.format),
+            ));
+        }
+        if version != self.version {
+            return Err(Error::invalid(
+                Location::pointer(path, text, "version".into()),
+                format!(
+                    "{} version {version} is not supported (this build reads version {})",
+                    self.kind, self.version
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

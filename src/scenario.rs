@@ -262,21 +262,12 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
     let file: ScenarioFile = crate::error::from_json_text(path, text)?;
     let at = |p: &str| Location::pointer(path, text, p.to_string());
-    if file.format != FORMAT {
-        return Err(Error::invalid(
-            at("format"),
-            format!("expected \"{FORMAT}\", found {:?}", file.format),
-        ));
+    crate::error::Header {
+        kind: "scenario",
+        format: FORMAT,
+        version: VERSION,
     }
-    if file.version != VERSION {
-        return Err(Error::invalid(
-            at("version"),
-            format!(
-                "scenario version {} is not supported (this build reads version {VERSION})",
-                file.version
-            ),
-        ));
-    }
+    .check(path, text, &file.format, file.version)?;
     if file.orders.is_empty() {
         return Err(Error::invalid(
             at("orders"),

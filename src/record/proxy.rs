@@ -184,16 +184,7 @@ pub async fn start(upstreams: Upstreams, replay: Option<Replay>) -> std::io::Res
         replay,
     });
     let app = Router::new().fallback(forward).with_state(state);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let (addr, tx, task) = crate::server::listen(app, 0).await?;
     Ok(Running {
         addr,
         log,

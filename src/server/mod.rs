@@ -124,6 +124,25 @@ pub(crate) async fn start(
         .route("/_tools/{name}", post(tool))
         .fallback(not_found)
         .with_state(state);
+    let (addr, tx, task) = listen(app, port).await?;
+    Ok(Server {
+        addr,
+        streaming,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// A running axum app on 127.0.0.1: its address, the sender that shuts it down gracefully,
+/// and its task.
+pub(crate) type Listening = (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Serve `app` on 127.0.0.1:`port` (0: any free port), loopback only.
+pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -134,12 +153,7 @@ pub(crate) async fn start(
             })
             .await;
     });
-    Ok(Server {
-        addr,
-        streaming,
-        shutdown: Some(tx),
-        task,
-    })
+    Ok((addr, tx, task))
 }
 
 async fn anthropic(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
