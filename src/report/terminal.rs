@@ -162,7 +162,17 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
             }
         }
         for v in &run.violations {
-            let key = format!("{}|{}|{:?}|{}", v.rule, v.turn, v.call_id, v.message);
+            // One line per rule, turn and call: the other orders that broke it the same way
+            // (perhaps with another call's output) are listed after, not repeated.
+            let key = format!(
+                "{} turn {}{}",
+                v.rule,
+                v.turn,
+                v.call_id
+                    .as_deref()
+                    .map(|c| format!(", call {c}"))
+                    .unwrap_or_default()
+            );
             if let Some((_, orders)) = shown.iter_mut().find(|(k, _)| *k == key) {
                 orders.push(run.order.clone());
                 continue;
@@ -234,10 +244,21 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
         .iter()
         .filter(|(_, o)| o.len() > 1)
         .map(|(k, o)| {
+            let others = &o[1..];
+            let listed = others
+                .iter()
+                .take(4)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = others.len().saturating_sub(4);
             format!(
-                "{} also in order(s) {}",
-                k.split('|').next().unwrap_or(""),
-                o[1..].join(", ")
+                "{k}: also in order(s) {listed}{}",
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             )
         })
         .collect();
