@@ -309,3 +309,16 @@ fn a_command_that_does_not_exist_is_a_command_line_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_anthropic_sdk_tool_runner_works_through_the_thread_fallback_and_runs_sequentially() {
+    let Some(r) = run(
+        &[scenario("anthropic-three_parallel", &[Call])],
+        "anthropic_tool_runner_agent.py",
+        &[],
+    ) else {
+        return;
+    };
+    // No missing-assistant-turn: the declined thread made the SDK resend full history.
+    assert_caught(&r, RuleId::SequentialExecution);
+}
