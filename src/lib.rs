@@ -28,6 +28,7 @@
 //!   handlers (`reference`, one `breaks-<rule>` per rule); [`harness`] turns a folder of
 //!   scenarios into `cargo test` cases for your own handler.
 //! - [`lint`]: checks recorded conversations on their own, with the same rule ids.
+//! - [`import`]: turns vcrpy / pytest-recording cassettes and JSON request logs into cassettes.
 //!
 //! # Testing your own handler
 //!
@@ -58,6 +59,7 @@ pub mod cassette;
 pub mod error;
 pub mod handler;
 pub mod harness;
+pub mod import;
 mod jsonpos;
 pub mod lint;
 pub mod partition;

@@ -25,7 +25,7 @@
 //! ```
 
 mod check;
-mod input;
+pub(crate) mod input;
 mod locate;
 
 use std::fmt;

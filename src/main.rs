@@ -60,6 +60,12 @@ enum Command {
     /// for every credential the run used before it is written. Exit 0 written, 1 the run or
     /// the upstream failed, 2 a wrong command line.
     Record(Box<RecordArgs>),
+    /// Turn existing recordings into tooltape cassettes: vcrpy / pytest-recording YAML
+    /// cassettes, and JSON or JSON-lines logs of request bodies.
+    ///
+    /// Only model calls answered 2xx are kept (others are listed and skipped); headers are
+    /// never copied. Each conversation becomes one cassette, checked before it is written.
+    Import(ImportArgs),
     /// Work with scenario files.
     Scenario {
         #[command(subcommand)]
@@ -164,6 +170,26 @@ enum ScenarioCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// vcrpy cassettes (.yaml), request bodies or JSON-lines logs.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Read logged requests as this API instead of telling it from their shape; for vcrpy
+    /// cassettes, the API their model calls must be for.
+    #[arg(long, value_parser = parse_provider)]
+    provider: Option<tooltape::transcript::Provider>,
+    /// The cassette to write (one input only; default: the input's name with .json).
+    #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
+    out: Option<PathBuf>,
+    /// Write the cassettes into this folder.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Replace existing cassettes.
+    #[arg(long)]
+    force: bool,
+}
+
 fn parse_mode(s: &str) -> Result<tooltape::record::Mode, String> {
     s.parse()
 }
@@ -228,6 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Record(args) => record(*args),
+        Command::Import(args) => import(args),
         Command::Scenario {
             command:
                 ScenarioCommand::New {
@@ -564,5 +591,34 @@ fn scenario_new(
         tooltape::record::starter::DEFAULT_LATENCY_MS
     );
     let _ = writeln!(err, "next: tooltape test {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tooltape import`: a line per cassette written and per note, on stderr.
+fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let options = tooltape::import::Options {
+        provider: args.provider,
+        out: args.out,
+        out_dir: args.out_dir,
+        force: args.force,
+    };
+    let done = tooltape::import::import(&args.inputs, &options)?;
+    let mut err = anstream::stderr();
+    for file in &done {
+        for w in &file.written {
+            let _ = writeln!(
+                err,
+                "wrote {}: {} exchange(s), {} tool call(s), {} (from {})",
+                w.path.display(),
+                w.exchanges,
+                w.calls,
+                w.provider,
+                file.input.display()
+            );
+        }
+        for note in &file.notes {
+            let _ = writeln!(err, "  note: {}: {note}", file.input.display());
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

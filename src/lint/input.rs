@@ -33,15 +33,15 @@ pub(crate) struct Conversation {
 }
 
 /// One JSON document of a file: the whole file, or one line of a JSON-lines file.
-struct Doc<'a> {
+pub(crate) struct Doc<'a> {
     text: &'a str,
     /// The 1-based line it starts on, for JSON-lines files.
-    line: Option<usize>,
+    pub(crate) line: Option<usize>,
 }
 
 impl Doc<'_> {
     /// The location of `json_path` in this document, as a place in the file.
-    fn at(&self, file: &Path, json_path: String) -> Location {
+    pub(crate) fn at(&self, file: &Path, json_path: String) -> Location {
         let mut loc = Location::pointer(file, self.text, json_path);
         if let (Some(n), Some((l, c))) = (self.line, loc.line_col) {
             loc.line_col = Some((n + l - 1, c));
@@ -109,7 +109,7 @@ pub(crate) fn read(
 
 /// The documents of a file: one JSON value, or one per non-empty line when the file is JSON
 /// lines (named `.jsonl`/`.ndjson`, or not one JSON value but its first line is).
-fn documents<'a>(file: &Path, text: &'a str) -> Result<Vec<(Doc<'a>, Value)>, Error> {
+pub(crate) fn documents<'a>(file: &Path, text: &'a str) -> Result<Vec<(Doc<'a>, Value)>, Error> {
     let by_name = file
         .extension()
         .is_some_and(|e| e == "jsonl" || e == "ndjson");
@@ -172,7 +172,7 @@ fn cassette(file: &Path, doc: &Doc) -> Result<Conversation, Error> {
 /// Which API a raw document is for, and the request body to parse. A bare array is wrapped
 /// into `{"messages": …}` or `{"input": …}`; the key used is returned so that error paths can
 /// be given back in the file's own terms.
-fn classify(
+pub(crate) fn classify(
     value: &Value,
     forced: Option<Provider>,
 ) -> Result<(Provider, Value, Option<&'static str>), String> {
@@ -274,7 +274,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// A format error's path in the file's terms: for a wrapped bare array, `messages[2].content`
 /// is `[2].content`.
-fn unwrap_path(e: &FormatError, wrapped: Option<&str>) -> String {
+pub(crate) fn unwrap_path(e: &FormatError, wrapped: Option<&str>) -> String {
     match wrapped.and_then(|k| e.path.strip_prefix(k)) {
         Some(rest) => rest.trim_start_matches('.').to_string(),
         None => e.path.clone(),
@@ -284,7 +284,7 @@ fn unwrap_path(e: &FormatError, wrapped: Option<&str>) -> String {
 /// Whether `next` (the next line of a log) continues the conversation of `prev`: it opens with
 /// the same first message and is not shorter. Logs hold many conversations; a request that
 /// starts elsewhere, or has fewer messages, starts a new one.
-fn continues(prev: &Request, next: &Request) -> bool {
+pub(crate) fn continues(prev: &Request, next: &Request) -> bool {
     let first = |r: &Request| r.messages.iter().find(|m| m.role != Role::System).cloned();
     match (first(prev), first(next)) {
         (Some(a), Some(b)) => {
