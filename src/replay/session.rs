@@ -392,7 +392,7 @@ impl Session {
 
     fn tagged(&self, turn: usize, call: Option<usize>, text: &str) -> String {
         match call.and_then(|i| self.tags[turn].get(i)) {
-            Some(tag) => format!("{text} [{tag}]"),
+            Some(tag) => order::tagged_text(text, tag),
             None => text.to_string(),
         }
     }

@@ -171,8 +171,8 @@ pub(crate) fn mismatched(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
 
 fn content_diff(obs: &TurnObservation, x: usize, actual: &str) -> Option<String> {
     let expected = match &obs.calls[x].outcome {
-        Outcome::Output(o) => format!("{o} [{}]", obs.tags[x]),
-        Outcome::Fail(e) => format!("{e} [{}]", obs.tags[x]),
+        Outcome::Output(o) => crate::replay::order::tagged_text(o, &obs.tags[x]),
+        Outcome::Fail(e) => crate::replay::order::tagged_text(e, &obs.tags[x]),
         Outcome::Hang => "(an error result: the tool hung)".to_string(),
     };
     crate::util::diff(
