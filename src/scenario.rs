@@ -185,8 +185,9 @@ pub struct Policy {
     pub grace_ms: Option<u64>,
     /// The whole run must end within this many milliseconds.
     pub run_timeout_ms: u64,
-    /// Append a unique tag to every call's output and error text, so that a result filed under
-    /// the wrong call is always detectable. Default true.
+    /// Give every call's output and error text a unique tag (a `tooltape_tag` member in a JSON
+    /// object, else ` [tt-…]` appended), so that a result filed under the wrong call is always
+    /// detectable. Default true.
     pub tag_outputs: bool,
 }
 
