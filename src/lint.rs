@@ -43,7 +43,7 @@ pub struct Options {
 }
 
 /// One broken rule, and where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Finding {
     /// The file.
     pub file: PathBuf,
@@ -88,7 +88,7 @@ impl fmt::Display for Finding {
 }
 
 /// What lint found in one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct FileReport {
     /// The file.
     pub file: PathBuf,
@@ -98,6 +98,19 @@ pub struct FileReport {
     pub conversations: usize,
     /// Broken rules, in file order.
     pub findings: Vec<Finding>,
+}
+
+/// The machine-readable report of a lint run: every file with its findings (each with the
+/// rule, level, call id and message), and how many files could not be read.
+pub fn json_report(reports: &[FileReport], unreadable: usize) -> String {
+    let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+    let doc = serde_json::json!({
+        "tooltape": env!("CARGO_PKG_VERSION"),
+        "files": reports,
+        "findings": findings,
+        "unreadable": unreadable,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 /// Lint one file.

@@ -202,6 +202,9 @@ struct LintArgs {
     /// Read raw requests as this API instead of telling it from their shape.
     #[arg(long, value_parser = parse_provider)]
     provider: Option<tooltape::transcript::Provider>,
+    /// Also write the findings as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 fn parse_provider(s: &str) -> Result<tooltape::transcript::Provider, String> {
@@ -478,6 +481,10 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = writeln!(out, "{}", tooltape::lint::summary(&reports, unreadable));
+    if let Some(path) = &args.json {
+        std::fs::write(path, tooltape::lint::json_report(&reports, unreadable))
+            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    }
     Ok(if unreadable > 0 {
         ExitCode::from(2)
     } else if reports.iter().any(|r| !r.findings.is_empty()) {

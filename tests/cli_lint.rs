@@ -82,3 +82,26 @@ fn the_provider_can_be_forced() {
         .code(2)
         .stderr(predicate::str::contains("messages[0].role"));
 }
+
+#[test]
+fn json_output_lists_each_finding_with_its_rule_and_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lint.json");
+    tooltape()
+        .args([
+            "lint",
+            "tests/fixtures/lint/chat_missing_result.json",
+            "--json",
+        ])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["findings"], 1);
+    assert_eq!(doc["unreadable"], 0);
+    let f = &doc["files"][0]["findings"][0];
+    assert_eq!(f["violation"]["rule"], "missing-result");
+    assert_eq!(f["violation"]["call_id"], "call_rome");
+    assert_eq!(f["message"], 2);
+}
