@@ -322,7 +322,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
                 "a per-call latency list needs at least one value".into(),
             ));
         }
+        let longest = match &spec.latency_ms {
+            Some(Latency::Fixed(ms)) => *ms,
+            Some(Latency::PerCall(v)) => v.iter().copied().max().unwrap_or(0),
+            Some(Latency::Range { max, .. }) => *max,
+            None => 0,
+        };
+        too_long(longest, || at(&format!("tools.{name}.latency_ms")))?;
     }
+    for (id, c) in &file.calls {
+        too_long(c.latency_ms.unwrap_or(0), || {
+            at(&format!("calls.{id}.latency_ms"))
+        })?;
+    }
+    let p = &file.policy;
+    too_long(p.tool_deadline_ms, || at("policy.tool_deadline_ms"))?;
+    too_long(p.run_timeout_ms, || at("policy.run_timeout_ms"))?;
+    too_long(p.grace_ms.unwrap_or(0), || at("policy.grace_ms"))?;
     let all_ids: Vec<&str> = cassette
         .replies
         .iter()
@@ -396,6 +412,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
         cassette,
         turns,
     })
+}
+
+/// Durations longer than this are refused: no test waits a week, and clock arithmetic on
+/// absurd values would overflow.
+pub const MAX_MS: u64 = 7 * 24 * 3600 * 1000;
+
+fn too_long(ms: u64, at: impl FnOnce() -> Location) -> Result<(), Error> {
+    if ms > MAX_MS {
+        return Err(Error::invalid(
+            at(),
+            format!("{ms} ms is longer than the {MAX_MS} ms (one week) a scenario may use"),
+        ));
+    }
+    Ok(())
 }
 
 fn list_or_none(names: &[&str]) -> String {

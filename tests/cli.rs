@@ -671,3 +671,26 @@ fn snapshot_json_report() {
     doc["tooltape"] = Value::from("[version]");
     insta::assert_json_snapshot!("json_fail", doc);
 }
+
+#[test]
+fn an_absurd_duration_is_refused_with_its_place_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("scenarios/anthropic-single_call.json")).unwrap();
+    let mut s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    s["cassette"] = root
+        .join("cassettes/anthropic/single_call.json")
+        .display()
+        .to_string()
+        .into();
+    s["policy"] = serde_json::json!({"tool_deadline_ms": u64::MAX});
+    let path = dir.path().join("absurd.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    tooltape()
+        .arg("test")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("policy.tool_deadline_ms"))
+        .stderr(predicates::str::contains("longer than"));
+}

@@ -225,3 +225,26 @@ async fn fake_tools_answer_by_name_and_input_and_refuse_garbage() {
         "{rules:?}"
     );
 }
+
+#[tokio::test]
+async fn a_stream_in_flight_holds_drained_until_its_last_frame() {
+    let (m, s) = mock("anthropic-three_parallel.json").await;
+    let body = first_request(&s, true).to_string();
+    let addr = m.addr();
+    let client = tokio::spawn(async move { post(addr, "/v1/messages", &[], &body).await });
+    // The recorded stream spans about 1.7 s of gaps: it is still being sent.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        m.drained(std::time::Duration::from_secs(10)),
+    )
+    .await;
+    assert!(
+        early.is_err(),
+        "drained returned while the stream was still being sent"
+    );
+    m.drained(std::time::Duration::from_secs(10)).await;
+    let r = client.await.unwrap();
+    assert!(r.body.contains("message_stop"), "{}", r.body);
+    let _ = m.finish().await;
+}

@@ -13,7 +13,7 @@ pub fn rejection_message(
 ) -> Option<String> {
     let v = violations.iter().find(|v| v.rejected_by_api(provider))?;
     // The calls the API would name: those without a result right after the assistant turn.
-    let ids_of = |_: RuleId| {
+    let uncovered = {
         violations
             .iter()
             .filter(|x| {
@@ -31,7 +31,7 @@ pub fn rejection_message(
         (Anthropic, MissingResult | SplitResults | ResultsNotFirst) => format!(
             "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
             n.saturating_sub(1),
-            ids_of(MissingResult)
+            uncovered.clone()
         ),
         (Anthropic, UnknownResult | MissingAssistantTurn) => format!(
             "messages.{n}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: {}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
@@ -42,7 +42,7 @@ pub fn rejection_message(
         ),
         (OpenAiChat, MissingResult | SplitResults | ResultsNotFirst) => format!(
             "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
-            ids_of(MissingResult)
+            uncovered.clone()
         ),
         (OpenAiChat, UnknownResult) => format!(
             "Invalid parameter: 'tool_call_id' of '{id}' not found in 'tool_calls' of previous message."
@@ -52,7 +52,7 @@ pub fn rejection_message(
             format!("Duplicate value for 'tool_call_id' of {id} in message[{n}]")
         }
         (OpenAiResponses, MissingResult | SplitResults | ResultsNotFirst) => {
-            format!("No tool output found for function call {}.", ids_of(MissingResult))
+            format!("No tool output found for function call {}.", uncovered.clone())
         }
         (OpenAiResponses, UnknownResult | MissingAssistantTurn) => format!(
             "No tool call found for function call output with call_id {}.",

@@ -260,11 +260,11 @@ fn render(
     match r {
         CachedResponse::Json(status, body) => json_response(status, body),
         CachedResponse::Stream(events) => {
-            let guard = Arc::new(Streaming::start(streaming));
+            // The closure owns the guard, so the count drops when hyper drops the body.
+            let guard = Streaming::start(streaming);
             let frames = futures_util::stream::iter(events).then(move |e| {
-                let _alive = guard.clone();
+                let _alive = &guard;
                 async move {
-                    let _alive = _alive;
                     if e.gap_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(e.gap_ms).mul_f64(time_scale))
                             .await;
