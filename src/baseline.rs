@@ -266,8 +266,8 @@ pub fn write(path: &Path, entries: &[Entry]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::replay::RunReport;
-    use crate::transcript::Provider;
 
     fn v(rule: RuleId, turn: usize, call: &str) -> Violation {
         Violation::new(rule, turn, Some(call), "m")

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Location};
+use crate::provider::Provider;
 use crate::provider::{self, SseEvent};
-use crate::transcript::{Provider, Reply, Request};
+use crate::transcript::{Reply, Request};
 
 /// The `format` value of every cassette.
 pub const FORMAT: &str = "tooltape-cassette";

@@ -32,8 +32,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::provider::Provider;
 use crate::rules::{Level, Violation};
-use crate::transcript::Provider;
 
 /// How to lint.
 #[derive(Debug, Clone, Default)]

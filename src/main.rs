@@ -178,7 +178,7 @@ struct ImportArgs {
     /// Read logged requests as this API instead of telling it from their shape; for vcrpy
     /// cassettes, the API their model calls must be for.
     #[arg(long, value_parser = parse_provider)]
-    provider: Option<tooltape::transcript::Provider>,
+    provider: Option<tooltape::provider::Provider>,
     /// The cassette to write (one input only; default: the input's name with .json).
     #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
     out: Option<PathBuf>,
@@ -201,14 +201,14 @@ struct LintArgs {
     files: Vec<PathBuf>,
     /// Read raw requests as this API instead of telling it from their shape.
     #[arg(long, value_parser = parse_provider)]
-    provider: Option<tooltape::transcript::Provider>,
+    provider: Option<tooltape::provider::Provider>,
     /// Also write the findings as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 }
 
-fn parse_provider(s: &str) -> Result<tooltape::transcript::Provider, String> {
-    use tooltape::transcript::Provider;
+fn parse_provider(s: &str) -> Result<tooltape::provider::Provider, String> {
+    use tooltape::provider::Provider;
     Provider::ALL
         .into_iter()
         .find(|p| p.as_str() == s)

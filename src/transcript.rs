@@ -2,53 +2,10 @@
 //! results, the request a handler sends and the reply the model gives.
 //!
 //! Every provider module parses its native JSON into these types (see [`crate::provider`]).
-//! The rules only ever look at these types, so one rule serves all three APIs.
+//! The rules only ever look at these types, so one rule serves every API.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// The model API a cassette was recorded against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum Provider {
-    /// Anthropic Messages (`POST /v1/messages`).
-    #[serde(rename = "anthropic")]
-    Anthropic,
-    /// OpenAI Chat Completions (`POST /v1/chat/completions`).
-    #[serde(rename = "openai-chat")]
-    OpenAiChat,
-    /// OpenAI Responses (`POST /v1/responses`).
-    #[serde(rename = "openai-responses")]
-    OpenAiResponses,
-}
-
-impl Provider {
-    /// Every provider, in a stable order.
-    pub const ALL: [Provider; 3] = [
-        Provider::Anthropic,
-        Provider::OpenAiChat,
-        Provider::OpenAiResponses,
-    ];
-
-    /// The name used in files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Anthropic => "anthropic",
-            Provider::OpenAiChat => "openai-chat",
-            Provider::OpenAiResponses => "openai-responses",
-        }
-    }
-
-    /// Whether the provider has a per-result error flag (only Anthropic's `is_error`).
-    pub fn has_error_flag(self) -> bool {
-        matches!(self, Provider::Anthropic)
-    }
-}
-
-impl std::fmt::Display for Provider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One tool call the model asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use tooltape::cassette::{self, RecordedReply};
 use tooltape::error::Error;
 use tooltape::handler::builtin;
 use tooltape::import::{self, Kind, Options};
-use tooltape::transcript::Provider;
+use tooltape::provider::Provider;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

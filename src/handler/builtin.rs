@@ -9,9 +9,10 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::{BoxError, Env, Handler, HandlerFuture};
+use crate::provider::Provider;
 use crate::provider::{self, ResultBlock};
 use crate::rules::RuleId;
-use crate::transcript::{Provider, ToolCall};
+use crate::transcript::ToolCall;
 
 /// How long the built-in handlers wait for a tool before answering it with an error.
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(5);

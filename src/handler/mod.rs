@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::provider::Provider;
 use crate::replay::session::{Rejection, Session, ToolAnswer};
-use crate::transcript::Provider;
 
 /// The error type handlers return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

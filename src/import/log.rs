@@ -16,8 +16,9 @@ use super::{Found, Kind, rebuild};
 use crate::cassette::{self, RecordedReply};
 use crate::error::{Error, Location};
 use crate::lint::input;
+use crate::provider::Provider;
 use crate::provider::{self, Format};
-use crate::transcript::{Provider, Request, Role};
+use crate::transcript::{Request, Role};
 
 /// What a log holds for tooltape.
 #[derive(Debug)]

@@ -42,7 +42,8 @@ use serde_json::Value;
 
 use crate::cassette::{self, Cassette, Exchange, Meta, Overwrite, RecordedReply};
 use crate::error::{Error, Location};
-use crate::transcript::{Provider, Request};
+use crate::provider::Provider;
+use crate::transcript::Request;
 
 /// How to import.
 #[derive(Debug, Clone, Default)]

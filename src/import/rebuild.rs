@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::provider::Provider;
 use crate::provider::{self, ResultBlock};
-use crate::transcript::Provider;
 
 /// The text of a made-up final answer.
 pub const SYNTHESIZED_ANSWER: &str =

@@ -33,7 +33,7 @@ use super::{Found, body};
 use crate::cassette::RecordedReply;
 use crate::error::{Error, Location};
 use crate::provider;
-use crate::transcript::Provider;
+use crate::provider::Provider;
 
 /// The vcrpy cassette format version this reads.
 const VCR_VERSION: u32 = 1;

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use super::input::{Conversation, Entry};
 use super::locate::{locate_all, wire_of};
+use crate::provider::Provider;
 use crate::replay::observe::TurnObservation;
 use crate::rules::{self, RuleId, Violation};
 use crate::scenario::{CallBehaviour, LatencyResolved, Outcome, Policy};
-use crate::transcript::{Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall};
+use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall};
 
 /// A violation and where it is: the request (index in the conversation) and the message
 /// (0-based index in the request's `messages`/`input`, as the APIs count).

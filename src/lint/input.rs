@@ -7,8 +7,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Location, from_json_text};
+use crate::provider::Provider;
 use crate::provider::{self, FormatError};
-use crate::transcript::{Provider, Reply, Request, Role};
+use crate::transcript::{Reply, Request, Role};
 
 /// One request of a file, parsed, with the reply it got when the file holds it.
 #[derive(Debug, Clone)]

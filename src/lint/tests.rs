@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::{FileReport, Options, lint_file, summary};
 use crate::error::Error;
+use crate::provider::Provider;
 use crate::rules::{Level, RuleId};
-use crate::transcript::Provider;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -451,7 +451,7 @@ mod tests {
                 named("response.completed", json!({"response": []})),
             ],
         ];
-        for provider in crate::transcript::Provider::ALL {
+        for provider in crate::provider::Provider::ALL {
             let f = super::super::format(provider);
             for body in &bodies {
                 let _ = f.parse_request(body);

@@ -15,8 +15,52 @@ mod test_support;
 
 use serde_json::Value;
 
-use crate::transcript::{Provider, Reply, Request};
+use crate::transcript::{Reply, Request};
+use serde::{Deserialize, Serialize};
 pub use sse::SseEvent;
+
+/// The model API a cassette was recorded against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum Provider {
+    /// Anthropic Messages (`POST /v1/messages`).
+    #[serde(rename = "anthropic")]
+    Anthropic,
+    /// OpenAI Chat Completions (`POST /v1/chat/completions`).
+    #[serde(rename = "openai-chat")]
+    OpenAiChat,
+    /// OpenAI Responses (`POST /v1/responses`).
+    #[serde(rename = "openai-responses")]
+    OpenAiResponses,
+}
+
+impl Provider {
+    /// Every provider, in a stable order.
+    pub const ALL: [Provider; 3] = [
+        Provider::Anthropic,
+        Provider::OpenAiChat,
+        Provider::OpenAiResponses,
+    ];
+
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::OpenAiChat => "openai-chat",
+            Provider::OpenAiResponses => "openai-responses",
+        }
+    }
+
+    /// Whether the provider has a per-result error flag (only Anthropic's `is_error`).
+    pub fn has_error_flag(self) -> bool {
+        matches!(self, Provider::Anthropic)
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A problem in provider-native JSON, with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -21,8 +21,9 @@ use super::error::RecordError;
 use super::log::{Entry, State};
 use super::redact::Redactor;
 use crate::cassette::{Exchange, LoadedCassette, RecordedReply};
+use crate::provider::Provider;
 use crate::provider::{self, SseEvent};
-use crate::transcript::{Provider, Reply};
+use crate::transcript::Reply;
 
 /// The exchanges of a run and what went wrong on the way.
 #[derive(Debug, Default)]

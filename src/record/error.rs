@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::transcript::Provider;
+use crate::provider::Provider;
 
 /// Why a recording could not be made or written.
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,8 @@ use bytes::Bytes;
 
 use super::redact::Credentials;
 use super::sse::SseParser;
+use crate::provider::Provider;
 use crate::provider::SseEvent;
-use crate::transcript::Provider;
 
 /// How far a request got.
 #[derive(Debug, Clone, PartialEq, Eq)]

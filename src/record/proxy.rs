@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::log::{Capture, Entry, Log, State as EntryState};
 use crate::cassette::{LoadedCassette, RecordedReply};
 use crate::provider;
-use crate::transcript::Provider;
+use crate::provider::Provider;
 
 /// The largest request body the proxy accepts.
 const MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;

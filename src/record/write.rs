@@ -203,7 +203,7 @@ pub(super) fn conclude(
 }
 
 /// What a partial cassette lacks.
-fn missing(built: &Built, provider: crate::transcript::Provider) -> Vec<String> {
+fn missing(built: &Built, provider: crate::provider::Provider) -> Vec<String> {
     let mut out: Vec<String> = built
         .failures
         .iter()

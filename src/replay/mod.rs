@@ -14,10 +14,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::handler::{Env, Handler};
+use crate::provider::Provider;
 use crate::rules::{Level, Violation};
 use crate::scenario::Scenario;
 use crate::timing::TurnTiming;
-use crate::transcript::Provider;
 pub use order::RunPlan;
 use session::{Session, Stop};
 

@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::provider::Provider;
 use crate::scenario::{CallBehaviour, Outcome, Policy};
-use crate::transcript::{Provider, Reply, Request};
+use crate::transcript::{Reply, Request};
 
 /// How a tool invocation was matched to the open calls of its turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -159,7 +159,7 @@ impl Session {
         t.saturating_duration_since(self.t0)
     }
 
-    fn provider(&self) -> crate::transcript::Provider {
+    fn provider(&self) -> crate::provider::Provider {
         self.scenario.cassette.provider()
     }
 

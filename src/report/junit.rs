@@ -208,8 +208,8 @@ mod tests {
 
     use super::*;
     use crate::baseline::Baseline;
+    use crate::provider::Provider;
     use crate::rules::RuleId;
-    use crate::transcript::Provider;
 
     fn run(order: &str, violations: Vec<Violation>, error: Option<&str>) -> RunReport {
         RunReport {

@@ -17,8 +17,9 @@ use serde::Serialize;
 pub use catalogue::{Explanation, Level, RuleId};
 pub use reject::rejection_message;
 
+use crate::provider::Provider;
 use crate::replay::observe::TurnObservation;
-use crate::transcript::{Provider, Request};
+use crate::transcript::Request;
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

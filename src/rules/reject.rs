@@ -1,8 +1,8 @@
 //! The error text the real API returns for a follow-up it rejects (protocols.md §1.5, §2.5,
 //! §3.5), so an agent under test fails the way it would in production.
 
+use crate::provider::Provider;
 use crate::rules::{RuleId, Violation};
-use crate::transcript::Provider;
 
 /// The provider's 400 message for the first API-rejected violation in `violations`.
 /// `last_message` is the index of the follow-up's last wire message.

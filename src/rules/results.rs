@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::provider::Provider;
 use crate::replay::observe::TurnObservation;
 use crate::rules::shape::Shape;
 use crate::rules::{RuleId, Violation};
 use crate::scenario::Outcome;
-use crate::transcript::{Part, Provider, Request};
+use crate::transcript::{Part, Request};
 use crate::util::clip;
 
 /// `missing-result`: every call has a result.

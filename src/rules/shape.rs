@@ -1,9 +1,10 @@
 //! Where the follow-up put the assistant turn and the results, and the ordering rules that
 //! read it: `split-results`, `missing-assistant-turn`, `results-not-first`.
 
+use crate::provider::Provider;
 use crate::replay::observe::TurnObservation;
 use crate::rules::{Level, RuleId, Violation};
-use crate::transcript::{Part, Provider, Request, Role, ToolResult};
+use crate::transcript::{Part, Request, Role, ToolResult};
 
 /// The layout of a follow-up relative to the turn's calls.
 #[derive(Debug, Clone)]

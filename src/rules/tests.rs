@@ -11,12 +11,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Level, RuleId, Violation, check_request, check_turn, rejection_message};
+use crate::provider::Provider;
 use crate::replay::observe::{End, Invocation, Match, TurnObservation};
 use crate::replay::order::tag;
 use crate::scenario::{CallBehaviour, LatencyResolved, Outcome, Policy};
-use crate::transcript::{
-    Message, Part, Provider, Reply, Request, Role, StopReason, ToolCall, ToolResult,
-};
+use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
 // ------------------------------------------------------------------------------------------
 // Building blocks

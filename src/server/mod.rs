@@ -20,9 +20,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::cassette::RecordedReply;
+use crate::provider::Provider;
 use crate::provider::{self, SseEvent};
 use crate::replay::session::{Session, ToolAnswer};
-use crate::transcript::Provider;
 
 /// A running mock server.
 pub struct Server {

@@ -14,9 +14,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tooltape::provider::Provider;
 use tooltape::provider::{self, Format, ResultBlock, SseEvent};
 use tooltape::record::sse::SseParser;
-use tooltape::transcript::{Provider, ToolCall};
+use tooltape::transcript::ToolCall;
 
 /// Run the agent when this process was started as one; exits the process.
 pub fn run_if_asked() {

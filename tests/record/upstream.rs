@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tooltape::provider;
-use tooltape::transcript::Provider;
+use tooltape::provider::Provider;
 
 /// How the n-th request fails.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,162 @@
+//! Parsing anthropic requests and replies into the neutral model.
+
+use serde_json::Value;
+
+use super::super::FormatError;
+use super::super::common::{
+    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
+    object, opt_array_field, opt_str_field, required, str_field,
+};
+use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+
+/// One content block as a neutral part (requests and replies share the mapping).
+pub(super) fn parse_block(block: &Value, path: &str) -> Result<Part, FormatError> {
+    let obj = object(block, path, "a content block object")?;
+    match str_field(obj, "type", path)? {
+        "text" => Ok(Part::Text(str_field(obj, "text", path)?.to_string())),
+        "tool_use" => Ok(Part::Call(ToolCall {
+            id: str_field(obj, "id", path)?.to_string(),
+            name: str_field(obj, "name", path)?.to_string(),
+            input: required(obj, "input", path, "the call's input object")?.clone(),
+        })),
+        "tool_result" => {
+            let is_error = match obj.get("is_error") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(b)) => Some(*b),
+                other => return Err(mismatch(at_key(path, "is_error"), "a boolean", other)),
+            };
+            Ok(Part::Result(ToolResult {
+                call_id: str_field(obj, "tool_use_id", path)?.to_string(),
+                content: flatten_content(obj.get("content"), &at_key(path, "content"))?,
+                is_error,
+            }))
+        }
+        // Thinking, images, documents, server tool blocks…: kept whole, so that rules comparing
+        // histories still see them.
+        _ => Ok(Part::Other(block.clone())),
+    }
+}
+
+/// A message's `content`: a string is one text block, an array holds blocks.
+pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, FormatError> {
+    match content {
+        Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| parse_block(b, &at_index(path, i)))
+            .collect(),
+        other => Err(mismatch(
+            path,
+            "a string or an array of content blocks",
+            other,
+        )),
+    }
+}
+
+/// The stop reason of a reply or accumulated stream.
+pub(super) fn parse_stop(root: &Obj) -> Result<StopReason, FormatError> {
+    match root.get("stop_reason") {
+        Some(Value::String(s)) => Ok(match s.as_str() {
+            "tool_use" => StopReason::ToolUse,
+            "end_turn" => StopReason::EndTurn,
+            other => StopReason::Other(other.to_string()),
+        }),
+        other => Err(mismatch(
+            "stop_reason",
+            "a stop reason string (\"tool_use\", \"end_turn\", …)",
+            other,
+        )),
+    }
+}
+
+pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+    let root = object(body, "", "a request object")?;
+    let mut messages = Vec::new();
+    // `system` is not an entry of `messages`: its message covers no wire entry.
+    match root.get("system") {
+        None | Some(Value::Null) => {}
+        Some(system @ (Value::String(_) | Value::Array(_))) => messages.push(Message {
+            role: Role::System,
+            parts: parse_content(Some(system), "system")?,
+            wire_index: 0,
+            wire_len: 0,
+        }),
+        other => {
+            return Err(mismatch(
+                "system",
+                "a string or an array of text blocks",
+                other,
+            ));
+        }
+    }
+    for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
+        let path = at_index("messages", i);
+        let obj = object(entry, &path, "a message object")?;
+        let role = match str_field(obj, "role", &path)? {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            other => {
+                return Err(FormatError::new(
+                    at_key(&path, "role"),
+                    format!(
+                        "expected \"user\" or \"assistant\" (system text goes in the \
+                         top-level `system` field), found {other:?}"
+                    ),
+                ));
+            }
+        };
+        messages.push(Message {
+            role,
+            parts: parse_content(obj.get("content"), &at_key(&path, "content"))?,
+            wire_index: i,
+            wire_len: 1,
+        });
+    }
+    let tools = opt_array_field(root, "tools", "")?
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let parallel_disabled = root
+        .get("tool_choice")
+        .and_then(Value::as_object)
+        .is_some_and(|tc| is_true(tc, "disable_parallel_tool_use"));
+    Ok(Request {
+        messages,
+        tools,
+        parallel_disabled,
+        stream: is_true(root, "stream"),
+        previous_response_id: None,
+        model: model(root)?,
+    })
+}
+
+pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
+    let root = object(body, "", "a message object")?;
+    if root.get("type").and_then(Value::as_str) == Some("error") {
+        return Err(FormatError::new(
+            "",
+            format!(
+                "expected a message, found an error body ({})",
+                error_text(root.get("error"))
+            ),
+        ));
+    }
+    let id = opt_str_field(root, "id", "")?.map(str::to_string);
+    let parts = array_field(root, "content", "")?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| parse_block(b, &at_index("content", i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Reply {
+        id,
+        message: Message {
+            role: Role::Assistant,
+            parts,
+            wire_index: 0,
+            wire_len: 1,
+        },
+        stop: parse_stop(root)?,
+    })
+}

@@ -1,0 +1,210 @@
+//! Parsing openai_chat requests and replies into the neutral model.
+
+use serde_json::Value;
+
+use super::super::FormatError;
+use super::super::common::{
+    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
+    object, openai_parallel_disabled, opt_array_field, opt_str_field, parse_arguments, required,
+    str_field,
+};
+use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+
+/// A message's `content`: a string is one text part, an array holds parts (`text` parts become
+/// text, others — images, audio, refusals — are kept whole), null or missing holds nothing.
+pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, FormatError> {
+    match content {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let ppath = at_index(path, i);
+                let obj = object(part, &ppath, "a content part object")?;
+                match str_field(obj, "type", &ppath)? {
+                    "text" => Ok(Part::Text(str_field(obj, "text", &ppath)?.to_string())),
+                    _ => Ok(Part::Other(part.clone())),
+                }
+            })
+            .collect(),
+        other => Err(mismatch(
+            path,
+            "a string, an array of content parts or null",
+            other,
+        )),
+    }
+}
+
+/// One entry of `tool_calls`. Function calls carry a JSON-string `arguments`; custom tool calls
+/// carry free text `input`, kept as a string. Unknown kinds are kept whole.
+pub(super) fn parse_tool_call(call: &Value, path: &str) -> Result<Part, FormatError> {
+    let obj = object(call, path, "a tool call object")?;
+    let id = str_field(obj, "id", path)?.to_string();
+    match obj.get("type").and_then(Value::as_str) {
+        None | Some("function") => {
+            let fpath = at_key(path, "function");
+            let f = object(
+                required(obj, "function", path, "a function object")?,
+                &fpath,
+                "a function object",
+            )?;
+            Ok(Part::Call(ToolCall {
+                id,
+                name: str_field(f, "name", &fpath)?.to_string(),
+                input: parse_arguments(str_field(f, "arguments", &fpath)?),
+            }))
+        }
+        Some("custom") => {
+            let cpath = at_key(path, "custom");
+            let c = object(
+                required(obj, "custom", path, "a custom tool call object")?,
+                &cpath,
+                "a custom tool call object",
+            )?;
+            Ok(Part::Call(ToolCall {
+                id,
+                name: str_field(c, "name", &cpath)?.to_string(),
+                input: Value::String(str_field(c, "input", &cpath)?.to_string()),
+            }))
+        }
+        Some(_) => Ok(Part::Other(call.clone())),
+    }
+}
+
+/// The parts of an assistant message: its content, then its tool calls in order.
+pub(super) fn assistant_parts(msg: &Obj, path: &str) -> Result<Vec<Part>, FormatError> {
+    let mut parts = parse_content(msg.get("content"), &at_key(path, "content"))?;
+    if let Some(calls) = opt_array_field(msg, "tool_calls", path)? {
+        let cpath = at_key(path, "tool_calls");
+        for (i, call) in calls.iter().enumerate() {
+            parts.push(parse_tool_call(call, &at_index(&cpath, i))?);
+        }
+    }
+    Ok(parts)
+}
+
+/// The name of an entry of `tools`: `function.name` for function tools, `custom.name` or a
+/// top-level `name` for other shapes.
+pub(super) fn tool_name(tool: &Value) -> Option<&str> {
+    tool.pointer("/function/name")
+        .or_else(|| tool.pointer("/custom/name"))
+        .or_else(|| tool.get("name"))
+        .and_then(Value::as_str)
+}
+
+pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+    let root = object(body, "", "a request object")?;
+    let mut messages: Vec<Message> = Vec::new();
+    for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
+        let path = at_index("messages", i);
+        let obj = object(entry, &path, "a message object")?;
+        let role = match str_field(obj, "role", &path)? {
+            "system" | "developer" => Role::System,
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "tool" => Role::Tool,
+            other => {
+                return Err(FormatError::new(
+                    at_key(&path, "role"),
+                    format!(
+                        "expected \"system\", \"developer\", \"user\", \"assistant\" or \
+                         \"tool\", found {other:?}"
+                    ),
+                ));
+            }
+        };
+        let parts = match role {
+            Role::Assistant => assistant_parts(obj, &path)?,
+            Role::Tool => vec![Part::Result(ToolResult {
+                call_id: str_field(obj, "tool_call_id", &path)?.to_string(),
+                content: flatten_content(obj.get("content"), &at_key(&path, "content"))?,
+                is_error: None,
+            })],
+            _ => parse_content(obj.get("content"), &at_key(&path, "content"))?,
+        };
+        // A run of tool messages is one results message in the neutral model.
+        if role == Role::Tool
+            && let Some(last) = messages.last_mut()
+            && last.role == Role::Tool
+        {
+            last.parts.extend(parts);
+            last.wire_len += 1;
+            continue;
+        }
+        messages.push(Message {
+            role,
+            parts,
+            wire_index: i,
+            wire_len: 1,
+        });
+    }
+    let tools = opt_array_field(root, "tools", "")?
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| tool_name(t).map(str::to_string))
+        .collect();
+    Ok(Request {
+        messages,
+        tools,
+        parallel_disabled: openai_parallel_disabled(root),
+        stream: is_true(root, "stream"),
+        previous_response_id: None,
+        model: model(root)?,
+    })
+}
+
+pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
+    let root = object(body, "", "a chat.completion object")?;
+    if !root.contains_key("choices")
+        && let Some(error) = root.get("error").filter(|e| !e.is_null())
+    {
+        return Err(FormatError::new(
+            "",
+            format!(
+                "expected a chat.completion, found an error body ({})",
+                error_text(Some(error))
+            ),
+        ));
+    }
+    let id = opt_str_field(root, "id", "")?.map(str::to_string);
+    let choices = array_field(root, "choices", "")?;
+    let Some(first) = choices.first() else {
+        return Err(FormatError::new(
+            "choices",
+            "expected at least one choice, found an empty array",
+        ));
+    };
+    let cpath = "choices[0]";
+    let choice = object(first, cpath, "a choice object")?;
+    let mpath = at_key(cpath, "message");
+    let msg = object(
+        required(choice, "message", cpath, "a message object")?,
+        &mpath,
+        "a message object",
+    )?;
+    let stop = match choice.get("finish_reason") {
+        Some(Value::String(s)) => match s.as_str() {
+            "tool_calls" => StopReason::ToolUse,
+            "stop" => StopReason::EndTurn,
+            other => StopReason::Other(other.to_string()),
+        },
+        other => {
+            return Err(mismatch(
+                at_key(cpath, "finish_reason"),
+                "a finish reason string (\"tool_calls\", \"stop\", …)",
+                other,
+            ));
+        }
+    };
+    Ok(Reply {
+        id,
+        message: Message {
+            role: Role::Assistant,
+            parts: assistant_parts(msg, &mpath)?,
+            wire_index: 0,
+            wire_len: 1,
+        },
+        stop,
+    })
+}

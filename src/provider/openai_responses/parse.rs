@@ -1,0 +1,226 @@
+//! Parsing openai_responses requests and replies into the neutral model.
+
+use serde_json::Value;
+
+use super::super::FormatError;
+use super::super::common::{
+    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
+    object, openai_parallel_disabled, opt_array_field, opt_str_field, parse_arguments, str_field,
+    text_of_part,
+};
+use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+
+/// Where an item goes in the neutral model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    /// A message of its own with this role (user and system messages, unknown items).
+    Own(Role),
+    /// Part of a run of model output: the assistant turn.
+    ModelOutput,
+    /// Part of a run of tool outputs: the results message.
+    ToolOutput,
+}
+
+/// A message item's `content`: a string is one text part; `input_text`/`output_text` parts are
+/// text, others (images, files, refusals) are kept whole.
+pub(super) fn parse_message_content(
+    content: Option<&Value>,
+    path: &str,
+) -> Result<Vec<Part>, FormatError> {
+    match content {
+        Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let ppath = at_index(path, i);
+                let obj = object(part, &ppath, "a content part object")?;
+                str_field(obj, "type", &ppath)?;
+                Ok(match text_of_part(part) {
+                    Some(text) => Part::Text(text.to_string()),
+                    None => Part::Other(part.clone()),
+                })
+            })
+            .collect(),
+        other => Err(mismatch(
+            path,
+            "a string or an array of content parts",
+            other,
+        )),
+    }
+}
+
+/// A message item, typed (`"type": "message"`) or the easy form (`{"role", "content"}`).
+pub(super) fn parse_message_item(obj: &Obj, path: &str) -> Result<(Group, Vec<Part>), FormatError> {
+    let group = match str_field(obj, "role", path)? {
+        "user" => Group::Own(Role::User),
+        "system" | "developer" => Group::Own(Role::System),
+        "assistant" => Group::ModelOutput,
+        other => {
+            return Err(FormatError::new(
+                at_key(path, "role"),
+                format!(
+                    "expected \"user\", \"system\", \"developer\" or \"assistant\", found {other:?}"
+                ),
+            ));
+        }
+    };
+    Ok((
+        group,
+        parse_message_content(obj.get("content"), &at_key(path, "content"))?,
+    ))
+}
+
+/// One input or output item, with the group it belongs to.
+pub(super) fn parse_item(item: &Value, path: &str) -> Result<(Group, Vec<Part>), FormatError> {
+    let obj = object(item, path, "an item object")?;
+    let Some(ty) = opt_str_field(obj, "type", path)? else {
+        if obj.contains_key("role") {
+            return parse_message_item(obj, path);
+        }
+        return Err(FormatError::new(
+            path,
+            "expected an item with a `type`, or a message with a `role`, found an object with \
+             neither",
+        ));
+    };
+    Ok(match ty {
+        "message" => return parse_message_item(obj, path),
+        "function_call" => (
+            Group::ModelOutput,
+            vec![Part::Call(ToolCall {
+                id: str_field(obj, "call_id", path)?.to_string(),
+                name: str_field(obj, "name", path)?.to_string(),
+                input: parse_arguments(str_field(obj, "arguments", path)?),
+            })],
+        ),
+        "function_call_output" => (
+            Group::ToolOutput,
+            vec![Part::Result(ToolResult {
+                call_id: str_field(obj, "call_id", path)?.to_string(),
+                content: flatten_content(obj.get("output"), &at_key(path, "output"))?,
+                is_error: None,
+            })],
+        ),
+        // Reasoning, hosted tool calls the model made (`web_search_call`, …) and references to
+        // stored items are model output: they belong to the assistant turn.
+        t if t == "reasoning" || t == "item_reference" || t.ends_with("_call") => {
+            (Group::ModelOutput, vec![Part::Other(item.clone())])
+        }
+        // Outputs of other tool kinds sit among the function outputs of the turn.
+        t if t.ends_with("_output") => (Group::ToolOutput, vec![Part::Other(item.clone())]),
+        _ => (Group::Own(Role::User), vec![Part::Other(item.clone())]),
+    })
+}
+
+pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+    let root = object(body, "", "a request object")?;
+    let mut messages: Vec<Message> = Vec::new();
+    // `instructions` is not an input item: its message covers no wire entry.
+    if let Some(text) = opt_str_field(root, "instructions", "")? {
+        messages.push(Message {
+            role: Role::System,
+            parts: vec![Part::Text(text.to_string())],
+            wire_index: 0,
+            wire_len: 0,
+        });
+    }
+    match root.get("input") {
+        Some(Value::String(text)) => messages.push(Message {
+            role: Role::User,
+            parts: vec![Part::Text(text.clone())],
+            wire_index: 0,
+            wire_len: 1,
+        }),
+        Some(Value::Array(items)) => {
+            let mut last_group = None;
+            for (i, item) in items.iter().enumerate() {
+                let (group, parts) = parse_item(item, &at_index("input", i))?;
+                let role = match group {
+                    Group::Own(role) => role,
+                    Group::ModelOutput => Role::Assistant,
+                    Group::ToolOutput => Role::Tool,
+                };
+                if group != Group::Own(role)
+                    && last_group == Some(group)
+                    && let Some(last) = messages.last_mut()
+                {
+                    last.parts.extend(parts);
+                    last.wire_len += 1;
+                } else {
+                    messages.push(Message {
+                        role,
+                        parts,
+                        wire_index: i,
+                        wire_len: 1,
+                    });
+                }
+                last_group = Some(group);
+            }
+        }
+        other => {
+            return Err(mismatch(
+                "input",
+                "a string or an array of input items",
+                other,
+            ));
+        }
+    }
+    let tools = opt_array_field(root, "tools", "")?
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    Ok(Request {
+        messages,
+        tools,
+        parallel_disabled: openai_parallel_disabled(root),
+        stream: is_true(root, "stream"),
+        previous_response_id: opt_str_field(root, "previous_response_id", "")?.map(str::to_string),
+        model: model(root)?,
+    })
+}
+
+pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
+    let root = object(body, "", "a response object")?;
+    if !root.contains_key("output")
+        && let Some(error) = root.get("error").filter(|e| !e.is_null())
+    {
+        return Err(FormatError::new(
+            "",
+            format!(
+                "expected a response, found an error body ({})",
+                error_text(Some(error))
+            ),
+        ));
+    }
+    let id = opt_str_field(root, "id", "")?.map(str::to_string);
+    let items = array_field(root, "output", "")?;
+    let mut parts = Vec::new();
+    let mut wants_tools = false;
+    for (i, item) in items.iter().enumerate() {
+        let (_, item_parts) = parse_item(item, &at_index("output", i))?;
+        wants_tools |= item_parts.iter().any(|p| matches!(p, Part::Call(_)));
+        parts.extend(item_parts);
+    }
+    // There is no stop reason: function_call items are the signal.
+    let stop = if wants_tools {
+        StopReason::ToolUse
+    } else {
+        match root.get("status") {
+            Some(Value::String(s)) if s == "completed" => StopReason::EndTurn,
+            Some(Value::String(s)) => StopReason::Other(s.clone()),
+            other => return Err(mismatch("status", "a status string", other)),
+        }
+    };
+    Ok(Reply {
+        id,
+        message: Message {
+            role: Role::Assistant,
+            parts,
+            wire_index: 0,
+            wire_len: items.len(),
+        },
+        stop,
+    })
+}
