@@ -20,7 +20,7 @@
 //!   each follow-up. In-process handlers run on a virtual clock (a paused tokio runtime);
 //!   processes on the real one, through the [`server`] (mock model API and fake-tool endpoint)
 //!   and the [`process`] runner.
-//! - [`rules`]: one pure function per rule over a [`replay::observe::TurnObservation`]; the
+//! - [`rules`]: one pure function per rule over a [`rules::input::TurnObservation`]; the
 //!   catalogue (ids, levels, explanations) lives beside them.
 //! - [`timing`]: per-turn figures (wall, concurrency, peak in flight, efficiency, overhead) and a
 //!   text timeline; [`report`]: terminal, JSON, JUnit and SVG/HTML timelines.
@@ -72,6 +72,7 @@ pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod server;
+pub mod tag;
 pub mod timing;
 pub mod transcript;
 mod util;

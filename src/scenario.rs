@@ -218,6 +218,18 @@ pub struct CallBehaviour {
     pub order_dependent: bool,
 }
 
+impl CallBehaviour {
+    /// What the rules need to know of the call.
+    pub fn facts(&self) -> crate::rules::input::CallFacts {
+        crate::rules::input::CallFacts {
+            call: self.call.clone(),
+            outcome: Some(self.outcome.clone()),
+            side_effects: self.side_effects,
+            order_dependent: self.order_dependent,
+        }
+    }
+}
+
 /// A call's latency before the run's seed is applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LatencyResolved {
@@ -227,16 +239,7 @@ pub enum LatencyResolved {
     Range(u64, u64),
 }
 
-/// What a fake tool does with a call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Succeeds with this text.
-    Output(String),
-    /// Fails with this error text.
-    Fail(String),
-    /// Never completes.
-    Hang,
-}
+pub use crate::rules::input::Outcome;
 
 /// A scenario loaded and checked against its cassette.
 #[derive(Debug, Clone)]

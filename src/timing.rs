@@ -5,30 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::replay::observe::{End, Match, TurnObservation, ms, ser_ms, ser_opt_ms};
-use crate::scenario::Outcome;
-
-/// The most intervals in flight at once. Intervals are half-open: one that ends exactly where
-/// another starts does not overlap it. Verdicts use event sequence numbers as the keys (exact
-/// even when no time passes between events); figures may use times.
-pub fn peak_in_flight<T: Ord + Copy>(intervals: &[(T, T)]) -> usize {
-    let mut events: Vec<(T, i32)> = Vec::with_capacity(intervals.len() * 2);
-    for &(s, e) in intervals {
-        if e > s {
-            events.push((s, 1));
-            events.push((e, -1));
-        }
-    }
-    // Ends sort before starts at the same key.
-    events.sort();
-    let (mut cur, mut peak) = (0i32, 0i32);
-    for (_, d) in events {
-        cur += d;
-        peak = peak.max(cur);
-    }
-    // An interval of no length is still one call in flight.
-    (peak as usize).max(usize::from(!intervals.is_empty()))
-}
+use crate::rules::input::{
+    End, Match, Outcome, TurnObservation, ms, peak_in_flight, ser_ms, ser_opt_ms,
+};
 
 /// One bar of the timeline: one invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,16 +60,18 @@ pub struct TurnTiming {
 impl TurnTiming {
     /// Figures for one observed turn. `latencies` are the calls' drawn latencies.
     pub fn of(obs: &TurnObservation, latencies: &[Duration]) -> TurnTiming {
-        let until = obs.judged_at;
+        let until = obs.execution.judged_at;
         let intervals: Vec<(Duration, Duration)> = obs
+            .execution
             .invocations
             .iter()
             .map(|i| (i.start, i.end_or(until)))
             .collect();
         let seq_intervals: Vec<(u64, u64)> = obs
+            .execution
             .invocations
             .iter()
-            .map(|i| (i.start_seq, i.end_seq.unwrap_or(obs.judged_seq)))
+            .map(|i| (i.start_seq, i.end_seq.unwrap_or(obs.execution.judged_seq)))
             .collect();
         let first = intervals.iter().map(|i| i.0).min().unwrap_or_default();
         let last = intervals.iter().map(|i| i.1).max().unwrap_or_default();
@@ -99,10 +80,11 @@ impl TurnTiming {
         // The best a correct handler can do: independent calls overlapped, side-effecting
         // ones one after another.
         let finite = || {
-            obs.calls
+            obs.messages
+                .calls
                 .iter()
                 .zip(latencies)
-                .filter(|(c, _)| !matches!(c.outcome, Outcome::Hang))
+                .filter(|(c, _)| !matches!(c.outcome, Some(Outcome::Hang)))
         };
         let slowest = finite()
             .filter(|(c, _)| !c.side_effects)
@@ -120,17 +102,19 @@ impl TurnTiming {
                 a.as_secs_f64() / b.as_secs_f64()
             }
         };
-        let overhead = obs
-            .followup
-            .as_ref()
-            .map(|_| until.saturating_sub(obs.reply_at).saturating_sub(wall));
+        let overhead = obs.messages.followup.as_ref().map(|_| {
+            until
+                .saturating_sub(obs.execution.reply_at)
+                .saturating_sub(wall)
+        });
         let bars = obs
+            .execution
             .invocations
             .iter()
             .map(|inv| Bar {
                 call_id: inv
                     .call
-                    .map(|i| obs.calls[i].call.id.clone())
+                    .map(|i| obs.messages.calls[i].call.id.clone())
                     .unwrap_or_default(),
                 tool: inv.tool.clone(),
                 start: inv.start,
@@ -142,10 +126,9 @@ impl TurnTiming {
                     (_, End::Output) => "ok",
                     (_, End::Failed) => "failed",
                     (_, End::Abandoned) => {
-                        if inv
-                            .call
-                            .is_some_and(|i| matches!(obs.calls[i].outcome, Outcome::Hang))
-                        {
+                        if inv.call.is_some_and(|i| {
+                            matches!(obs.messages.calls[i].outcome, Some(Outcome::Hang))
+                        }) {
                             "hung"
                         } else {
                             "abandoned"
@@ -156,18 +139,18 @@ impl TurnTiming {
             })
             .collect();
         TurnTiming {
-            turn: obs.turn,
-            calls: obs.calls.len(),
+            turn: obs.messages.turn,
+            calls: obs.messages.calls.len(),
             wall,
             tool_sum,
-            concurrency: if obs.invocations.is_empty() {
+            concurrency: if obs.execution.invocations.is_empty() {
                 0.0
             } else {
                 ratio(tool_sum, wall)
             },
             peak_in_flight: peak_in_flight(&seq_intervals),
             ideal,
-            efficiency: if obs.invocations.is_empty() {
+            efficiency: if obs.execution.invocations.is_empty() {
                 0.0
             } else {
                 ratio(ideal, wall).min(1.0)
@@ -249,45 +232,5 @@ impl TurnTiming {
             ));
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::peak_in_flight;
-    use std::time::Duration;
-
-    fn d(ms: u64) -> Duration {
-        Duration::from_millis(ms)
-    }
-
-    #[test]
-    fn touching_intervals_do_not_overlap() {
-        assert_eq!(peak_in_flight(&[(d(0), d(100)), (d(100), d(200))]), 1);
-    }
-
-    #[test]
-    fn overlapping_intervals_count() {
-        assert_eq!(
-            peak_in_flight(&[(d(0), d(300)), (d(0), d(200)), (d(0), d(100))]),
-            3
-        );
-        assert_eq!(
-            peak_in_flight(&[(d(0), d(100)), (d(50), d(150)), (d(120), d(200))]),
-            2
-        );
-        assert_eq!(peak_in_flight::<u64>(&[]), 0);
-    }
-
-    #[test]
-    fn instant_calls_count_once() {
-        assert_eq!(peak_in_flight(&[(d(5), d(5)), (d(5), d(5))]), 1);
-    }
-
-    #[test]
-    fn sequence_numbers_order_events_at_the_same_instant() {
-        // Sequential: start 0, end 1, start 2, end 3. Concurrent: start 0, start 1, end 2, end 3.
-        assert_eq!(peak_in_flight(&[(0u64, 1u64), (2, 3)]), 1);
-        assert_eq!(peak_in_flight(&[(0u64, 2u64), (1, 3)]), 2);
     }
 }

@@ -10,14 +10,12 @@
 //! replay report a broken rule the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use super::input::{Conversation, Entry};
 use super::locate::{locate_all, wire_of};
 use crate::provider::Provider;
-use crate::replay::observe::TurnObservation;
+use crate::rules::input::{CallFacts, TurnMessages};
 use crate::rules::{self, RuleId, Violation};
-use crate::scenario::{CallBehaviour, LatencyResolved, Outcome, Policy};
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall};
 
 /// A violation and where it is: the request (index in the conversation) and the message
@@ -348,7 +346,8 @@ fn prefix(req: &Request, n: usize) -> Request {
     }
 }
 
-/// An observation of a turn that only has messages: no tools ran, no clock.
+/// What the messages of a turn show: the calls (with no scripted outcome: lint only has the
+/// messages), the reply and the two requests around it.
 fn observation(
     provider: Provider,
     turn: usize,
@@ -356,31 +355,23 @@ fn observation(
     served: Reply,
     previous: Request,
     followup: Request,
-) -> TurnObservation {
-    TurnObservation {
+) -> TurnMessages {
+    TurnMessages {
         provider,
         turn,
         calls: calls
             .into_iter()
-            .map(|call| CallBehaviour {
+            .map(|call| CallFacts {
                 call,
-                latency: LatencyResolved::Fixed(0),
-                outcome: Outcome::Output(String::new()),
+                outcome: None,
                 side_effects: false,
                 order_dependent: false,
             })
             .collect(),
         tags: Vec::new(),
+        earlier_tags: Vec::new(),
         served,
         previous,
         followup: Some(followup),
-        invocations: Vec::new(),
-        reply_at: Duration::ZERO,
-        judged_at: Duration::ZERO,
-        judged_seq: 0,
-        deadline_expired: false,
-        handler_ended: false,
-        policy: Policy::default(),
-        earlier_tags: Vec::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! `input`, as the APIs' own errors count) that shows it. The rules say what broke; lint must
 //! also say where, so a person can open the log at that entry.
 
-use crate::replay::observe::TurnObservation;
+use crate::rules::input::TurnMessages;
 use crate::rules::{self, RuleId, Violation};
 use crate::transcript::{Message, Part};
 
@@ -28,7 +28,7 @@ fn first_difference(a: &Message, b: &Message) -> usize {
 /// message in the follow-up, when it has one.
 pub(super) fn locate_all(
     vs: Vec<Violation>,
-    obs: &TurnObservation,
+    obs: &TurnMessages,
     assistant: Option<usize>,
 ) -> Vec<(Option<usize>, Violation)> {
     let Some(f) = obs.followup.as_ref() else {

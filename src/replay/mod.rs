@@ -4,7 +4,6 @@
 //! In-process handlers run on the virtual clock (a paused tokio runtime): ten seconds of tool
 //! latency cost microseconds and every figure is exact and reproducible.
 
-pub mod observe;
 pub mod order;
 pub mod session;
 

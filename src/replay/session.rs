@@ -14,10 +14,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::provider;
-use crate::replay::observe::{End, Invocation, Match, TurnObservation};
 use crate::replay::order::{self, RunPlan, TurnOrder};
+use crate::rules::input::{End, Execution, Invocation, Match, TurnMessages, TurnObservation};
 use crate::rules::{self, Violation};
-use crate::scenario::{Outcome, Scenario};
+use crate::scenario::{CallBehaviour, Outcome, Scenario};
 use crate::timing::TurnTiming;
 use crate::transcript::{Reply, Request};
 
@@ -124,7 +124,7 @@ impl Session {
             .iter()
             .map(|t| {
                 if scenario.file.policy.tag_outputs {
-                    t.iter().map(|c| order::tag(&c.call.id)).collect()
+                    t.iter().map(|c| crate::tag::tag(&c.call.id)).collect()
                 } else {
                     Vec::new()
                 }
@@ -242,7 +242,7 @@ impl Session {
                 body_len(fmt, body).saturating_sub(1),
             );
             st.timings
-                .push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+                .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
             st.violations.extend(found);
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
@@ -329,26 +329,35 @@ impl Session {
         deadline_expired: bool,
     ) -> TurnObservation {
         let index = turn.index;
+        let policy = &self.scenario.file.policy;
         TurnObservation {
-            provider: self.provider(),
-            turn: index + 1,
-            calls: self.scenario.turns[index].clone(),
-            tags: self.tags[index].clone(),
-            served: turn.served,
-            previous: turn.previous,
-            followup,
-            invocations: turn.invocations,
-            reply_at: turn.reply_at,
-            judged_at: self.since_start(at),
-            judged_seq: seq,
-            deadline_expired,
-            handler_ended,
-            policy: self.scenario.file.policy.clone(),
-            earlier_tags: self.tags[..index]
-                .iter()
-                .enumerate()
-                .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
-                .collect(),
+            messages: TurnMessages {
+                provider: self.provider(),
+                turn: index + 1,
+                calls: self.scenario.turns[index]
+                    .iter()
+                    .map(CallBehaviour::facts)
+                    .collect(),
+                tags: self.tags[index].clone(),
+                earlier_tags: self.tags[..index]
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
+                    .collect(),
+                served: turn.served,
+                previous: turn.previous,
+                followup,
+            },
+            execution: Execution {
+                invocations: turn.invocations,
+                reply_at: turn.reply_at,
+                judged_at: self.since_start(at),
+                judged_seq: seq,
+                deadline_expired,
+                handler_ended,
+                require_concurrency: policy.require_concurrency,
+                tool_deadline: Duration::from_millis(policy.tool_deadline_ms),
+            },
         }
     }
 
@@ -392,7 +401,7 @@ impl Session {
 
     fn tagged(&self, turn: usize, call: Option<usize>, text: &str) -> String {
         match call.and_then(|i| self.tags[turn].get(i)) {
-            Some(tag) => order::tagged_text(text, tag),
+            Some(tag) => crate::tag::tagged_text(text, tag),
             None => text.to_string(),
         }
     }
@@ -634,7 +643,7 @@ impl Session {
             let obs = self.observe(turn, None, now, seq, handler_ended, deadline_expired);
             let found = rules::check_turn(&obs);
             st.timings
-                .push(TurnTiming::of(&obs, &self.latencies[obs.turn - 1]));
+                .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
             st.violations.extend(found);
         }
         let mut violations = std::mem::take(&mut st.violations);

@@ -20,8 +20,8 @@ use draw::{
 
 use super::{Status, Suite};
 use crate::error::Error;
-use crate::replay::observe::ms;
 use crate::replay::{RunReport, ScenarioReport};
+use crate::rules::input::ms;
 use crate::timing::TurnTiming;
 
 /// Width of the picture, in CSS pixels.

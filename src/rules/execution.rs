@@ -7,35 +7,32 @@
 //! calls until all of them have arrived, so a concurrent handler always overlaps them and a
 //! sequential one never can: no verdict rests on a wall-clock threshold.
 
-use std::time::Duration;
-
-use crate::replay::observe::{Match, TurnObservation};
+use crate::rules::input::{Match, Outcome, TurnObservation, peak_in_flight};
 use crate::rules::{RuleId, Violation};
-use crate::scenario::Outcome;
-use crate::timing::peak_in_flight;
 
 /// `sequential-execution`: independent calls that all ran, never overlapped.
 pub(crate) fn sequential(obs: &TurnObservation) -> Option<Violation> {
-    if !obs.policy.require_concurrency {
+    if !obs.execution.require_concurrency {
         return None;
     }
     let runs: Vec<_> = obs
+        .messages
         .calls
         .iter()
         .enumerate()
         .filter(|(_, c)| !c.side_effects)
-        .filter_map(|(i, _)| obs.runs_of(i).next())
+        .filter_map(|(i, _)| obs.execution.runs_of(i).next())
         .collect();
     let seq: Vec<(u64, u64)> = runs
         .iter()
-        .map(|inv| inv.seq_interval(obs.judged_seq))
+        .map(|inv| inv.seq_interval(obs.execution.judged_seq))
         .collect();
     if seq.len() < 2 || peak_in_flight(&seq) > 1 {
         return None;
     }
     Some(Violation::new(
         RuleId::SequentialExecution,
-        obs.turn,
+        obs.messages.turn,
         None,
         format!(
             "{} independent calls ran one after another (never more than 1 in flight)",
@@ -48,12 +45,13 @@ pub(crate) fn sequential(obs: &TurnObservation) -> Option<Violation> {
 /// order-dependent ones start in call order.
 pub(crate) fn unsafe_parallel_writes(obs: &TurnObservation) -> Vec<Violation> {
     let writes: Vec<(usize, u64, u64)> = obs
+        .execution
         .invocations
         .iter()
         .filter_map(|inv| {
             let i = inv.call?;
-            let (s, e) = inv.seq_interval(obs.judged_seq);
-            obs.calls[i].side_effects.then_some((i, s, e))
+            let (s, e) = inv.seq_interval(obs.execution.judged_seq);
+            obs.messages.calls[i].side_effects.then_some((i, s, e))
         })
         .collect();
     let mut out = Vec::new();
@@ -64,30 +62,33 @@ pub(crate) fn unsafe_parallel_writes(obs: &TurnObservation) -> Vec<Violation> {
         {
             out.push(Violation::new(
                 RuleId::UnsafeParallelWrites,
-                obs.turn,
-                Some(&obs.calls[i].call.id),
+                obs.messages.turn,
+                Some(&obs.messages.calls[i].call.id),
                 format!(
                     "side-effecting call {} ({}) ran at the same time as {} ({})",
-                    obs.calls[i].call.id,
-                    obs.calls[i].call.name,
-                    obs.calls[j].call.id,
-                    obs.calls[j].call.name
+                    obs.messages.calls[i].call.id,
+                    obs.messages.calls[i].call.name,
+                    obs.messages.calls[j].call.id,
+                    obs.messages.calls[j].call.name
                 ),
             ));
         }
     }
     let mut ordered: Vec<(usize, u64)> = writes
         .iter()
-        .filter(|(i, _, _)| obs.calls[*i].order_dependent)
+        .filter(|(i, _, _)| obs.messages.calls[*i].order_dependent)
         .map(|&(i, s, _)| (i, s))
         .collect();
     ordered.sort_by_key(|&(i, s)| (s, i));
     for w in ordered.windows(2) {
         if w[1].0 < w[0].0 {
-            let (a, b) = (&obs.calls[w[1].0].call, &obs.calls[w[0].0].call);
+            let (a, b) = (
+                &obs.messages.calls[w[1].0].call,
+                &obs.messages.calls[w[0].0].call,
+            );
             out.push(Violation::new(
                 RuleId::UnsafeParallelWrites,
-                obs.turn,
+                obs.messages.turn,
                 Some(&b.id),
                 format!(
                     "order-dependent call {} ({}) ran before {} ({}), which the model gave first",
@@ -101,28 +102,28 @@ pub(crate) fn unsafe_parallel_writes(obs: &TurnObservation) -> Vec<Violation> {
 
 /// `timeout-not-enforced`: a hung call is given up, and the turn answered, before the deadline.
 pub(crate) fn timeout_not_enforced(obs: &TurnObservation) -> Vec<Violation> {
-    let deadline = Duration::from_millis(obs.policy.tool_deadline_ms);
-    obs.calls
+    let deadline = obs.execution.tool_deadline;
+    obs.messages.calls
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c.outcome, Outcome::Hang))
+        .filter(|(_, c)| matches!(c.outcome, Some(Outcome::Hang)))
         .filter_map(|(i, c)| {
-            let inv = obs.runs_of(i).next()?;
+            let inv = obs.execution.runs_of(i).next()?;
             let limit = inv.start + deadline;
             // Given up in time is what counts (the turn may rightly go on with calls that
             // must run one at a time); a call never given up holds the turn until it is judged.
-            let gave_up = inv.end.unwrap_or(obs.judged_at);
-            let late = if obs.followup.is_some() {
+            let gave_up = inv.end.unwrap_or(obs.execution.judged_at);
+            let late = if obs.messages.followup.is_some() {
                 gave_up > limit
             } else {
-                obs.deadline_expired
+                obs.execution.deadline_expired
             };
             late.then(|| {
                 Violation::new(
                     RuleId::TimeoutNotEnforced,
-                    obs.turn,
+                    obs.messages.turn,
                     Some(&c.call.id),
-                    if obs.followup.is_some() {
+                    if obs.messages.followup.is_some() {
                         format!(
                             "call {} ({}) hung and was given up {} ms after it started, past the {} ms deadline",
                             c.call.id,
@@ -146,16 +147,17 @@ pub(crate) fn timeout_not_enforced(obs: &TurnObservation) -> Vec<Violation> {
 
 /// `wrong-arguments`: each tool ran with exactly a call's input.
 pub(crate) fn wrong_arguments(obs: &TurnObservation) -> Vec<Violation> {
-    obs.invocations
+    obs.execution
+        .invocations
         .iter()
         .filter_map(|inv| match (inv.matched, inv.call) {
             (Match::WrongArguments, Some(i)) => {
-                let call = &obs.calls[i].call;
+                let call = &obs.messages.calls[i].call;
                 let pretty = |v| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
                 Some(
                     Violation::new(
                         RuleId::WrongArguments,
-                        obs.turn,
+                        obs.messages.turn,
                         Some(&call.id),
                         format!(
                             "{} ran with input {} but call {} asked for {}",
@@ -175,7 +177,7 @@ pub(crate) fn wrong_arguments(obs: &TurnObservation) -> Vec<Violation> {
             }
             (Match::UnknownTool, _) => Some(Violation::new(
                 RuleId::WrongArguments,
-                obs.turn,
+                obs.messages.turn,
                 None,
                 format!(
                     "ran tool {} with {}, but no call of this turn asks for that tool",
@@ -191,12 +193,12 @@ pub(crate) fn wrong_arguments(obs: &TurnObservation) -> Vec<Violation> {
 /// `call-not-run` and `call-run-twice`: each call's tool ran exactly once.
 pub(crate) fn call_counts(obs: &TurnObservation) -> Vec<Violation> {
     let mut out = Vec::new();
-    for (i, c) in obs.calls.iter().enumerate() {
-        let n = obs.runs_of(i).count();
-        if n == 0 && obs.followup.is_some() {
+    for (i, c) in obs.messages.calls.iter().enumerate() {
+        let n = obs.execution.runs_of(i).count();
+        if n == 0 && obs.messages.followup.is_some() {
             out.push(Violation::new(
                 RuleId::CallNotRun,
-                obs.turn,
+                obs.messages.turn,
                 Some(&c.call.id),
                 format!(
                     "call {} ({}) was answered without running its tool",
@@ -206,7 +208,7 @@ pub(crate) fn call_counts(obs: &TurnObservation) -> Vec<Violation> {
         } else if n > 1 {
             out.push(Violation::new(
                 RuleId::CallRunTwice,
-                obs.turn,
+                obs.messages.turn,
                 Some(&c.call.id),
                 format!("call {} ({}) ran {n} times", c.call.id, c.call.name),
             ));
@@ -217,19 +219,19 @@ pub(crate) fn call_counts(obs: &TurnObservation) -> Vec<Violation> {
 
 /// `stopped-early`: the handler ended while the reply still had calls to answer.
 pub(crate) fn stopped_early(obs: &TurnObservation) -> Option<Violation> {
-    (obs.followup.is_none()
-        && obs.handler_ended
-        && !obs.deadline_expired
-        && obs.served.wants_tools())
+    (obs.messages.followup.is_none()
+        && obs.execution.handler_ended
+        && !obs.execution.deadline_expired
+        && obs.messages.served.wants_tools())
     .then(|| {
         Violation::new(
             RuleId::StoppedEarly,
-            obs.turn,
+            obs.messages.turn,
             None,
             format!(
                 "the handler stopped without answering the {} call(s) of turn {}",
-                obs.calls.len(),
-                obs.turn
+                obs.messages.calls.len(),
+                obs.messages.turn
             ),
         )
     })

@@ -5,13 +5,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::replay::observe::TurnObservation;
+use crate::rules::input::TurnMessages;
 use crate::rules::shape::Shape;
 use crate::rules::{RuleId, Violation};
 use crate::transcript::{Message, Part, Request};
 
 /// `history-changed`.
-pub(crate) fn changed(obs: &TurnObservation, f: &Request, s: &Shape) -> Vec<Violation> {
+pub(crate) fn changed(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violation> {
     let mut out = Vec::new();
     if s.chained {
         // Responses with previous_response_id: the server holds the history.

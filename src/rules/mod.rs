@@ -8,6 +8,7 @@ mod catalogue;
 pub mod doc;
 mod execution;
 mod history;
+pub mod input;
 mod reject;
 mod results;
 mod shape;
@@ -18,8 +19,8 @@ pub use catalogue::{Explanation, Level, RuleId};
 pub use reject::rejection_message;
 
 use crate::provider::Provider;
-use crate::replay::observe::TurnObservation;
 use crate::transcript::Request;
+use input::{TurnMessages, TurnObservation};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,18 +84,20 @@ impl Violation {
 
 /// Run every turn rule on one observed turn, in catalogue order.
 pub fn check_turn(obs: &TurnObservation) -> Vec<Violation> {
-    let shape = obs.followup.as_ref().map(|f| shape::Shape::of(obs, f));
+    let m = &obs.messages;
+    let x = Some(&obs.execution);
     let mut out = Vec::new();
-    if let (Some(f), Some(s)) = (&obs.followup, &shape) {
-        out.extend(results::missing(obs, s));
-        out.extend(results::unknown(obs, f));
-        out.extend(results::duplicate(obs, s));
-        out.extend(results::mismatched(obs, s));
-        out.extend(shape::split(obs, s));
-        out.extend(shape::missing_assistant_turn(obs, s));
-        out.extend(shape::results_not_first(obs, f, s));
-        out.extend(history::changed(obs, f, s));
-        out.extend(results::error_not_flagged(obs, s));
+    if let Some(f) = &m.followup {
+        let s = shape::Shape::of(m, f);
+        out.extend(results::missing(m, &s, x));
+        out.extend(results::unknown(m, f));
+        out.extend(results::duplicate(m, &s));
+        out.extend(results::mismatched(m, &s, x));
+        out.extend(shape::split(m, &s));
+        out.extend(shape::missing_assistant_turn(m, &s));
+        out.extend(shape::results_not_first(m, f, &s));
+        out.extend(history::changed(m, f, &s));
+        out.extend(results::error_not_flagged(obs, &s));
     }
     out.extend(execution::sequential(obs));
     out.extend(execution::unsafe_parallel_writes(obs));
@@ -111,20 +114,20 @@ pub fn check_turn(obs: &TurnObservation) -> Vec<Violation> {
 /// same functions as [`check_turn`], so lint and replay report a broken rule alike. Without
 /// `history` the history is not compared (a turn cut out of one request has nothing to
 /// compare it with).
-pub(crate) fn check_messages(obs: &TurnObservation, history: bool) -> Vec<Violation> {
-    let Some(f) = &obs.followup else {
+pub(crate) fn check_messages(m: &TurnMessages, history: bool) -> Vec<Violation> {
+    let Some(f) = &m.followup else {
         return Vec::new();
     };
-    let s = shape::Shape::of(obs, f);
+    let s = shape::Shape::of(m, f);
     let mut out = Vec::new();
-    out.extend(results::missing(obs, &s));
-    out.extend(results::unknown(obs, f));
-    out.extend(results::duplicate(obs, &s));
-    out.extend(shape::split(obs, &s));
-    out.extend(shape::missing_assistant_turn(obs, &s));
-    out.extend(shape::results_not_first(obs, f, &s));
+    out.extend(results::missing(m, &s, None));
+    out.extend(results::unknown(m, f));
+    out.extend(results::duplicate(m, &s));
+    out.extend(shape::split(m, &s));
+    out.extend(shape::missing_assistant_turn(m, &s));
+    out.extend(shape::results_not_first(m, f, &s));
     if history {
-        out.extend(history::changed(obs, f, &s));
+        out.extend(history::changed(m, f, &s));
     }
     out.sort_by_key(|v| v.rule);
     out
@@ -132,11 +135,11 @@ pub(crate) fn check_messages(obs: &TurnObservation, history: bool) -> Vec<Violat
 
 /// `history-changed` alone: the follow-up repeats the previous request (and, when the
 /// observation has calls, the reply served), for requests whose reply is unknown.
-pub(crate) fn check_history(obs: &TurnObservation) -> Vec<Violation> {
-    let Some(f) = &obs.followup else {
+pub(crate) fn check_history(m: &TurnMessages) -> Vec<Violation> {
+    let Some(f) = &m.followup else {
         return Vec::new();
     };
-    history::changed(obs, f, &shape::Shape::of(obs, f))
+    history::changed(m, f, &shape::Shape::of(m, f))
 }
 
 /// Whether two messages are the same for `history-changed` (so callers can point at the first

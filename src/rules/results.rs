@@ -4,23 +4,23 @@
 use std::collections::BTreeSet;
 
 use crate::provider::Provider;
-use crate::replay::observe::TurnObservation;
+use crate::rules::input::{Execution, Outcome, TurnMessages, TurnObservation};
 use crate::rules::shape::Shape;
 use crate::rules::{RuleId, Violation};
-use crate::scenario::Outcome;
 use crate::transcript::{Part, Request};
 use crate::util::clip;
 
 /// `missing-result`: every call has a result.
-pub(crate) fn missing(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
+pub(crate) fn missing(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -> Vec<Violation> {
     obs.calls
         .iter()
         .enumerate()
         .filter(|(i, _)| s.results_by_call[*i].is_empty())
         .map(|(i, c)| {
-            let why = match (&c.outcome, obs.runs_of(i).next().is_some()) {
-                (Outcome::Fail(_), true) => " (its tool failed)",
-                (Outcome::Hang, true) => " (its tool hung)",
+            let ran = x.is_some_and(|x| x.runs_of(i).next().is_some());
+            let why = match (&c.outcome, ran) {
+                (Some(Outcome::Fail(_)), true) => " (its tool failed)",
+                (Some(Outcome::Hang), true) => " (its tool hung)",
                 _ => "",
             };
             Violation::new(
@@ -34,7 +34,7 @@ pub(crate) fn missing(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
 }
 
 /// `unknown-result`: every result answers an open call (or is an earlier turn's, kept in history).
-pub(crate) fn unknown(obs: &TurnObservation, f: &Request) -> Vec<Violation> {
+pub(crate) fn unknown(obs: &TurnMessages, f: &Request) -> Vec<Violation> {
     let open: BTreeSet<&str> = obs.call_ids().collect();
     // An earlier turn's result may stay in the history, but not be sent again.
     let count = |r: &Request, id: &str| result_ids(r).filter(|x| *x == id).count();
@@ -67,7 +67,7 @@ fn result_ids(r: &Request) -> impl Iterator<Item = &str> {
 }
 
 /// `duplicate-result`: at most one result per call.
-pub(crate) fn duplicate(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
+pub(crate) fn duplicate(obs: &TurnMessages, s: &Shape) -> Vec<Violation> {
     obs.calls
         .iter()
         .enumerate()
@@ -91,7 +91,7 @@ pub(crate) fn duplicate(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
 /// `mismatched-result`: a result carries the output of another call. Outputs are tagged per
 /// call, so this is exact; calls with the same name and input are interchangeable, but each
 /// output may still be used once.
-pub(crate) fn mismatched(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
+pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -> Vec<Violation> {
     if obs.tags.is_empty() {
         return Vec::new();
     }
@@ -152,7 +152,10 @@ pub(crate) fn mismatched(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
         let group: Vec<usize> = (0..obs.calls.len())
             .filter(|&j| same(owners[k], j))
             .collect();
-        let runs: usize = group.iter().map(|&j| obs.runs_of(j).count()).sum();
+        let runs: usize = group
+            .iter()
+            .map(|&j| x.map_or(0, |x| x.runs_of(j).count()))
+            .sum();
         if y.is_some() && taken_by_other && runs <= group.len() {
             let x = owners[k];
             let id = &obs.calls[x].call.id;
@@ -170,11 +173,12 @@ pub(crate) fn mismatched(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
     out
 }
 
-fn content_diff(obs: &TurnObservation, x: usize, actual: &str) -> Option<String> {
+fn content_diff(obs: &TurnMessages, x: usize, actual: &str) -> Option<String> {
     let expected = match &obs.calls[x].outcome {
-        Outcome::Output(o) => crate::replay::order::tagged_text(o, &obs.tags[x]),
-        Outcome::Fail(e) => crate::replay::order::tagged_text(e, &obs.tags[x]),
-        Outcome::Hang => "(an error result: the tool hung)".to_string(),
+        Some(Outcome::Output(o)) => crate::tag::tagged_text(o, &obs.tags[x]),
+        Some(Outcome::Fail(e)) => crate::tag::tagged_text(e, &obs.tags[x]),
+        Some(Outcome::Hang) => "(an error result: the tool hung)".to_string(),
+        None => format!("(the output of {})", obs.calls[x].call.id),
     };
     crate::util::diff(
         &format!("expected result for {}", obs.calls[x].call.id),
@@ -185,20 +189,21 @@ fn content_diff(obs: &TurnObservation, x: usize, actual: &str) -> Option<String>
 }
 
 /// `error-not-flagged` (Anthropic): a failed or abandoned call's result has `is_error: true`.
-pub(crate) fn error_not_flagged(obs: &TurnObservation, s: &Shape) -> Vec<Violation> {
+pub(crate) fn error_not_flagged(o: &TurnObservation, s: &Shape) -> Vec<Violation> {
+    let obs = &o.messages;
     if !obs.provider.has_error_flag() || obs.provider != Provider::Anthropic {
         return Vec::new();
     }
     obs.calls
         .iter()
         .enumerate()
-        .filter(|(i, _)| obs.call_failed(*i))
+        .filter(|(i, _)| o.call_failed(*i))
         .filter(|(i, _)| {
             let rs = &s.results_by_call[*i];
             !rs.is_empty() && rs.iter().any(|r| r.is_error != Some(true))
         })
         .map(|(i, c)| {
-            let what = if matches!(c.outcome, Outcome::Hang) {
+            let what = if matches!(c.outcome, Some(Outcome::Hang)) {
                 "hung and was given up"
             } else {
                 "failed"

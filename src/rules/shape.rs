@@ -2,7 +2,7 @@
 //! read it: `split-results`, `missing-assistant-turn`, `results-not-first`.
 
 use crate::provider::Provider;
-use crate::replay::observe::TurnObservation;
+use crate::rules::input::TurnMessages;
 use crate::rules::{Level, RuleId, Violation};
 use crate::transcript::{Part, Request, Role, ToolResult};
 
@@ -22,7 +22,7 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    pub(crate) fn of(obs: &TurnObservation, f: &Request) -> Shape {
+    pub(crate) fn of(obs: &TurnMessages, f: &Request) -> Shape {
         let ids: Vec<&str> = obs.call_ids().collect();
         let assistant = f.messages.iter().position(|m| {
             m.role == Role::Assistant && m.calls().any(|c| ids.contains(&c.id.as_str()))
@@ -57,7 +57,7 @@ impl Shape {
 }
 
 /// `split-results`: every result of the turn in one message (one run of tool messages).
-pub(crate) fn split(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
+pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
     if s.result_msgs.len() < 2 {
         return None;
     }
@@ -107,7 +107,7 @@ pub(crate) fn split(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
 }
 
 /// `missing-assistant-turn`: the assistant turn with the calls comes right before the results.
-pub(crate) fn missing_assistant_turn(obs: &TurnObservation, s: &Shape) -> Option<Violation> {
+pub(crate) fn missing_assistant_turn(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
     if s.chained {
         return None;
     }
@@ -153,7 +153,7 @@ pub(crate) fn missing_assistant_turn(obs: &TurnObservation, s: &Shape) -> Option
 }
 
 /// `results-not-first` (Anthropic): tool_result blocks open the user message.
-pub(crate) fn results_not_first(obs: &TurnObservation, f: &Request, s: &Shape) -> Vec<Violation> {
+pub(crate) fn results_not_first(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violation> {
     if obs.provider != Provider::Anthropic {
         return Vec::new();
     }

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use super::{Level, RuleId, Violation, check_request, check_turn, rejection_message};
 use crate::provider::Provider;
-use crate::replay::observe::{End, Invocation, Match, TurnObservation};
-use crate::replay::order::tag;
-use crate::scenario::{CallBehaviour, LatencyResolved, Outcome, Policy};
+use crate::rules::input::{
+    CallFacts, End, Execution, Invocation, Match, Outcome, TurnMessages, TurnObservation,
+};
+use crate::tag::tag;
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
 // ------------------------------------------------------------------------------------------
@@ -49,35 +50,34 @@ fn call(id: &str, name: &str, input: Value) -> ToolCall {
     }
 }
 
-fn behaves(id: &str, name: &str, input: Value, outcome: Outcome) -> CallBehaviour {
-    CallBehaviour {
+fn behaves(id: &str, name: &str, input: Value, outcome: Outcome) -> CallFacts {
+    CallFacts {
         call: call(id, name, input),
-        latency: LatencyResolved::Fixed(100),
-        outcome,
+        outcome: Some(outcome),
         side_effects: false,
         order_dependent: false,
     }
 }
 
 /// A call whose tool succeeds.
-fn ok(id: &str, name: &str, input: Value) -> CallBehaviour {
+fn ok(id: &str, name: &str, input: Value) -> CallFacts {
     let out = format!("{name} says {input}");
     behaves(id, name, input, Outcome::Output(out))
 }
 
 /// A call whose tool fails.
-fn failing(id: &str, name: &str, input: Value) -> CallBehaviour {
+fn failing(id: &str, name: &str, input: Value) -> CallFacts {
     behaves(id, name, input, Outcome::Fail("upstream timed out".into()))
 }
 
 /// A call whose tool never completes.
-fn hanging(id: &str, name: &str, input: Value) -> CallBehaviour {
+fn hanging(id: &str, name: &str, input: Value) -> CallFacts {
     behaves(id, name, input, Outcome::Hang)
 }
 
 /// A side-effecting call (and order-dependent when asked).
-fn write(id: &str, name: &str, input: Value, order_dependent: bool) -> CallBehaviour {
-    CallBehaviour {
+fn write(id: &str, name: &str, input: Value, order_dependent: bool) -> CallFacts {
+    CallFacts {
         side_effects: true,
         order_dependent,
         ..ok(id, name, input)
@@ -166,18 +166,18 @@ fn request(mut messages: Vec<Message>) -> Request {
 /// The text a correct handler sends back for call `i`: the tool's tagged output or error, or an
 /// error text of its own for a call it gave up on.
 fn output_text(obs: &TurnObservation, i: usize) -> String {
-    match &obs.calls[i].outcome {
-        Outcome::Output(o) => format!("{o} [{}]", obs.tags[i]),
-        Outcome::Fail(e) => format!("{e} [{}]", obs.tags[i]),
-        Outcome::Hang => "the tool did not answer in time".to_string(),
+    match &obs.messages.calls[i].outcome {
+        Some(Outcome::Output(o)) => format!("{o} [{}]", obs.messages.tags[i]),
+        Some(Outcome::Fail(e)) => format!("{e} [{}]", obs.messages.tags[i]),
+        _ => "the tool did not answer in time".to_string(),
     }
 }
 
 /// A correct result for call `i` (with `is_error` where Anthropic wants it).
 fn result_for(obs: &TurnObservation, i: usize) -> Part {
-    let id = &obs.calls[i].call.id;
-    let failed = !matches!(obs.calls[i].outcome, Outcome::Output(_));
-    if failed && obs.provider == Provider::Anthropic {
+    let id = &obs.messages.calls[i].call.id;
+    let failed = !matches!(obs.messages.calls[i].outcome, Some(Outcome::Output(_)));
+    if failed && obs.messages.provider == Provider::Anthropic {
         err_res(id, &output_text(obs, i))
     } else {
         res(id, &output_text(obs, i))
@@ -186,35 +186,37 @@ fn result_for(obs: &TurnObservation, i: usize) -> Part {
 
 /// Correct results for every call, in call order.
 fn correct_results(obs: &TurnObservation) -> Vec<Part> {
-    (0..obs.calls.len()).map(|i| result_for(obs, i)).collect()
+    (0..obs.messages.calls.len())
+        .map(|i| result_for(obs, i))
+        .collect()
 }
 
 /// Set the follow-up: the previous request's messages, the reply served, then `tail`.
 fn answer(obs: &mut TurnObservation, tail: Vec<Message>) {
-    let mut messages = obs.previous.messages.clone();
-    messages.push(obs.served.message.clone());
+    let mut messages = obs.messages.previous.messages.clone();
+    messages.push(obs.messages.served.message.clone());
     messages.extend(tail);
     renumber(&mut messages);
-    obs.followup = Some(Request {
+    obs.messages.followup = Some(Request {
         messages,
-        ..obs.previous.clone()
+        ..obs.messages.previous.clone()
     });
 }
 
 /// Set the follow-up with these result parts as its one results message.
 fn answer_with(obs: &mut TurnObservation, parts: Vec<Part>) {
-    let m = results_message(obs.provider, parts);
+    let m = results_message(obs.messages.provider, parts);
     answer(obs, vec![m]);
 }
 
 /// Set the invocations from `(call, start_seq, end_seq)`; times are 10 ms per sequence step.
 /// A second run of a call is a `Repeat`. The turn is judged one step after the last event.
 fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
-    let mut seen = vec![false; obs.calls.len()];
-    obs.invocations = spec
+    let mut seen = vec![false; obs.messages.calls.len()];
+    obs.execution.invocations = spec
         .iter()
         .map(|&(i, s, e)| {
-            let c = &obs.calls[i];
+            let c = &obs.messages.calls[i];
             let matched = if std::mem::replace(&mut seen[i], true) {
                 Match::Repeat
             } else {
@@ -228,9 +230,9 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
                 start: ms(10 * s),
                 end: Some(ms(10 * e)),
                 ended: match c.outcome {
-                    Outcome::Output(_) => End::Output,
-                    Outcome::Fail(_) => End::Failed,
-                    Outcome::Hang => End::Abandoned,
+                    Some(Outcome::Output(_)) => End::Output,
+                    Some(Outcome::Fail(_)) => End::Failed,
+                    _ => End::Abandoned,
                 },
                 start_seq: s,
                 end_seq: Some(e),
@@ -238,13 +240,13 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
         })
         .collect();
     let last = spec.iter().map(|r| r.2).max().unwrap_or(0) + 1;
-    obs.judged_seq = last;
-    obs.judged_at = ms(10 * last);
+    obs.execution.judged_seq = last;
+    obs.execution.judged_at = ms(10 * last);
 }
 
 /// A fully correct turn 1 for these calls: every call run once, all overlapping, every result
 /// in one message right after the assistant turn, in call order.
-fn observe(p: Provider, calls: Vec<CallBehaviour>) -> TurnObservation {
+fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
     let mut parts = vec![text("Let me look that up.")];
     parts.extend(calls.iter().map(|c| Part::Call(c.call.clone())));
     let served = Reply {
@@ -253,23 +255,28 @@ fn observe(p: Provider, calls: Vec<CallBehaviour>) -> TurnObservation {
         stop: StopReason::ToolUse,
     };
     let mut obs = TurnObservation {
-        provider: p,
-        turn: 1,
-        tags: calls.iter().map(|c| tag(&c.call.id)).collect(),
-        calls,
-        served,
-        previous: request(vec![user("What is the weather in Paris and Rome?")]),
-        followup: None,
-        invocations: Vec::new(),
-        reply_at: Duration::ZERO,
-        judged_at: Duration::ZERO,
-        judged_seq: 0,
-        deadline_expired: false,
-        handler_ended: false,
-        policy: Policy::default(),
-        earlier_tags: Vec::new(),
+        messages: TurnMessages {
+            provider: p,
+            turn: 1,
+            tags: calls.iter().map(|c| tag(&c.call.id)).collect(),
+            calls,
+            earlier_tags: Vec::new(),
+            served,
+            previous: request(vec![user("What is the weather in Paris and Rome?")]),
+            followup: None,
+        },
+        execution: Execution {
+            invocations: Vec::new(),
+            reply_at: Duration::ZERO,
+            judged_at: Duration::ZERO,
+            judged_seq: 0,
+            deadline_expired: false,
+            handler_ended: false,
+            require_concurrency: true,
+            tool_deadline: Duration::from_millis(30_000),
+        },
     };
-    let n = obs.calls.len() as u64;
+    let n = obs.messages.calls.len() as u64;
     let all_at_once: Vec<(usize, u64, u64)> =
         (0..n).map(|i| (i as usize, i + 1, n + 1 + i)).collect();
     set_runs(&mut obs, &all_at_once);
@@ -295,12 +302,13 @@ fn second_turn(p: Provider) -> TurnObservation {
     let z = call(&cid(p, "Z"), "get_time", json!({"tz": "Europe/Paris"}));
     let earlier = tag(&z.id);
     let old_results = results_message(p, vec![res(&z.id, &format!("12:00 [{earlier}]"))]);
-    obs.previous
+    obs.messages
+        .previous
         .messages
         .extend([assistant(p, vec![Part::Call(z)]), old_results]);
-    renumber(&mut obs.previous.messages);
-    obs.turn = 2;
-    obs.earlier_tags = vec![(earlier, 1)];
+    renumber(&mut obs.messages.previous.messages);
+    obs.messages.turn = 2;
+    obs.messages.earlier_tags = vec![(earlier, 1)];
     let results = correct_results(&obs);
     answer_with(&mut obs, results);
     obs
@@ -308,11 +316,11 @@ fn second_turn(p: Provider) -> TurnObservation {
 
 /// Drop the follow-up: the turn is judged without one.
 fn no_followup(obs: &mut TurnObservation) {
-    obs.followup = None;
+    obs.messages.followup = None;
 }
 
 fn id(obs: &TurnObservation, i: usize) -> String {
-    obs.calls[i].call.id.clone()
+    obs.messages.calls[i].call.id.clone()
 }
 
 fn rules_of(obs: &TurnObservation) -> Vec<RuleId> {
@@ -334,7 +342,7 @@ fn expect_one(
     assert_eq!(hits.len(), 1, "expected one {rule}, got {all:#?}");
     let v = hits[0].clone();
     assert_eq!(v.level, level, "{v:#?}");
-    assert_eq!(v.turn, obs.turn, "{v:#?}");
+    assert_eq!(v.turn, obs.messages.turn, "{v:#?}");
     assert_eq!(v.call_id.as_deref(), call_id, "{v:#?}");
     assert!(
         v.message.contains(phrase),
@@ -405,7 +413,7 @@ fn a_correct_turn_with_failures_and_a_hang_is_clean_for_every_provider() {
                 hanging(&cid(p, "C"), "get_time", json!({"tz": "UTC"})),
             ],
         );
-        obs.policy.tool_deadline_ms = 1_000;
+        obs.execution.tool_deadline = ms(1_000);
         expect_clean(&obs);
     }
 }
@@ -414,10 +422,10 @@ fn a_correct_turn_with_failures_and_a_hang_is_clean_for_every_provider() {
 fn a_chained_responses_follow_up_is_clean() {
     // previous_response_id names the reply served: the follow-up holds only the outputs.
     let mut obs = two_calls(Provider::OpenAiResponses);
-    let results = results_message(obs.provider, correct_results(&obs));
+    let results = results_message(obs.messages.provider, correct_results(&obs));
     let mut f = request(vec![results]);
-    f.previous_response_id = Some(reply_id(obs.provider).to_string());
-    obs.followup = Some(f);
+    f.previous_response_id = Some(reply_id(obs.messages.provider).to_string());
+    obs.messages.followup = Some(f);
     expect_clean(&obs);
 }
 
@@ -467,11 +475,11 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
         {"type": "tool_use", "id": id(&obs, 1), "name": "get_weather", "input": {"city": "Rome"}},
     ]);
     let tools = json!([{"name": "get_weather", "input_schema": {"type": "object"}}]);
-    obs.previous = parse_request(
+    obs.messages.previous = parse_request(
         p,
         json!({"model": "claude-x", "max_tokens": 512, "tools": tools, "messages": [first]}),
     );
-    obs.served = parse_reply(
+    obs.messages.served = parse_reply(
         p,
         json!({
             "id": "msg_01S", "type": "message", "role": "assistant", "model": "claude-x",
@@ -481,7 +489,7 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
     );
     let mut messages = vec![first, json!({"role": "assistant", "content": content})];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
-    obs.followup = Some(parse_request(
+    obs.messages.followup = Some(parse_request(
         p,
         json!({"model": "claude-x", "max_tokens": 512, "tools": tools, "messages": messages}),
     ));
@@ -505,11 +513,11 @@ fn chat_wire(tail: Value) -> TurnObservation {
     });
     let tools =
         json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]);
-    obs.previous = parse_request(
+    obs.messages.previous = parse_request(
         p,
         json!({"model": "gpt-x", "tools": tools, "messages": [first]}),
     );
-    obs.served = parse_reply(
+    obs.messages.served = parse_reply(
         p,
         json!({
             "id": "chatcmpl-S", "object": "chat.completion", "model": "gpt-x",
@@ -518,7 +526,7 @@ fn chat_wire(tail: Value) -> TurnObservation {
     );
     let mut messages = vec![first, assistant];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
-    obs.followup = Some(parse_request(
+    obs.messages.followup = Some(parse_request(
         p,
         json!({"model": "gpt-x", "tools": tools, "messages": messages}),
     ));
@@ -640,7 +648,7 @@ fn unknown_result_fires_for_an_earlier_turns_result_resent_with_this_turns_resul
     for p in Provider::ALL {
         let mut obs = second_turn(p);
         let z = cid(p, "Z");
-        let stale = format!("12:00 [{}]", obs.earlier_tags[0].0);
+        let stale = format!("12:00 [{}]", obs.messages.earlier_tags[0].0);
         let mut results = correct_results(&obs);
         results.push(res(&z, &stale));
         answer_with(&mut obs, results);
@@ -782,7 +790,7 @@ fn mismatched_result_fires_for_an_output_of_an_earlier_turn() {
     for p in Provider::ALL {
         let mut obs = second_turn(p);
         let (a, b) = (id(&obs, 0), id(&obs, 1));
-        let stale = obs.earlier_tags[0].0.clone();
+        let stale = obs.messages.earlier_tags[0].0.clone();
         let results = vec![result_for(&obs, 0), res(&b, &format!("12:00 [{stale}]"))];
         answer_with(&mut obs, results);
         assert_ne!(a, b);
@@ -793,7 +801,7 @@ fn mismatched_result_fires_for_an_output_of_an_earlier_turn() {
             Some(&b),
             &format!("carries an output of turn 1 ({stale})"),
         );
-        assert_eq!(obs.turn, 2);
+        assert_eq!(obs.messages.turn, 2);
     }
 }
 
@@ -806,7 +814,7 @@ fn mismatched_result_is_off_when_outputs_are_not_tagged() {
         res(&b, &output_text(&obs, 0)),
     ];
     answer_with(&mut obs, swapped);
-    obs.tags.clear();
+    obs.messages.tags.clear();
     expect_clean(&obs);
 }
 
@@ -935,9 +943,9 @@ fn split_results_is_quiet_for_one_results_message() {
 fn missing_assistant_turn_fires_when_the_turn_is_absent() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
-        let mut messages = obs.previous.messages.clone();
+        let mut messages = obs.messages.previous.messages.clone();
         messages.push(results_message(p, correct_results(&obs)));
-        obs.followup = Some(request(messages));
+        obs.messages.followup = Some(request(messages));
         expect_one(
             &obs,
             RuleId::MissingAssistantTurn,
@@ -978,10 +986,10 @@ fn missing_assistant_turn_fires_for_a_message_between_turn_and_results() {
 fn missing_assistant_turn_fires_when_results_come_before_the_turn() {
     let p = Provider::Anthropic;
     let mut obs = two_calls(p);
-    let mut messages = obs.previous.messages.clone();
+    let mut messages = obs.messages.previous.messages.clone();
     messages.push(results_message(p, correct_results(&obs)));
-    messages.push(obs.served.message.clone());
-    obs.followup = Some(request(messages));
+    messages.push(obs.messages.served.message.clone());
+    obs.messages.followup = Some(request(messages));
     expect_one(
         &obs,
         RuleId::MissingAssistantTurn,
@@ -1001,9 +1009,12 @@ fn missing_assistant_turn_is_quiet_when_results_follow_the_turn() {
 #[test]
 fn responses_previous_response_id_of_the_served_reply_stands_for_the_turn() {
     let mut obs = two_calls(Provider::OpenAiResponses);
-    let mut f = request(vec![results_message(obs.provider, correct_results(&obs))]);
+    let mut f = request(vec![results_message(
+        obs.messages.provider,
+        correct_results(&obs),
+    )]);
     f.previous_response_id = Some("resp_01S".into());
-    obs.followup = Some(f);
+    obs.messages.followup = Some(f);
     expect_quiet(&obs, RuleId::MissingAssistantTurn);
     expect_clean(&obs);
 }
@@ -1011,9 +1022,12 @@ fn responses_previous_response_id_of_the_served_reply_stands_for_the_turn() {
 #[test]
 fn responses_previous_response_id_of_another_response_is_missing_assistant_turn() {
     let mut obs = two_calls(Provider::OpenAiResponses);
-    let mut f = request(vec![results_message(obs.provider, correct_results(&obs))]);
+    let mut f = request(vec![results_message(
+        obs.messages.provider,
+        correct_results(&obs),
+    )]);
     f.previous_response_id = Some("resp_other".into());
-    obs.followup = Some(f);
+    obs.messages.followup = Some(f);
     expect_one(
         &obs,
         RuleId::MissingAssistantTurn,
@@ -1085,7 +1099,7 @@ fn results_not_first_never_fires_for_openai() {
 // ------------------------------------------------------------------------------------------
 
 fn with_followup_messages(obs: &mut TurnObservation, edit: impl FnOnce(&mut Vec<Message>)) {
-    let f = obs.followup.as_mut().expect("a follow-up");
+    let f = obs.messages.followup.as_mut().expect("a follow-up");
     edit(&mut f.messages);
     renumber(&mut f.messages);
 }
@@ -1132,7 +1146,7 @@ fn history_changed_fires_for_a_follow_up_shorter_than_the_history() {
     let p = Provider::Anthropic;
     let mut obs = second_turn(p);
     // The follow-up is the history with its last message cut off, and nothing more.
-    obs.followup = Some(request(obs.previous.messages[..2].to_vec()));
+    obs.messages.followup = Some(request(obs.messages.previous.messages[..2].to_vec()));
     expect_one(
         &obs,
         RuleId::HistoryChanged,
@@ -1171,7 +1185,7 @@ fn history_changed_fires_for_an_altered_assistant_turn() {
 fn history_changed_fires_for_an_altered_thinking_block() {
     let p = Provider::Anthropic;
     let mut obs = two_calls(p);
-    obs.served.message.parts.insert(
+    obs.messages.served.message.parts.insert(
         0,
         Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig1"})),
     );
@@ -1195,8 +1209,10 @@ fn history_changed_ignores_reserialisation_noise() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         let image = json!({"type": "image", "source": {"type": "url", "url": "https://x/y.png"}});
-        obs.previous.messages[0].parts.push(Part::Other(image));
-        obs.served.message.parts.insert(
+        obs.messages.previous.messages[0]
+            .parts
+            .push(Part::Other(image));
+        obs.messages.served.message.parts.insert(
             0,
             Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig"})),
         );
@@ -1327,7 +1343,7 @@ fn error_not_flagged_never_fires_for_openai() {
         let obs = one_failure(p);
         // The error text is the result, unflagged: there is no flag to set.
         assert!(matches!(
-            &obs.followup.as_ref().unwrap().messages[2].parts[1],
+            &obs.messages.followup.as_ref().unwrap().messages[2].parts[1],
             Part::Result(ToolResult { is_error: None, .. })
         ));
         expect_clean(&obs);
@@ -1422,7 +1438,7 @@ fn sequential_execution_does_not_count_side_effecting_calls() {
 fn sequential_execution_is_silenced_by_the_policy() {
     let mut obs = two_calls(Provider::Anthropic);
     set_runs(&mut obs, &[(0, 1, 2), (1, 3, 4)]);
-    obs.policy.require_concurrency = false;
+    obs.execution.require_concurrency = false;
     expect_clean(&obs);
 }
 
@@ -1615,8 +1631,8 @@ fn hung(abandoned_ms: Option<u64>, followup_ms: u64) -> TurnObservation {
         p,
         vec![hanging(&cid(p, "H"), "slow_lookup", json!({"q": "x"}))],
     );
-    obs.policy.tool_deadline_ms = 1_000;
-    let inv = &mut obs.invocations[0];
+    obs.execution.tool_deadline = ms(1_000);
+    let inv = &mut obs.execution.invocations[0];
     inv.start = ms(100);
     inv.end = abandoned_ms.map(ms);
     inv.ended = if abandoned_ms.is_some() {
@@ -1626,8 +1642,8 @@ fn hung(abandoned_ms: Option<u64>, followup_ms: u64) -> TurnObservation {
     };
     inv.start_seq = 1;
     inv.end_seq = abandoned_ms.map(|_| 2);
-    obs.judged_at = ms(followup_ms);
-    obs.judged_seq = 3;
+    obs.execution.judged_at = ms(followup_ms);
+    obs.execution.judged_seq = 3;
     obs
 }
 
@@ -1658,7 +1674,7 @@ fn timeout_not_enforced_is_quiet_for_a_follow_up_before_the_deadline() {
 fn timeout_not_enforced_fires_when_the_engine_stopped_a_run_still_waiting() {
     let mut obs = hung(None, 1_100);
     no_followup(&mut obs);
-    obs.deadline_expired = true;
+    obs.execution.deadline_expired = true;
     let h = id(&obs, 0);
     expect_one(
         &obs,
@@ -1693,14 +1709,14 @@ fn timeout_not_enforced_is_quiet_when_the_hung_call_was_given_up_in_time() {
             write(&cid(p, "B"), "append_line", json!({"line": "second"}), true),
         ],
     );
-    obs.policy.tool_deadline_ms = 1_000;
+    obs.execution.tool_deadline = ms(1_000);
     set_runs(&mut obs, &[(0, 1, 5), (1, 2, 3), (2, 4, 6)]);
     let times = [(0, 1_000), (0, 800), (800, 1_600)];
-    for (inv, (s, e)) in obs.invocations.iter_mut().zip(times) {
+    for (inv, (s, e)) in obs.execution.invocations.iter_mut().zip(times) {
         inv.start = ms(s);
         inv.end = Some(ms(e));
     }
-    obs.judged_at = ms(1_600);
+    obs.execution.judged_at = ms(1_600);
     expect_clean(&obs);
 }
 
@@ -1712,7 +1728,7 @@ fn timeout_not_enforced_is_quiet_when_the_hung_call_was_given_up_in_time() {
 fn wrong_arguments_fires_for_other_input_with_a_diff() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
-        let inv = &mut obs.invocations[1];
+        let inv = &mut obs.execution.invocations[1];
         inv.input = json!({"city": "Roma"});
         inv.matched = Match::WrongArguments;
         let b = id(&obs, 1);
@@ -1737,7 +1753,7 @@ fn wrong_arguments_fires_for_other_input_with_a_diff() {
 #[test]
 fn wrong_arguments_fires_for_a_tool_no_call_asks_for() {
     let mut obs = two_calls(Provider::Anthropic);
-    obs.invocations.push(Invocation {
+    obs.execution.invocations.push(Invocation {
         call: None,
         tool: "delete_everything".into(),
         input: json!({"sure": true}),
@@ -1804,7 +1820,7 @@ fn call_run_twice_fires_for_a_repeated_run() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         set_runs(&mut obs, &[(0, 1, 3), (1, 2, 4), (0, 5, 6)]);
-        assert_eq!(obs.invocations[2].matched, Match::Repeat);
+        assert_eq!(obs.execution.invocations[2].matched, Match::Repeat);
         let a = id(&obs, 0);
         expect_one(
             &obs,
@@ -1826,7 +1842,7 @@ fn stopped_early_fires_when_the_handler_ends_without_a_follow_up() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         no_followup(&mut obs);
-        obs.handler_ended = true;
+        obs.execution.handler_ended = true;
         expect_one(
             &obs,
             RuleId::StoppedEarly,
@@ -1841,7 +1857,7 @@ fn stopped_early_fires_when_the_handler_ends_without_a_follow_up() {
 #[test]
 fn stopped_early_is_quiet_with_a_follow_up() {
     let mut obs = two_calls(Provider::Anthropic);
-    obs.handler_ended = true;
+    obs.execution.handler_ended = true;
     expect_clean(&obs);
 }
 
@@ -1856,8 +1872,8 @@ fn stopped_early_is_quiet_while_the_handler_still_runs() {
 fn stopped_early_is_quiet_when_the_engine_stopped_the_run() {
     let mut obs = two_calls(Provider::Anthropic);
     no_followup(&mut obs);
-    obs.handler_ended = true;
-    obs.deadline_expired = true;
+    obs.execution.handler_ended = true;
+    obs.execution.deadline_expired = true;
     expect_quiet(&obs, RuleId::StoppedEarly);
 }
 
@@ -1865,9 +1881,9 @@ fn stopped_early_is_quiet_when_the_engine_stopped_the_run() {
 fn stopped_early_is_quiet_after_a_reply_without_calls() {
     let p = Provider::Anthropic;
     let mut obs = observe(p, Vec::new());
-    obs.served.stop = StopReason::EndTurn;
+    obs.messages.served.stop = StopReason::EndTurn;
     no_followup(&mut obs);
-    obs.handler_ended = true;
+    obs.execution.handler_ended = true;
     expect_clean(&obs);
 }
 
@@ -1877,7 +1893,7 @@ fn stopped_early_is_quiet_after_a_reply_without_calls() {
 
 /// The index of the follow-up's last wire message.
 fn last_wire(obs: &TurnObservation) -> usize {
-    let f = obs.followup.as_ref().unwrap();
+    let f = obs.messages.followup.as_ref().unwrap();
     let last = f.messages.last().unwrap();
     last.wire_index + last.wire_len - 1
 }
