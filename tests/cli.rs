@@ -553,7 +553,7 @@ fn a_baseline_that_is_missing_or_malformed_exits_2_naming_the_place() {
         ),
         (
             "tests/fixtures/bad/baselines/unknown_rule.json",
-            r"tests/fixtures/bad/baselines/unknown_rule\.json:5:\d+ \(at `expected\[0\]\.rule`\): unknown variant `missing-results`",
+            r#"tests/fixtures/bad/baselines/unknown_rule\.json:5:\d+ \(at `expected\[0\]\.rule`\): unknown rule "missing-results" \(see `tooltape rules`\)"#,
         ),
     ];
     for (file, pattern) in cases {

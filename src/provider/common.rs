@@ -298,6 +298,33 @@ pub(super) fn openai_error_body(message: &str) -> Value {
     })
 }
 
+/// An id in an API's style: `prefix`, then `seed` cut or padded with `0` to `len` characters.
+pub(super) fn styled_id(prefix: &str, seed: &str, len: usize) -> String {
+    let mut body: String = seed
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(len)
+        .collect();
+    while body.len() < len {
+        body.push('0');
+    }
+    format!("{prefix}{body}")
+}
+
+/// Whether a request body offers a tool with this key (`input_schema`, `function`, ...).
+pub(super) fn offers_tool_with(body: &Value, key: &str) -> bool {
+    body.get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| tools.iter().any(|t| t.get(key).is_some()))
+}
+
+/// The history array of a request body, when it has one under `key`.
+pub(super) fn history_items<'a>(body: &'a Value, key: &str) -> &'a [Value] {
+    body.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,16 @@
-//! Provider-native JSON: parse requests and replies into the neutral [`crate::transcript`]
-//! model, turn streams into replies and back, and build follow-up requests.
+//! Provider-native JSON and everything else that differs between the model APIs.
 //!
-//! One file per API, each implementing [`Format`]. Parsing keeps the native JSON untouched
-//! (the neutral model is a view of it), so emitting never loses fields the model model does not
-//! know about: follow-ups are built by appending native entries to the handler's own request.
+//! One folder per API (`anthropic/`, `openai_chat/`, `openai_responses/`), each implementing
+//! [`Format`]: parsing requests and replies into the neutral [`crate::transcript`] model,
+//! streams, follow-ups, and the API's facts — its endpoints and how a request asks for a
+//! stream, the variables its SDKs read, its upstream, how its bodies are recognised, the texts
+//! of its 400s, which result layouts it refuses, its id style and its error body. Parsing keeps
+//! the native JSON untouched (the neutral model is a view of it), so emitting never loses
+//! fields the neutral model does not know about: follow-ups are built by appending native
+//! entries to the handler's own request.
+//!
+//! Code outside this folder never names an API: it asks the registry ([`Provider::ALL`],
+//! [`Provider::format`], [`route`], [`detect`]) and the API's [`Format`].
 
 pub mod anthropic;
 mod common;
@@ -13,10 +20,10 @@ pub mod sse;
 #[cfg(test)]
 mod test_support;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::transcript::{Reply, Request};
-use serde::{Deserialize, Serialize};
 pub use sse::SseEvent;
 
 /// The model API a cassette was recorded against.
@@ -33,6 +40,16 @@ pub enum Provider {
     OpenAiResponses,
 }
 
+/// The registry: every API and its [`Format`]. The one table to extend with a new API.
+const REGISTRY: &[(Provider, &dyn Format)] = &[
+    (Provider::Anthropic, &anthropic::Anthropic),
+    (Provider::OpenAiChat, &openai_chat::OpenAiChat),
+    (
+        Provider::OpenAiResponses,
+        &openai_responses::OpenAiResponses,
+    ),
+];
+
 impl Provider {
     /// Every provider, in a stable order.
     pub const ALL: [Provider; 3] = [
@@ -41,18 +58,18 @@ impl Provider {
         Provider::OpenAiResponses,
     ];
 
-    /// The name used in files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Anthropic => "anthropic",
-            Provider::OpenAiChat => "openai-chat",
-            Provider::OpenAiResponses => "openai-responses",
-        }
+    /// The API's [`Format`].
+    pub fn format(self) -> &'static dyn Format {
+        REGISTRY
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map(|(_, f)| *f)
+            .expect("every provider is in the registry")
     }
 
-    /// Whether the provider has a per-result error flag (only Anthropic's `is_error`).
-    pub fn has_error_flag(self) -> bool {
-        matches!(self, Provider::Anthropic)
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        self.format().name()
     }
 }
 
@@ -60,6 +77,149 @@ impl std::fmt::Display for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+impl std::str::FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+                format!("expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// The [`Format`] of a provider.
+pub fn format(provider: Provider) -> &'static dyn Format {
+    provider.format()
+}
+
+/// What a model call's URL says about the request, for an API that puts things there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrlSays {
+    /// Whether the URL asks for a stream (`None`: the body says, as `"stream": true`).
+    pub stream: Option<bool>,
+    /// The model the URL names.
+    pub model: Option<String>,
+}
+
+/// A model call's API, and what its URL says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The API.
+    pub provider: Provider,
+    /// Whether the URL asks for a stream (`None`: the body says, as `"stream": true`).
+    pub stream: Option<bool>,
+    /// The model the URL names, where the API puts it there.
+    pub model: Option<String>,
+}
+
+/// The API whose model call `POST path?query` is. Gateways put the APIs under a prefix
+/// (`/openai/deployments/x/chat/completions`, `/anthropic/v1/messages`), so each API matches
+/// the path's end.
+pub fn route(method: &str, path: &str, query: Option<&str>) -> Option<Endpoint> {
+    if method != "POST" {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    REGISTRY.iter().find_map(|(p, f)| {
+        f.endpoint(path, query).map(|u| Endpoint {
+            provider: *p,
+            stream: u.stream,
+            model: u.model,
+        })
+    })
+}
+
+/// Which API a request body is for, told from its shape: a request body, or a bare array of
+/// messages or items (wrapped into the API's history key). Each API scores how much the
+/// document looks like its own; the best one wins, and a tie between APIs that both see clear
+/// signs of their own is an error (name the API instead).
+pub fn detect(value: &Value) -> Result<(Provider, Value), String> {
+    let mut scored: Vec<(u8, Provider, Value)> = REGISTRY
+        .iter()
+        .filter_map(|(p, f)| {
+            let body = match value {
+                Value::Array(_) => Value::Object(
+                    [(f.history_key().to_string(), value.clone())]
+                        .into_iter()
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            let score = f.likeness(&body, value.is_array());
+            (score > 0).then_some((score, *p, body))
+        })
+        .collect();
+    scored.sort_by_key(|(s, _, _)| std::cmp::Reverse(*s));
+    match scored.as_slice() {
+        [] => Err(match value {
+            Value::Object(_) | Value::Array(_) => format!(
+                "expected a request body or an array of messages of one of the APIs ({})",
+                Provider::ALL.map(|p| p.as_str()).join(", ")
+            ),
+            _ => "expected a request body or an array of messages".into(),
+        }),
+        [(a, pa, _), (b, pb, _), ..] if a == b && *a >= CLEAR_SIGN => Err(format!(
+            "the document shows signs of both {pa} and {pb}; name the API with --provider"
+        )),
+        [(_, p, body), ..] => Ok((*p, body.clone())),
+    }
+}
+
+/// A [`Format::likeness`] at or above this is a clear sign of the API (its own block or item
+/// types); below it, only a guess.
+pub const CLEAR_SIGN: u8 = 10;
+
+/// A fault in a follow-up that the real API refuses with an HTTP 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiFault {
+    /// A call without a result right after its turn.
+    MissingResult,
+    /// A result whose id no call of the turn before it has.
+    UnknownResult,
+    /// Two results for one call.
+    DuplicateResult,
+    /// Results not right after the assistant turn with their calls.
+    MissingAssistantTurn,
+    /// Other content before the results in their message.
+    ResultsNotFirst,
+    /// Results spread over messages with others between them.
+    SplitResults,
+}
+
+impl ApiFault {
+    /// Whether the fault leaves calls without a result where the API looks for one (the API
+    /// then names those calls).
+    pub fn leaves_calls_unanswered(self) -> bool {
+        matches!(self, ApiFault::MissingResult | ApiFault::SplitResults)
+    }
+}
+
+/// What the API's 400 message names.
+#[derive(Debug, Clone)]
+pub struct Refusal<'a> {
+    /// The fault.
+    pub fault: ApiFault,
+    /// The call (or result id) it concerns, when one.
+    pub call_id: Option<&'a str>,
+    /// The calls left without a result where the API looks for one.
+    pub uncovered: &'a [&'a str],
+    /// The index of the follow-up's last wire message.
+    pub last_message: usize,
+}
+
+/// How an API treats the results of one turn spread over several messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitVerdict {
+    /// It refuses the request.
+    Refused,
+    /// It accepts it (merging the messages, or reading items wherever they are); the text says
+    /// how the split looks in this API.
+    Accepted(&'static str),
 }
 
 /// A problem in provider-native JSON, with the place it was found.
@@ -97,8 +257,72 @@ pub struct ResultBlock {
 /// [`openai_chat::OpenAiChat`] and [`openai_responses::OpenAiResponses`]; get one with
 /// [`format`].
 pub trait Format: Send + Sync {
-    /// Which API this is.
-    fn provider(&self) -> Provider;
+    /// The name used in files and on the command line (`anthropic`).
+    fn name(&self) -> &'static str;
+
+    /// Whether `POST path?query` (path without a trailing slash) is this API's model call,
+    /// and what the URL says about it. Match the path's end: gateways add prefixes.
+    fn endpoint(&self, path: &str, query: Option<&str>) -> Option<UrlSays>;
+
+    /// The key of the request's history (`messages`, `input`).
+    fn history_key(&self) -> &'static str;
+
+    /// How much a request body looks like this API's: 0 not at all, [`CLEAR_SIGN`] or more
+    /// for a clear sign (its own block or item types), less for a guess. `bare_array`: the
+    /// body is a bare array of messages, wrapped under [`Format::history_key`].
+    fn likeness(&self, body: &Value, bare_array: bool) -> u8;
+
+    /// Variables the API's official SDKs read for their base URL, pointing at `base`
+    /// (`http://127.0.0.1:PORT`).
+    fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)>;
+
+    /// Variables holding the API's credentials, each with a placeholder (for the mock; a
+    /// recording keeps the agent's own).
+    fn key_env(&self) -> &'static [(&'static str, &'static str)];
+
+    /// Variables that must not reach an agent under test: other credentials the SDKs prefer,
+    /// other base URLs that would send it elsewhere.
+    fn env_remove(&self) -> &'static [&'static str];
+
+    /// Request headers only this API's clients send (to route a request of an unknown path).
+    fn header_signs(&self) -> &'static [&'static str];
+
+    /// Where `tooltape record` sends this API's requests by default.
+    fn upstream(&self) -> &'static str;
+
+    /// A call id in the API's style, made from `seed` (letters and digits).
+    fn call_id(&self, seed: &str) -> String;
+
+    /// Whether results carry an error flag (Anthropic `is_error`).
+    fn has_error_flag(&self) -> bool;
+
+    /// Whether the API wants the results first in their message (Anthropic).
+    fn results_first_in_message(&self) -> bool;
+
+    /// How the API treats a turn's results spread over several messages; `contiguous`: the
+    /// messages follow one another with nothing between them.
+    fn split_results(&self, contiguous: bool) -> SplitVerdict;
+
+    /// The API's 400 message for a refused follow-up.
+    fn rejection_text(&self, refusal: &Refusal<'_>) -> String;
+
+    /// A request the mock must answer itself, before the engine sees it, as a server without
+    /// some optional feature would (`Some((status, body))`).
+    fn preflight(&self, _request: &Value) -> Option<(u16, Value)> {
+        None
+    }
+
+    /// A reply body built back from one assistant turn's history entries (as the next request
+    /// carries them); its ids are made from `id_seed` in the API's style.
+    fn reply_from_history(
+        &self,
+        entries: &[Value],
+        id_seed: &str,
+        model: &str,
+    ) -> Result<Value, String>;
+
+    /// A reply body holding only this final answer text; ids made from `id_seed`.
+    fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value;
 
     /// Parse a request body a handler sent.
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError>;
@@ -136,13 +360,4 @@ pub trait Format: Send + Sync {
 
     /// The provider's HTTP 400 error body for `message` (`invalid_request_error`).
     fn error_body(&self, message: &str) -> Value;
-}
-
-/// The [`Format`] of a provider.
-pub fn format(provider: Provider) -> &'static dyn Format {
-    match provider {
-        Provider::Anthropic => &anthropic::Anthropic,
-        Provider::OpenAiChat => &openai_chat::OpenAiChat,
-        Provider::OpenAiResponses => &openai_responses::OpenAiResponses,
-    }
 }

@@ -183,7 +183,7 @@ fn exchange(
     fmt.parse_request(&request).map_err(|err| {
         format!(
             "the request is not a {} request ({err}); not recorded",
-            fmt.provider()
+            fmt.name()
         )
     })?;
     redactor.value(&mut request);
@@ -210,7 +210,7 @@ fn exchange(
     let parsed = fmt.parse_reply(&body).map_err(|err| {
         format!(
             "the reply is not a {} reply ({err}); not recorded",
-            fmt.provider()
+            fmt.name()
         )
     })?;
     Ok((

@@ -227,9 +227,10 @@ impl Session {
         if !st.parallel_writes_seen {
             let marked = self.side_effect_tools();
             let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
-            if let Some(v) = rules::check_request(&request, &marked, k + 1) {
+            let found = rules::check_request(&request, &marked, k + 1);
+            if !found.is_empty() {
                 st.parallel_writes_seen = true;
-                st.violations.push(v);
+                st.violations.extend(found);
             }
         }
         if let Some(turn) = st.turn.take() {

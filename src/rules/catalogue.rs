@@ -1,7 +1,22 @@
-//! The rule catalogue: one source of truth for every rule's id, level and explanation.
-//! `tooltape rules` and docs/rules.md are generated from it.
+//! The rule table: one entry per rule, from which everything else derives — the ids, `tooltape
+//! rules` and docs/rules.md, the `breaks-<rule>` built-in handlers, the rules lint can run, the
+//! terminal report's grouping, which follow-ups the mock refuses as the real API would, and
+//! which rules a scenario can catch.
+//!
+//! Each rule's [`Rule`] value (id, level, family, explanation, check, what a scenario needs to
+//! exercise it) lives in its rule file, next to its check; this file only lists them, in
+//! catalogue order. Adding a rule: its `Rule` and check in a rule file, one line in
+//! [`catalogue!`] below, its tests (rules/tests.rs), and its breaking built-in handler.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use super::input::{Execution, ScenarioFacts, TurnMessages};
+use super::shape::Shape;
+use super::{Violation, execution, history, request, results, shape};
+use crate::provider::ApiFault;
+use crate::transcript::Request;
 
 /// How strongly a rule binds, like MUST and SHOULD in a spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -23,14 +38,93 @@ impl Level {
     }
 }
 
-macro_rules! rules {
-    ($( $variant:ident = $id:literal, $level:ident, $summary:literal; )*) => {
+/// What part of a handler's job a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// One result per call, under the right id, flagged when it failed.
+    Results,
+    /// Where the results and the assistant turn sit in the follow-up.
+    Placement,
+    /// The conversation repeated unchanged.
+    History,
+    /// How the calls overlapped in time: the timeline explains these.
+    Timing,
+    /// Which tools ran, with what input, how often, and whether the loop went on.
+    Calls,
+    /// A request on its own.
+    Request,
+}
+
+/// Whether the real API refuses a follow-up that breaks the rule (HTTP 400), so the replay
+/// must stop there as production would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Never: only a harness sees it.
+    Never,
+    /// Always, with the provider's text for this fault.
+    Always(ApiFault),
+    /// Where the violation is must-level (the check sets the level from the provider's
+    /// behaviour), with the provider's text for this fault.
+    AtMustLevel(ApiFault),
+}
+
+/// One turn as a turn rule reads it.
+pub struct Turn<'a> {
+    /// What the messages show.
+    pub(crate) messages: &'a TurnMessages,
+    /// The follow-up's layout, when there is a follow-up.
+    pub(crate) shape: Option<&'a Shape>,
+    /// What running the tools showed (`None` in lint).
+    pub(crate) execution: Option<&'a Execution>,
+}
+
+/// How a rule is checked.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// On one turn. `needs_execution`: the rule reads what the tools saw, so lint (which only
+    /// has messages) cannot run it.
+    Turn {
+        /// The check.
+        check: fn(&Turn<'_>) -> Vec<Violation>,
+        /// Whether it needs [`Turn::execution`].
+        needs_execution: bool,
+    },
+    /// On one request: the request, the side-effecting tools, and the turn whose reply the
+    /// request asks for.
+    Request(fn(&Request, &[&str], usize) -> Option<Violation>),
+}
+
+/// One rule of the catalogue.
+pub struct Rule {
+    /// The stable id, like `missing-result`.
+    pub id: &'static str,
+    /// Its usual level (a violation may carry a weaker one, see `split-results`).
+    pub level: Level,
+    /// What part of the handler's job it is about.
+    pub family: Family,
+    /// Whether the real API refuses a follow-up that breaks it.
+    pub refused: Refused,
+    /// One line: what the handler did wrong ("the handler ...").
+    pub summary: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// What each provider does about it (protocols.md §8).
+    pub providers: &'static str,
+    /// How to fix a handler that breaks it.
+    pub fix: &'static str,
+    /// The check.
+    pub check: Check,
+    /// Whether a scenario with these facts can catch a handler that breaks this rule.
+    pub exercised_by: fn(&ScenarioFacts) -> bool,
+}
+
+macro_rules! catalogue {
+    ($( $variant:ident => $rule:path, )*) => {
         /// A rule's stable id.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum RuleId {
             $(
-                #[doc = $summary]
-                #[serde(rename = $id)]
+                #[allow(missing_docs)]
                 $variant,
             )*
         }
@@ -39,46 +133,63 @@ macro_rules! rules {
             /// Every rule, in catalogue order.
             pub const ALL: &'static [RuleId] = &[$(RuleId::$variant),*];
 
-            /// The stable id, like `missing-result`.
-            pub fn as_str(self) -> &'static str {
-                match self { $(RuleId::$variant => $id,)* }
-            }
-
-            /// The rule's usual level (a violation may carry a weaker one, see `split-results`).
-            pub fn level(self) -> Level {
-                match self { $(RuleId::$variant => Level::$level,)* }
-            }
-
-            /// One line: what the handler did wrong.
-            pub fn summary(self) -> &'static str {
-                match self { $(RuleId::$variant => $summary,)* }
+            /// The rule's entry in the table.
+            pub fn rule(self) -> &'static Rule {
+                match self { $(RuleId::$variant => &$rule,)* }
             }
         }
     };
 }
 
-rules! {
-    MissingResult = "missing-result", Must, "sent no result for a call (e.g. dropped a failed tool)";
-    UnknownResult = "unknown-result", Must, "sent a result whose id no open call has";
-    DuplicateResult = "duplicate-result", Must, "sent two results for one call";
-    MismatchedResult = "mismatched-result", Must, "put a call's output under another call's id (paired by position or completion order)";
-    SplitResults = "split-results", Must, "spread the results over several messages, or put other messages between them";
-    MissingAssistantTurn = "missing-assistant-turn", Must, "did not put the assistant turn with the calls right before the results";
-    ResultsNotFirst = "results-not-first", Must, "(Anthropic) put other content before the tool_result blocks";
-    HistoryChanged = "history-changed", Must, "altered or dropped earlier messages of its own conversation";
-    ErrorNotFlagged = "error-not-flagged", Must, "returned a failed tool's error without the provider's error flag (Anthropic is_error)";
-    SequentialExecution = "sequential-execution", Should, "ran independent calls one after another";
-    UnsafeParallelWrites = "unsafe-parallel-writes", Must, "overlapped calls to tools that the scenario marks side-effecting or order-dependent";
-    ParallelWritesEnabled = "parallel-writes-enabled", Should, "offered such tools without disabling parallel calls in the request";
-    TimeoutNotEnforced = "timeout-not-enforced", Must, "let a hung tool hold the turn past the scenario's deadline";
-    WrongArguments = "wrong-arguments", Must, "ran a tool with other input than the call's";
-    CallNotRun = "call-not-run", Must, "ran a call's tool zero times";
-    CallRunTwice = "call-run-twice", Must, "ran a call's tool more than once";
-    StoppedEarly = "stopped-early", Must, "stopped the loop while the model still had tool calls to answer";
+catalogue! {
+    MissingResult => results::MISSING_RESULT,
+    UnknownResult => results::UNKNOWN_RESULT,
+    DuplicateResult => results::DUPLICATE_RESULT,
+    MismatchedResult => results::MISMATCHED_RESULT,
+    SplitResults => shape::SPLIT_RESULTS,
+    MissingAssistantTurn => shape::MISSING_ASSISTANT_TURN,
+    ResultsNotFirst => shape::RESULTS_NOT_FIRST,
+    HistoryChanged => history::HISTORY_CHANGED,
+    ErrorNotFlagged => results::ERROR_NOT_FLAGGED,
+    SequentialExecution => execution::SEQUENTIAL_EXECUTION,
+    UnsafeParallelWrites => execution::UNSAFE_PARALLEL_WRITES,
+    ParallelWritesEnabled => request::PARALLEL_WRITES_ENABLED,
+    TimeoutNotEnforced => execution::TIMEOUT_NOT_ENFORCED,
+    WrongArguments => execution::WRONG_ARGUMENTS,
+    CallNotRun => execution::CALL_NOT_RUN,
+    CallRunTwice => execution::CALL_RUN_TWICE,
+    StoppedEarly => execution::STOPPED_EARLY,
 }
 
-impl std::fmt::Display for RuleId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl RuleId {
+    /// The stable id, like `missing-result`.
+    pub fn as_str(self) -> &'static str {
+        self.rule().id
+    }
+
+    /// The rule's usual level (a violation may carry a weaker one, see `split-results`).
+    pub fn level(self) -> Level {
+        self.rule().level
+    }
+
+    /// One line: what the handler did wrong.
+    pub fn summary(self) -> &'static str {
+        self.rule().summary
+    }
+
+    /// What part of the handler's job it is about.
+    pub fn family(self) -> Family {
+        self.rule().family
+    }
+
+    /// The name of the built-in handler that breaks this rule alone.
+    pub fn breaking_handler(self) -> String {
+        format!("breaks-{}", self.as_str())
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -94,111 +205,69 @@ impl std::str::FromStr for RuleId {
     }
 }
 
-/// The long explanation of a rule: why it matters, what each provider does, how to fix it.
-pub struct Explanation {
-    /// Why it matters.
-    pub why: &'static str,
-    /// What each provider does about it (protocols.md §8).
-    pub providers: &'static str,
-    /// How to fix a handler that breaks it.
-    pub fix: &'static str,
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
-impl RuleId {
-    /// The rule's long explanation.
-    pub fn explain(self) -> Explanation {
-        use RuleId::*;
-        let (why, providers, fix) = match self {
-            MissingResult => (
-                "Every tool call must be answered, including calls that failed, timed out or were skipped. A dropped result either gets the follow-up rejected or leaves the model waiting for an answer it never sees.",
-                "Anthropic: 400 \"`tool_use` ids were found without `tool_result` blocks immediately after\". OpenAI Chat: 400 \"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'\". OpenAI Responses: 400 \"No tool output found for function call\".",
-                "Build one result per call id before sending the follow-up; turn exceptions and timeouts into error results instead of skipping the call.",
-            ),
-            UnknownResult => (
-                "A result must answer a call of the assistant turn right before it. A result with an id the model never issued is a bookkeeping bug (an id from another turn, a made-up or mangled id).",
-                "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks\". OpenAI Chat: 400 \"'tool_call_id' of '…' not found in 'tool_calls' of previous message\". OpenAI Responses: 400 \"No tool call found for function call output with call_id\".",
-                "Take result ids from the calls of the latest reply and nowhere else.",
-            ),
-            DuplicateResult => (
-                "One call, one result. Two results for one id usually mean a retry that appended instead of replacing, or a list built twice.",
-                "Anthropic: 400 \"each tool_use must have a single result\". OpenAI Responses: \"Duplicate function_call_output for call_id\" on strict backends; OpenAI-compatible Chat servers: \"Duplicate value for 'tool_call_id'\".",
-                "Key results by call id (a map), and send each once.",
-            ),
-            MismatchedResult => (
-                "The API cannot see this one: every id is valid, but a call's output sits under another call's id, so the model reads the wrong answer to its question. The classic causes are pairing outputs with calls by position after collecting them in completion order, or zipping two lists built in different orders.",
-                "No provider detects it; all of them match results to calls by id only (Anthropic tool_use_id, OpenAI tool_call_id / call_id).",
-                "Carry the call id with the task that runs the call and tag the output with it; never rely on list positions or the order in which tasks finish.",
-            ),
-            SplitResults => (
-                "All results of one turn belong in one follow-up message, right after the assistant turn. Anthropic merges consecutive user messages (so that form is a should-level finding: its docs say it teaches the model to stop making parallel calls); any other message in between makes the real API reject the request.",
-                "Anthropic: one user message holding every tool_result; a split with other content between is rejected as missing results. OpenAI Chat: a contiguous run of tool messages right after the assistant message. OpenAI Responses: the outputs together.",
-                "Gather every result first, then append them as one message (Anthropic) or one contiguous run (OpenAI).",
-            ),
-            MissingAssistantTurn => (
-                "The results answer calls that only exist in the assistant turn; the follow-up must repeat that turn, unchanged, right before the results (or, with OpenAI Responses, name it with previous_response_id).",
-                "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks … must have a corresponding `tool_use` block in the previous message\". OpenAI Chat: 400 \"messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\". OpenAI Responses: 400 \"No tool call found for function call output\".",
-                "Append the model's reply to the history as it came (the assistant message, or the output items) before appending the results.",
-            ),
-            ResultsNotFirst => (
-                "Anthropic requires the tool_result blocks at the start of the user message; text may follow them, never precede them.",
-                "Anthropic: 400 (reported as the \"`tool_use` ids were found without `tool_result` blocks immediately after\" error; Bedrock: \"Did not find N `tool_result` block(s) at the beginning of this message\"). OpenAI: not applicable.",
-                "Put every tool_result block first in the content array, then any text.",
-            ),
-            HistoryChanged => (
-                "Each request must repeat the conversation so far unchanged: the handler's own earlier messages and the model's replies as served. Edited or dropped turns break thinking signatures and reasoning items, and make the model reason over a past that did not happen.",
-                "Anthropic: thinking blocks must be replayed unmodified. OpenAI Responses: reasoning and function_call items must be replayed together (\"was provided without its required 'reasoning' item\"). OpenAI Chat: the assistant tool_calls must be present as returned.",
-                "Keep the history as an append-only list; append the reply and the results, never rebuild earlier entries.",
-            ),
-            ErrorNotFlagged => (
-                "A failed tool must be reported as a failure, so the model knows the text is an error and not data.",
-                "Anthropic: set is_error: true on the tool_result (the API accepts it either way, so only a harness sees it). OpenAI Chat and Responses: no flag exists; the error text is the signal, so this rule never fires there.",
-                "When a tool raises or times out, send its message as the result with is_error: true.",
-            ),
-            SequentialExecution => (
-                "Calls in one assistant turn are independent: the provider's own guidance is to run them concurrently. Running them one by one makes a turn as slow as the sum of its tools instead of the slowest one.",
-                "Anthropic: \"calls are unordered; run them concurrently (Promise.all, asyncio.gather)\". OpenAI: parallel calls are meant to be run together. Google's and Anthropic's SDK loops run them sequentially, so handlers built on them trip this rule.",
-                "Start every independent call before awaiting any (asyncio.gather, Promise.all, join_all, a task per call).",
-            ),
-            UnsafeParallelWrites => (
-                "Tools that change the world, or whose order matters, must not run at the same time: two writes racing leave an undefined result.",
-                "No provider checks it; Anthropic's docs suggest running tools with side effects or ordering needs sequentially and answering dependents with is_error results. MCP marks such tools with destructiveHint / readOnlyHint annotations.",
-                "Run read-only calls concurrently and side-effecting ones one at a time, in the order the model gave them.",
-            ),
-            ParallelWritesEnabled => (
-                "When a handler offers side-effecting tools it should ask the model for at most one call per turn, so the model does not plan several writes at once.",
-                "Anthropic: tool_choice: {\"type\": \"auto\", \"disable_parallel_tool_use\": true}. OpenAI Chat and Responses: parallel_tool_calls: false.",
-                "Set the provider's parallel-disable switch in every request that offers a side-effecting tool.",
-            ),
-            TimeoutNotEnforced => (
-                "A hung tool must not hold the whole turn forever: the handler should give up on it after a deadline and answer it with an error result, so the model can carry on.",
-                "Anthropic: answer the abandoned call with an is_error tool_result. OpenAI: an error text result. MCP's spec: clients should implement timeouts for tool calls.",
-                "Wrap every tool call in a timeout (asyncio.wait_for, AbortSignal.timeout, tokio::time::timeout) and turn the timeout into an error result.",
-            ),
-            WrongArguments => (
-                "A tool must run with exactly the input the model gave for the call; a changed, truncated or swapped input runs the wrong action.",
-                "Anthropic: input is an object. OpenAI: arguments is a JSON string to parse (it may be invalid JSON). Streams: concatenate the argument fragments before parsing.",
-                "Pass the parsed input of the call, untouched, to the tool; parse streamed arguments only once they are complete.",
-            ),
-            CallNotRun => (
-                "Every call the model asked for must be executed (and answered); a result invented without running the tool is a wrong answer.",
-                "Not checked by any API: only the tools can see it.",
-                "Run every call; if you decide not to, answer it with an error result that says so rather than with made-up output.",
-            ),
-            CallRunTwice => (
-                "Each call must run exactly once: a second run repeats its side effects (a second email, a second payment).",
-                "Not checked by any API. SDK-level retries of the *model* request (x-stainless-retry-count) are not tool re-runs.",
-                "Run each call once; retry only tools you know to be idempotent, and never as a side effect of rebuilding the result list.",
-            ),
-            StoppedEarly => (
-                "The agent loop must keep going while the model asks for tools: stopping after the first round, or when a tool fails, leaves the task half done.",
-                "Anthropic: continue while stop_reason is tool_use. OpenAI Chat: while finish_reason is tool_calls. OpenAI Responses: while the output holds function_call items.",
-                "Loop until the reply has no tool calls; treat tool failures as results, not as reasons to exit.",
-            ),
-        };
-        Explanation {
-            why,
-            providers,
-            fix,
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for RuleId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RuleId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_of: Vec<serde_json::Value> = RuleId::ALL
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "description": r.summary(),
+                    "type": "string",
+                    "const": r.as_str(),
+                })
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "A rule's stable id.",
+            "oneOf": one_of,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &r in RuleId::ALL {
+            let id = r.as_str();
+            assert!(seen.insert(id), "{id} twice");
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{id}"
+            );
+            assert_eq!(id.parse::<RuleId>(), Ok(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), id);
+            assert!(!r.rule().why.is_empty() && !r.rule().fix.is_empty());
+        }
+        assert!("no-such-rule".parse::<RuleId>().is_err());
+    }
+
+    #[test]
+    fn must_level_rules_the_api_refuses_are_must_level() {
+        for &r in RuleId::ALL {
+            if matches!(r.rule().refused, Refused::Always(_)) {
+                assert_eq!(r.level(), Level::Must, "{r}");
+            }
         }
     }
 }

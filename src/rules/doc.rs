@@ -7,14 +7,18 @@ use super::RuleId;
 
 /// One rule's full explanation.
 pub fn explain(rule: RuleId) -> String {
-    let e = rule.explain();
+    let e = rule.rule();
     let mut s = String::new();
     let _ = writeln!(s, "## {} ({})\n", rule, rule.level().as_str());
     let _ = writeln!(s, "The handler {}.\n", rule.summary());
     let _ = writeln!(s, "**Why it matters.** {}\n", e.why);
     let _ = writeln!(s, "**What the providers do.** {}\n", e.providers);
     let _ = writeln!(s, "**How to fix it.** {}\n", e.fix);
-    let _ = writeln!(s, "Demo: `tooltape test --handler builtin:breaks-{rule}`\n");
+    let _ = writeln!(
+        s,
+        "Demo: `tooltape test --handler builtin:{}`\n",
+        rule.breaking_handler()
+    );
     s
 }
 

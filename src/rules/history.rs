@@ -5,9 +5,27 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::rules::catalogue::{Check, Family, Refused, Rule};
 use crate::rules::input::TurnMessages;
+use crate::rules::results::on_followup;
 use crate::rules::shape::Shape;
-use crate::rules::{RuleId, Violation};
+use crate::rules::{Level, RuleId, Violation};
+
+pub(super) const HISTORY_CHANGED: Rule = Rule {
+    id: "history-changed",
+    level: Level::Must,
+    family: Family::History,
+    refused: Refused::Never,
+    summary: "altered or dropped earlier messages of its own conversation",
+    why: "Each request must repeat the conversation so far unchanged: the handler's own earlier messages and the model's replies as served. Edited or dropped turns break thinking signatures and reasoning items, and make the model reason over a past that did not happen.",
+    providers: "Anthropic: thinking blocks must be replayed unmodified. OpenAI Responses: reasoning and function_call items must be replayed together (\"was provided without its required 'reasoning' item\"). OpenAI Chat: the assistant tool_calls must be present as returned.",
+    fix: "Keep the history as an append-only list; append the reply and the results, never rebuild earlier entries.",
+    check: Check::Turn {
+        check: |t| on_followup(t, changed),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.calls().next().is_some(),
+};
 use crate::transcript::{Message, Part, Request};
 
 /// `history-changed`.

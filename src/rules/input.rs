@@ -189,6 +189,44 @@ impl TurnObservation {
     }
 }
 
+/// What a scenario offers the rules: enough to tell which of them it can catch (a rule is
+/// exercised when a handler breaking it is caught on some run of the scenario).
+#[derive(Debug, Clone)]
+pub struct ScenarioFacts {
+    /// The API.
+    pub provider: Provider,
+    /// Per turn, its calls with their scripted outcomes.
+    pub turns: Vec<Vec<CallFacts>>,
+    /// Whether some run completes two calls of a turn that differ (in name or input) in
+    /// another order than the model gave them, so that pairing by completion order shows.
+    pub reorders_distinct_calls: bool,
+    /// The tools the recorded first request offers.
+    pub offered: Vec<String>,
+    /// The tools the scenario marks side-effecting.
+    pub side_effect_tools: Vec<String>,
+    /// The policy's `require_concurrency`.
+    pub require_concurrency: bool,
+}
+
+impl ScenarioFacts {
+    /// Every call of every turn.
+    pub fn calls(&self) -> impl Iterator<Item = &CallFacts> {
+        self.turns.iter().flatten()
+    }
+
+    /// Whether some call's tool has this outcome.
+    pub fn any_outcome(&self, f: impl Fn(&Outcome) -> bool) -> bool {
+        self.calls().any(|c| c.outcome.as_ref().is_some_and(&f))
+    }
+
+    /// Whether some turn has at least `n` calls that satisfy `f`.
+    pub fn some_turn_has(&self, n: usize, f: impl Fn(&CallFacts) -> bool) -> bool {
+        self.turns
+            .iter()
+            .any(|t| t.iter().filter(|c| f(c)).count() >= n)
+    }
+}
+
 /// The most intervals in flight at once. Intervals are half-open: one that ends exactly where
 /// another starts does not overlap it. Verdicts use event sequence numbers as the keys (exact
 /// even when no time passes between events); figures may use times.

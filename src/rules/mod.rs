@@ -1,26 +1,29 @@
 //! The rules: one small pure function per rule (or small family) over what one turn observed.
 //!
-//! [`check_turn`] runs every turn rule on a [`TurnObservation`]; [`check_request`] runs the
-//! rules about a request on its own. Rules never print and never look at the clock: they read
-//! the observation and return [`Violation`]s.
+//! The rule table ([`catalogue`]) lists every rule with its id, level, family, explanation and
+//! check. [`check_turn`] runs every turn rule on a [`TurnObservation`]; [`check_request`] runs
+//! the rules about a request on its own; [`check_messages`] runs the rules that only need the
+//! messages (what `tooltape lint` can judge). Rules never print and never look at the clock:
+//! they read their input ([`input`]) and return [`Violation`]s.
+//!
+//! The rules sit below the engine: they import nothing from `replay`, `timing` or `report`.
 
 mod catalogue;
 pub mod doc;
 mod execution;
 mod history;
 pub mod input;
-mod reject;
+mod request;
 mod results;
 mod shape;
 
 use serde::Serialize;
 
-pub use catalogue::{Explanation, Level, RuleId};
-pub use reject::rejection_message;
+pub use catalogue::{Check, Family, Level, Refused, Rule, RuleId, Turn};
 
-use crate::provider::Provider;
+use crate::provider::{Provider, Refusal};
 use crate::transcript::Request;
-use input::{TurnMessages, TurnObservation};
+use input::{ScenarioFacts, TurnMessages, TurnObservation};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +38,10 @@ pub struct Violation {
     pub call_id: Option<String>,
     /// One line saying what happened.
     pub message: String,
+    /// Where in the follow-up it shows: the 0-based index of the wire message (in `messages`
+    /// or `input`, as the APIs' own errors count), when one message shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_index: Option<usize>,
     /// Expected versus actual, as a unified diff, where that helps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -54,6 +61,7 @@ impl Violation {
             turn,
             call_id: call_id.map(str::to_string),
             message: message.into(),
+            message_index: None,
             diff: None,
         }
     }
@@ -70,43 +78,54 @@ impl Violation {
         self
     }
 
+    /// Say which wire message of the follow-up shows it.
+    pub fn at_message(mut self, index: Option<usize>) -> Self {
+        self.message_index = index;
+        self
+    }
+
     /// Whether the real API would reject the follow-up for this (so the replay must stop).
-    pub fn rejected_by_api(&self, provider: Provider) -> bool {
-        use RuleId::*;
-        match self.rule {
-            MissingResult | UnknownResult | DuplicateResult | MissingAssistantTurn => true,
-            ResultsNotFirst => provider == Provider::Anthropic,
-            SplitResults => self.level == Level::Must,
-            _ => false,
+    pub fn refused_by_api(&self) -> bool {
+        match self.rule.rule().refused {
+            Refused::Never => false,
+            Refused::Always(_) => true,
+            Refused::AtMustLevel(_) => self.level == Level::Must,
         }
     }
+}
+
+fn sorted(mut out: Vec<Violation>) -> Vec<Violation> {
+    out.sort_by_key(|v| v.rule);
+    out
+}
+
+/// Run the turn rules that `pick` selects on one turn.
+fn run_turn_rules(t: &Turn<'_>, pick: impl Fn(&Rule, bool) -> bool) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for r in RuleId::ALL {
+        let rule = r.rule();
+        if let Check::Turn {
+            check,
+            needs_execution,
+        } = rule.check
+            && pick(rule, needs_execution)
+        {
+            out.extend(check(t));
+        }
+    }
+    sorted(out)
 }
 
 /// Run every turn rule on one observed turn, in catalogue order.
 pub fn check_turn(obs: &TurnObservation) -> Vec<Violation> {
     let m = &obs.messages;
-    let x = Some(&obs.execution);
-    let mut out = Vec::new();
-    if let Some(f) = &m.followup {
-        let s = shape::Shape::of(m, f);
-        out.extend(results::missing(m, &s, x));
-        out.extend(results::unknown(m, f));
-        out.extend(results::duplicate(m, &s));
-        out.extend(results::mismatched(m, &s, x));
-        out.extend(shape::split(m, &s));
-        out.extend(shape::missing_assistant_turn(m, &s));
-        out.extend(shape::results_not_first(m, f, &s));
-        out.extend(history::changed(m, f, &s));
-        out.extend(results::error_not_flagged(obs, &s));
-    }
-    out.extend(execution::sequential(obs));
-    out.extend(execution::unsafe_parallel_writes(obs));
-    out.extend(execution::timeout_not_enforced(obs));
-    out.extend(execution::wrong_arguments(obs));
-    out.extend(execution::call_counts(obs));
-    out.extend(execution::stopped_early(obs));
-    out.sort_by_key(|v| v.rule);
-    out
+    let shape = m.followup.as_ref().map(|f| shape::Shape::of(m, f));
+    let t = Turn {
+        messages: m,
+        shape: shape.as_ref(),
+        execution: Some(&obs.execution),
+    };
+    run_turn_rules(&t, |_, _| true)
 }
 
 /// The turn rules that read only the messages — the results, their order and the history —
@@ -114,32 +133,34 @@ pub fn check_turn(obs: &TurnObservation) -> Vec<Violation> {
 /// same functions as [`check_turn`], so lint and replay report a broken rule alike. Without
 /// `history` the history is not compared (a turn cut out of one request has nothing to
 /// compare it with).
-pub(crate) fn check_messages(m: &TurnMessages, history: bool) -> Vec<Violation> {
+pub fn check_messages(m: &TurnMessages, history: bool) -> Vec<Violation> {
     let Some(f) = &m.followup else {
         return Vec::new();
     };
-    let s = shape::Shape::of(m, f);
-    let mut out = Vec::new();
-    out.extend(results::missing(m, &s, None));
-    out.extend(results::unknown(m, f));
-    out.extend(results::duplicate(m, &s));
-    out.extend(shape::split(m, &s));
-    out.extend(shape::missing_assistant_turn(m, &s));
-    out.extend(shape::results_not_first(m, f, &s));
-    if history {
-        out.extend(history::changed(m, f, &s));
-    }
-    out.sort_by_key(|v| v.rule);
-    out
+    let shape = shape::Shape::of(m, f);
+    let t = Turn {
+        messages: m,
+        shape: Some(&shape),
+        execution: None,
+    };
+    run_turn_rules(&t, |rule, needs_execution| {
+        !needs_execution && (history || rule.family != Family::History)
+    })
 }
 
-/// `history-changed` alone: the follow-up repeats the previous request (and, when the
+/// The history rules alone: the follow-up repeats the previous request (and, when the
 /// observation has calls, the reply served), for requests whose reply is unknown.
-pub(crate) fn check_history(m: &TurnMessages) -> Vec<Violation> {
+pub fn check_history(m: &TurnMessages) -> Vec<Violation> {
     let Some(f) = &m.followup else {
         return Vec::new();
     };
-    history::changed(m, f, &shape::Shape::of(m, f))
+    let shape = shape::Shape::of(m, f);
+    let t = Turn {
+        messages: m,
+        shape: Some(&shape),
+        execution: None,
+    };
+    run_turn_rules(&t, |rule, _| rule.family == Family::History)
 }
 
 /// Whether two messages are the same for `history-changed` (so callers can point at the first
@@ -148,32 +169,58 @@ pub(crate) fn same_message(a: &crate::transcript::Message, b: &crate::transcript
     history::norm(a) == history::norm(b)
 }
 
-/// Rules about a request on its own: `parallel-writes-enabled`. `side_effect_tools` are the
-/// tools the scenario marks side-effecting; `turn` is the turn whose reply the request asks for.
-pub fn check_request(
-    request: &Request,
-    side_effect_tools: &[&str],
-    turn: usize,
-) -> Option<Violation> {
-    let offered: Vec<&str> = request
-        .tools
-        .iter()
-        .map(String::as_str)
-        .filter(|t| side_effect_tools.contains(t))
-        .collect();
-    if offered.is_empty() || request.parallel_disabled {
-        return None;
+/// The rules about a request on its own (`parallel-writes-enabled`). `side_effect_tools` are
+/// the tools the scenario marks side-effecting; `turn` is the turn whose reply the request
+/// asks for.
+pub fn check_request(request: &Request, side_effect_tools: &[&str], turn: usize) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for r in RuleId::ALL {
+        if let Check::Request(check) = r.rule().check {
+            out.extend(check(request, side_effect_tools, turn));
+        }
     }
-    Some(Violation::new(
-        RuleId::ParallelWritesEnabled,
-        turn,
-        None,
-        format!(
-            "the request offers side-effecting tool{} {} but does not disable parallel tool calls",
-            if offered.len() == 1 { "" } else { "s" },
-            offered.join(", ")
-        ),
-    ))
+    sorted(out)
+}
+
+/// The rules a scenario with these facts can catch, in catalogue order.
+pub fn exercised(facts: &ScenarioFacts) -> Vec<RuleId> {
+    RuleId::ALL
+        .iter()
+        .copied()
+        .filter(|r| (r.rule().exercised_by)(facts))
+        .collect()
+}
+
+/// The provider's 400 message for the first API-refused violation in `violations`, as the
+/// real API words it. `last_message` is the index of the follow-up's last wire message.
+pub fn rejection_message(
+    provider: Provider,
+    violations: &[Violation],
+    last_message: usize,
+) -> Option<String> {
+    let v = violations.iter().find(|v| v.refused_by_api())?;
+    let fault = match v.rule.rule().refused {
+        Refused::Always(f) | Refused::AtMustLevel(f) => f,
+        Refused::Never => return None,
+    };
+    // The calls the API would name: those without a result right after the assistant turn.
+    let uncovered: Vec<&str> = violations
+        .iter()
+        .filter(|x| x.refused_by_api())
+        .filter(|x| {
+            matches!(
+                x.rule.rule().refused,
+                Refused::Always(f) | Refused::AtMustLevel(f) if f.leaves_calls_unanswered()
+            )
+        })
+        .filter_map(|x| x.call_id.as_deref())
+        .collect();
+    Some(provider.format().rejection_text(&Refusal {
+        fault,
+        call_id: v.call_id.as_deref(),
+        uncovered: &uncovered,
+        last_message,
+    }))
 }
 
 #[cfg(test)]

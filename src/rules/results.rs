@@ -3,12 +3,109 @@
 
 use std::collections::BTreeSet;
 
-use crate::provider::Provider;
-use crate::rules::input::{Execution, Outcome, TurnMessages, TurnObservation};
+use crate::provider::ApiFault;
+use crate::rules::catalogue::{Check, Family, Refused, Rule, Turn};
+use crate::rules::input::{Execution, Outcome, TurnMessages};
 use crate::rules::shape::Shape;
-use crate::rules::{RuleId, Violation};
+use crate::rules::{Level, RuleId, Violation};
 use crate::transcript::{Part, Request};
 use crate::util::clip;
+
+/// Run `check` on a turn that has a follow-up (and so a shape); without one, nothing to judge.
+pub(super) fn on_followup(
+    t: &Turn<'_>,
+    check: impl FnOnce(&TurnMessages, &Request, &Shape) -> Vec<Violation>,
+) -> Vec<Violation> {
+    match (&t.messages.followup, t.shape) {
+        (Some(f), Some(s)) => check(t.messages, f, s),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) const MISSING_RESULT: Rule = Rule {
+    id: "missing-result",
+    level: Level::Must,
+    family: Family::Results,
+    refused: Refused::Always(ApiFault::MissingResult),
+    summary: "sent no result for a call (e.g. dropped a failed tool)",
+    why: "Every tool call must be answered, including calls that failed, timed out or were skipped. A dropped result either gets the follow-up rejected or leaves the model waiting for an answer it never sees.",
+    providers: "Anthropic: 400 \"`tool_use` ids were found without `tool_result` blocks immediately after\". OpenAI Chat: 400 \"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'\". OpenAI Responses: 400 \"No tool output found for function call\".",
+    fix: "Build one result per call id before sending the follow-up; turn exceptions and timeouts into error results instead of skipping the call.",
+    check: Check::Turn {
+        check: |t| on_followup(t, |m, _, s| missing(m, s, t.execution)),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.calls().next().is_some(),
+};
+
+pub(super) const UNKNOWN_RESULT: Rule = Rule {
+    id: "unknown-result",
+    level: Level::Must,
+    family: Family::Results,
+    refused: Refused::Always(ApiFault::UnknownResult),
+    summary: "sent a result whose id no open call has",
+    why: "A result must answer a call of the assistant turn right before it. A result with an id the model never issued is a bookkeeping bug (an id from another turn, a made-up or mangled id).",
+    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks\". OpenAI Chat: 400 \"'tool_call_id' of '…' not found in 'tool_calls' of previous message\". OpenAI Responses: 400 \"No tool call found for function call output with call_id\".",
+    fix: "Take result ids from the calls of the latest reply and nowhere else.",
+    check: Check::Turn {
+        check: |t| on_followup(t, |m, f, _| unknown(m, f)),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.calls().next().is_some(),
+};
+
+pub(super) const DUPLICATE_RESULT: Rule = Rule {
+    id: "duplicate-result",
+    level: Level::Must,
+    family: Family::Results,
+    refused: Refused::Always(ApiFault::DuplicateResult),
+    summary: "sent two results for one call",
+    why: "One call, one result. Two results for one id usually mean a retry that appended instead of replacing, or a list built twice.",
+    providers: "Anthropic: 400 \"each tool_use must have a single result\". OpenAI Responses: \"Duplicate function_call_output for call_id\" on strict backends; OpenAI-compatible Chat servers: \"Duplicate value for 'tool_call_id'\".",
+    fix: "Key results by call id (a map), and send each once.",
+    check: Check::Turn {
+        check: |t| on_followup(t, |m, _, s| duplicate(m, s)),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.calls().next().is_some(),
+};
+
+pub(super) const MISMATCHED_RESULT: Rule = Rule {
+    id: "mismatched-result",
+    level: Level::Must,
+    family: Family::Results,
+    refused: Refused::Never,
+    summary: "put a call's output under another call's id (paired by position or completion order)",
+    why: "The API cannot see this one: every id is valid, but a call's output sits under another call's id, so the model reads the wrong answer to its question. The classic causes are pairing outputs with calls by position after collecting them in completion order, or zipping two lists built in different orders.",
+    providers: "No provider detects it; all of them match results to calls by id only (Anthropic tool_use_id, OpenAI tool_call_id / call_id).",
+    fix: "Carry the call id with the task that runs the call and tag the output with it; never rely on list positions or the order in which tasks finish.",
+    check: Check::Turn {
+        check: |t| on_followup(t, |m, _, s| mismatched(m, s, t.execution)),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.reorders_distinct_calls,
+};
+
+pub(super) const ERROR_NOT_FLAGGED: Rule = Rule {
+    id: "error-not-flagged",
+    level: Level::Must,
+    family: Family::Results,
+    refused: Refused::Never,
+    summary: "returned a failed tool's error without the provider's error flag (Anthropic is_error)",
+    why: "A failed tool must be reported as a failure, so the model knows the text is an error and not data.",
+    providers: "Anthropic: set is_error: true on the tool_result (the API accepts it either way, so only a harness sees it). OpenAI Chat and Responses: no flag exists; the error text is the signal, so this rule never fires there.",
+    fix: "When a tool raises or times out, send its message as the result with is_error: true.",
+    check: Check::Turn {
+        check: |t| match t.execution {
+            Some(x) => on_followup(t, |m, _, s| error_not_flagged(m, s, x)),
+            None => Vec::new(),
+        },
+        needs_execution: true,
+    },
+    exercised_by: |s| {
+        s.provider.format().has_error_flag() && s.any_outcome(|o| !matches!(o, Outcome::Output(_)))
+    },
+};
 
 /// `missing-result`: every call has a result.
 pub(crate) fn missing(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -> Vec<Violation> {
@@ -189,15 +286,17 @@ fn content_diff(obs: &TurnMessages, x: usize, actual: &str) -> Option<String> {
 }
 
 /// `error-not-flagged` (Anthropic): a failed or abandoned call's result has `is_error: true`.
-pub(crate) fn error_not_flagged(o: &TurnObservation, s: &Shape) -> Vec<Violation> {
-    let obs = &o.messages;
-    if !obs.provider.has_error_flag() || obs.provider != Provider::Anthropic {
+pub(crate) fn error_not_flagged(obs: &TurnMessages, s: &Shape, x: &Execution) -> Vec<Violation> {
+    if !obs.provider.format().has_error_flag() {
         return Vec::new();
     }
     obs.calls
         .iter()
         .enumerate()
-        .filter(|(i, _)| o.call_failed(*i))
+        .filter(|(i, c)| {
+            x.runs_of(*i).next().is_some()
+                && matches!(c.outcome, Some(Outcome::Fail(_) | Outcome::Hang))
+        })
         .filter(|(i, _)| {
             let rs = &s.results_by_call[*i];
             !rs.is_empty() && rs.iter().any(|r| r.is_error != Some(true))

@@ -1,10 +1,64 @@
 //! Where the follow-up put the assistant turn and the results, and the ordering rules that
 //! read it: `split-results`, `missing-assistant-turn`, `results-not-first`.
 
-use crate::provider::Provider;
+use crate::provider::{ApiFault, SplitVerdict};
+use crate::rules::catalogue::{Check, Family, Refused, Rule};
 use crate::rules::input::TurnMessages;
+use crate::rules::results::on_followup;
 use crate::rules::{Level, RuleId, Violation};
 use crate::transcript::{Part, Request, Role, ToolResult};
+
+pub(super) const SPLIT_RESULTS: Rule = Rule {
+    id: "split-results",
+    level: Level::Must,
+    family: Family::Placement,
+    refused: Refused::AtMustLevel(ApiFault::SplitResults),
+    summary: "spread the results over several messages, or put other messages between them",
+    why: "All results of one turn belong in one follow-up message, right after the assistant turn. Anthropic merges consecutive user messages (so that form is a should-level finding: its docs say it teaches the model to stop making parallel calls); any other message in between makes the real API reject the request.",
+    providers: "Anthropic: one user message holding every tool_result; a split with other content between is rejected as missing results. OpenAI Chat: a contiguous run of tool messages right after the assistant message. OpenAI Responses: the outputs together.",
+    fix: "Gather every result first, then append them as one message (Anthropic) or one contiguous run (OpenAI).",
+    check: Check::Turn {
+        check: |t| on_followup(t, |m, _, s| split(m, s).into_iter().collect()),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.some_turn_has(2, |_| true),
+};
+
+pub(super) const MISSING_ASSISTANT_TURN: Rule = Rule {
+    id: "missing-assistant-turn",
+    level: Level::Must,
+    family: Family::Placement,
+    refused: Refused::Always(ApiFault::MissingAssistantTurn),
+    summary: "did not put the assistant turn with the calls right before the results",
+    why: "The results answer calls that only exist in the assistant turn; the follow-up must repeat that turn, unchanged, right before the results (or, with OpenAI Responses, name it with previous_response_id).",
+    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks … must have a corresponding `tool_use` block in the previous message\". OpenAI Chat: 400 \"messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\". OpenAI Responses: 400 \"No tool call found for function call output\".",
+    fix: "Append the model's reply to the history as it came (the assistant message, or the output items) before appending the results.",
+    check: Check::Turn {
+        check: |t| {
+            on_followup(t, |m, _, s| {
+                missing_assistant_turn(m, s).into_iter().collect()
+            })
+        },
+        needs_execution: false,
+    },
+    exercised_by: |s| s.calls().next().is_some(),
+};
+
+pub(super) const RESULTS_NOT_FIRST: Rule = Rule {
+    id: "results-not-first",
+    level: Level::Must,
+    family: Family::Placement,
+    refused: Refused::Always(ApiFault::ResultsNotFirst),
+    summary: "(Anthropic) put other content before the tool_result blocks",
+    why: "Anthropic requires the tool_result blocks at the start of the user message; text may follow them, never precede them.",
+    providers: "Anthropic: 400 (reported as the \"`tool_use` ids were found without `tool_result` blocks immediately after\" error; Bedrock: \"Did not find N `tool_result` block(s) at the beginning of this message\"). OpenAI: not applicable.",
+    fix: "Put every tool_result block first in the content array, then any text.",
+    check: Check::Turn {
+        check: |t| on_followup(t, results_not_first),
+        needs_execution: false,
+    },
+    exercised_by: |s| s.provider.format().results_first_in_message() && s.calls().next().is_some(),
+};
 
 /// The layout of a follow-up relative to the turn's calls.
 #[derive(Debug, Clone)]
@@ -69,15 +123,9 @@ pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
         .map(|i| format!("#{}", f.messages[*i].wire_index))
         .collect::<Vec<_>>()
         .join(", ");
-    let (level, how) = match obs.provider {
-        // The Messages API merges consecutive user messages, so only a contiguous split is
-        // accepted; the docs still say it teaches the model to stop calling tools in parallel.
-        Provider::Anthropic if contiguous => (
-            Level::Should,
-            "consecutive user messages (the API merges them, but Anthropic says this teaches Claude to stop making parallel calls)",
-        ),
-        Provider::OpenAiResponses => (Level::Should, "input items with other items between them"),
-        _ => (Level::Must, "messages with other messages between them"),
+    let (level, how) = match obs.provider.format().split_results(contiguous) {
+        SplitVerdict::Refused => (Level::Must, "messages with other messages between them"),
+        SplitVerdict::Accepted(how) => (Level::Should, how),
     };
     // The calls whose results are not in the first results message.
     let first = s.result_msgs[0];
@@ -154,7 +202,7 @@ pub(crate) fn missing_assistant_turn(obs: &TurnMessages, s: &Shape) -> Option<Vi
 
 /// `results-not-first` (Anthropic): tool_result blocks open the user message.
 pub(crate) fn results_not_first(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violation> {
-    if obs.provider != Provider::Anthropic {
+    if !obs.provider.format().results_first_in_message() {
         return Vec::new();
     }
     let mut out = Vec::new();

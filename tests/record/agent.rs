@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tooltape::provider::Provider;
-use tooltape::provider::{self, Format, ResultBlock, SseEvent};
+use tooltape::provider::{self, ResultBlock, SseEvent};
 use tooltape::record::sse::SseParser;
 use tooltape::transcript::ToolCall;
 
@@ -62,7 +62,7 @@ async fn agent(mode: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut first = true;
     loop {
-        let body = ask(&client, fmt, &request, stream).await?;
+        let body = ask(&client, provider, &request, stream).await?;
         if mode == "hang" && std::mem::take(&mut first) {
             std::fs::write(var("TOOLTAPE_TEST_READY")?, std::process::id().to_string())
                 .map_err(|e| e.to_string())?;
@@ -83,11 +83,11 @@ async fn agent(mode: &str) -> Result<(), String> {
 
 async fn ask(
     client: &reqwest::Client,
-    fmt: &dyn Format,
+    provider: Provider,
     request: &Value,
     stream: bool,
 ) -> Result<Value, String> {
-    let (url, auth) = match fmt.provider() {
+    let (url, auth) = match provider {
         Provider::Anthropic => (
             format!("{}/v1/messages", var("ANTHROPIC_BASE_URL")?),
             ("x-api-key", var("ANTHROPIC_API_KEY")?),
@@ -140,7 +140,10 @@ async fn ask(
             gap_ms: 0,
         }));
     }
-    fmt.reply_from_stream(&events).map_err(|e| e.to_string())
+    provider
+        .format()
+        .reply_from_stream(&events)
+        .map_err(|e| e.to_string())
 }
 
 async fn run_tool(client: &reqwest::Client, call: &ToolCall) -> ResultBlock {

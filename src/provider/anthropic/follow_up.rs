@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::super::common::{array_field, history_array, object};
-use super::super::{FormatError, ResultBlock};
+use super::super::{ApiFault, FormatError, Refusal, ResultBlock};
 
 /// The request id of the error bodies tooltape sends. Real error bodies always carry one and
 /// some clients print it, so it has the real shape; it is fixed because it identifies nothing.
@@ -75,4 +75,70 @@ pub(super) fn error_body(message: &str) -> Value {
         "error": {"type": "invalid_request_error", "message": message},
         "request_id": ERROR_REQUEST_ID,
     })
+}
+
+/// The API's 400 message for a refused follow-up (protocols.md §1.5).
+pub(super) fn rejection_text(r: &Refusal<'_>) -> String {
+    let n = r.last_message;
+    let id = r.call_id.unwrap_or("(see the follow-up)");
+    match r.fault {
+        ApiFault::MissingResult | ApiFault::SplitResults | ApiFault::ResultsNotFirst => format!(
+            "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+            n.saturating_sub(1),
+            r.uncovered.join(", ")
+        ),
+        ApiFault::UnknownResult | ApiFault::MissingAssistantTurn => format!(
+            "messages.{n}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+        ),
+        ApiFault::DuplicateResult => format!(
+            "messages.{n}.content.0: each tool_use must have a single result. Found multiple `tool_result` blocks with id: {}",
+            r.call_id.unwrap_or_default()
+        ),
+    }
+}
+
+/// The Anthropic SDK's tool runner first tries server-side threads; answer as a server
+/// without them does, and the SDK resends the turn with full history.
+pub(super) fn preflight(request: &Value) -> Option<(u16, Value)> {
+    request.get("thread")?;
+    let mut err = error_body("message threads are not supported by this server");
+    err["error"]["details"] = json!({"error_code": "thread_unsupported_request"});
+    Some((400, err))
+}
+
+/// A reply body around `content`, its stop reason from whether it calls tools.
+pub(super) fn envelope(id_seed: &str, model: &str, content: Vec<Value>) -> Value {
+    let wants_tools = content
+        .iter()
+        .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"));
+    json!({
+        "id": format!("msg_{id_seed}"),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": if wants_tools { "tool_use" } else { "end_turn" },
+        "stop_sequence": null,
+        "usage": {"input_tokens": 0, "output_tokens": 0}
+    })
+}
+
+/// The reply whose assistant turn is `entries` (one assistant message).
+pub(super) fn reply_from_history(
+    entries: &[Value],
+    id_seed: &str,
+    model: &str,
+) -> Result<Value, String> {
+    let [message] = entries else {
+        return Err(format!(
+            "expected one assistant message, found {}",
+            entries.len()
+        ));
+    };
+    let content = match message.get("content") {
+        Some(Value::String(s)) => vec![json!({"type": "text", "text": s})],
+        Some(Value::Array(blocks)) => blocks.clone(),
+        _ => return Err("the assistant message has no content".into()),
+    };
+    Ok(envelope(id_seed, model, content))
 }

@@ -11,18 +11,116 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Format, FormatError, ResultBlock, SseEvent};
-use crate::provider::Provider;
+use super::common::{history_items, offers_tool_with, styled_id};
+use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request};
 
 /// The Anthropic API.
 pub struct Anthropic;
 
 impl Format for Anthropic {
-    fn provider(&self) -> Provider {
-        Provider::Anthropic
+    fn name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {
+        // `@ai-sdk/anthropic` posts to `${ANTHROPIC_BASE_URL}/messages`.
+        (path == "/messages" || path.ends_with("/v1/messages")).then(UrlSays::default)
+    }
+
+    fn history_key(&self) -> &'static str {
+        "messages"
+    }
+
+    fn likeness(&self, body: &Value, _bare_array: bool) -> u8 {
+        let blocks = history_items(body, "messages").iter().any(|m| {
+            m.get("content")
+                .and_then(Value::as_array)
+                .is_some_and(|blocks| {
+                    blocks.iter().any(|b| {
+                        matches!(
+                            b.get("type").and_then(Value::as_str),
+                            Some("tool_use" | "tool_result")
+                        )
+                    })
+                })
+        });
+        if blocks || offers_tool_with(body, "input_schema") {
+            super::CLEAR_SIGN
+        } else if body.get("messages").is_some() && body.get("system").is_some() {
+            // System text apart from the messages: Anthropic's shape, not a proof.
+            3
+        } else {
+            0
+        }
+    }
+
+    fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
+        vec![("ANTHROPIC_BASE_URL", base.to_string())]
+    }
+
+    fn key_env(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ANTHROPIC_API_KEY", "sk-ant-tooltape-placeholder")]
+    }
+
+    fn env_remove(&self) -> &'static [&'static str] {
+        // The SDKs prefer a bearer token to the key when both are set.
+        &["ANTHROPIC_AUTH_TOKEN"]
+    }
+
+    fn header_signs(&self) -> &'static [&'static str] {
+        &["anthropic-version", "x-api-key"]
+    }
+
+    fn upstream(&self) -> &'static str {
+        "https://api.anthropic.com"
+    }
+
+    fn call_id(&self, seed: &str) -> String {
+        styled_id("toolu_01", seed, 22)
+    }
+
+    fn has_error_flag(&self) -> bool {
+        true
+    }
+
+    fn results_first_in_message(&self) -> bool {
+        true
+    }
+
+    fn split_results(&self, contiguous: bool) -> SplitVerdict {
+        // The Messages API merges consecutive user messages, so only a contiguous split is
+        // accepted; the docs still say it teaches the model to stop calling tools in parallel.
+        if contiguous {
+            SplitVerdict::Accepted(
+                "consecutive user messages (the API merges them, but Anthropic says this teaches Claude to stop making parallel calls)",
+            )
+        } else {
+            SplitVerdict::Refused
+        }
+    }
+
+    fn rejection_text(&self, refusal: &Refusal<'_>) -> String {
+        follow_up::rejection_text(refusal)
+    }
+
+    fn preflight(&self, request: &Value) -> Option<(u16, Value)> {
+        follow_up::preflight(request)
+    }
+
+    fn reply_from_history(
+        &self,
+        entries: &[Value],
+        id_seed: &str,
+        model: &str,
+    ) -> Result<Value, String> {
+        follow_up::reply_from_history(entries, id_seed, model)
+    }
+
+    fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value {
+        follow_up::envelope(id_seed, model, vec![json!({"type": "text", "text": text})])
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

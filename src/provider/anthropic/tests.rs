@@ -653,5 +653,8 @@ fn error_body_has_the_api_envelope() {
         Anthropic.user_text_entry("hi"),
         json!({"role": "user", "content": "hi"})
     );
-    assert_eq!(Anthropic.provider(), Provider::Anthropic);
+    assert_eq!(
+        crate::provider::Provider::Anthropic.format().name(),
+        Anthropic.name()
+    );
 }

@@ -12,16 +12,105 @@ mod tests;
 
 use serde_json::Value;
 
-use super::{Format, FormatError, ResultBlock, SseEvent};
-use crate::provider::Provider;
+use super::common::{history_items, offers_tool_with, styled_id};
+use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request};
 
 /// The OpenAI Chat Completions API.
 pub struct OpenAiChat;
 
 impl Format for OpenAiChat {
-    fn provider(&self) -> Provider {
-        Provider::OpenAiChat
+    fn name(&self) -> &'static str {
+        "openai-chat"
+    }
+
+    fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {
+        path.ends_with("/chat/completions").then(UrlSays::default)
+    }
+
+    fn history_key(&self) -> &'static str {
+        "messages"
+    }
+
+    fn likeness(&self, body: &Value, _bare_array: bool) -> u8 {
+        let Some(Value::Array(_)) = body.get("messages") else {
+            return 0;
+        };
+        let messages = history_items(body, "messages");
+        let role = |m: &Value| m.get("role").and_then(Value::as_str).map(str::to_string);
+        if messages
+            .iter()
+            .any(|m| m.get("tool_calls").is_some() || role(m).as_deref() == Some("tool"))
+            || offers_tool_with(body, "function")
+        {
+            super::CLEAR_SIGN
+        } else if messages
+            .iter()
+            .any(|m| matches!(role(m).as_deref(), Some("system" | "developer")))
+        {
+            // Instructions inside the messages: Chat's shape, not a proof.
+            4
+        } else {
+            // Messages and nothing else to go by: the most common API.
+            1
+        }
+    }
+
+    fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
+        vec![("OPENAI_BASE_URL", format!("{base}/v1"))]
+    }
+
+    fn key_env(&self) -> &'static [(&'static str, &'static str)] {
+        &[("OPENAI_API_KEY", "sk-tooltape-placeholder")]
+    }
+
+    fn env_remove(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn header_signs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn upstream(&self) -> &'static str {
+        "https://api.openai.com"
+    }
+
+    fn call_id(&self, seed: &str) -> String {
+        styled_id("call_", seed, 24)
+    }
+
+    fn has_error_flag(&self) -> bool {
+        false
+    }
+
+    fn results_first_in_message(&self) -> bool {
+        false
+    }
+
+    fn split_results(&self, _contiguous: bool) -> SplitVerdict {
+        // The tool messages must be one run right after the assistant message.
+        SplitVerdict::Refused
+    }
+
+    fn rejection_text(&self, refusal: &Refusal<'_>) -> String {
+        follow_up::rejection_text(refusal)
+    }
+
+    fn reply_from_history(
+        &self,
+        entries: &[Value],
+        id_seed: &str,
+        model: &str,
+    ) -> Result<Value, String> {
+        follow_up::reply_from_history(entries, id_seed, model)
+    }
+
+    fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value {
+        let mut message = serde_json::Map::new();
+        message.insert("role".into(), Value::from("assistant"));
+        message.insert("content".into(), Value::from(text));
+        follow_up::envelope(id_seed, model, message)
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

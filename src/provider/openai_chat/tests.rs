@@ -615,5 +615,8 @@ fn error_body_and_user_entry() {
         OpenAiChat.user_text_entry("next"),
         json!({"role": "user", "content": "next"})
     );
-    assert_eq!(OpenAiChat.provider(), Provider::OpenAiChat);
+    assert_eq!(
+        crate::provider::Provider::OpenAiChat.format().name(),
+        OpenAiChat.name()
+    );
 }

@@ -14,16 +14,107 @@ mod tests;
 
 use serde_json::Value;
 
-use super::{Format, FormatError, ResultBlock, SseEvent};
-use crate::provider::Provider;
+use super::common::{history_items, styled_id};
+use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request};
 
 /// The OpenAI Responses API.
 pub struct OpenAiResponses;
 
 impl Format for OpenAiResponses {
-    fn provider(&self) -> Provider {
-        Provider::OpenAiResponses
+    fn name(&self) -> &'static str {
+        "openai-responses"
+    }
+
+    fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {
+        (path == "/responses"
+            || path.ends_with("/v1/responses")
+            || path.ends_with("/openai/responses"))
+        .then(UrlSays::default)
+    }
+
+    fn history_key(&self) -> &'static str {
+        "input"
+    }
+
+    fn likeness(&self, body: &Value, bare_array: bool) -> u8 {
+        if body.get("messages").is_some() {
+            return 0;
+        }
+        match body.get("input") {
+            None => 0,
+            // A bare array of plain role/content messages is Chat's as much as ours.
+            Some(Value::Array(_))
+                if bare_array && !history_items(body, "input").iter().any(is_item) =>
+            {
+                0
+            }
+            Some(_) => super::CLEAR_SIGN,
+        }
+    }
+
+    fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
+        vec![("OPENAI_BASE_URL", format!("{base}/v1"))]
+    }
+
+    fn key_env(&self) -> &'static [(&'static str, &'static str)] {
+        &[("OPENAI_API_KEY", "sk-tooltape-placeholder")]
+    }
+
+    fn env_remove(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn header_signs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn upstream(&self) -> &'static str {
+        "https://api.openai.com"
+    }
+
+    fn call_id(&self, seed: &str) -> String {
+        styled_id("call_", seed, 24)
+    }
+
+    fn has_error_flag(&self) -> bool {
+        false
+    }
+
+    fn results_first_in_message(&self) -> bool {
+        false
+    }
+
+    fn split_results(&self, _contiguous: bool) -> SplitVerdict {
+        // Outputs are read wherever they sit in the input.
+        SplitVerdict::Accepted("input items with other items between them")
+    }
+
+    fn rejection_text(&self, refusal: &Refusal<'_>) -> String {
+        follow_up::rejection_text(refusal)
+    }
+
+    fn reply_from_history(
+        &self,
+        entries: &[Value],
+        id_seed: &str,
+        model: &str,
+    ) -> Result<Value, String> {
+        follow_up::reply_from_history(entries, id_seed, model)
+    }
+
+    fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value {
+        follow_up::envelope(
+            id_seed,
+            model,
+            vec![serde_json::json!({
+                "type": "message",
+                "id": format!("msg_{id_seed}x0"),
+                "status": "completed",
+                "role": "assistant",
+                "content": [follow_up::output_text(text)]
+            })],
+        )
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
@@ -65,4 +156,12 @@ impl Format for OpenAiResponses {
     fn error_body(&self, message: &str) -> Value {
         follow_up::error_body(message)
     }
+}
+
+/// Whether an array entry is a Responses input item rather than a chat message.
+fn is_item(item: &Value) -> bool {
+    matches!(
+        item.get("type").and_then(Value::as_str),
+        Some("function_call" | "function_call_output" | "reasoning" | "item_reference" | "message")
+    )
 }

@@ -631,5 +631,8 @@ fn error_body_and_user_entry() {
         OpenAiResponses.user_text_entry("next"),
         json!({"role": "user", "content": "next"})
     );
-    assert_eq!(OpenAiResponses.provider(), Provider::OpenAiResponses);
+    assert_eq!(
+        crate::provider::Provider::OpenAiResponses.format().name(),
+        OpenAiResponses.name()
+    );
 }
