@@ -104,6 +104,8 @@ pub struct LoadedCassette {
     pub requests: Vec<Request>,
     /// Each exchange's reply body (streams accumulated).
     pub reply_bodies: Vec<Value>,
+    /// Each exchange's recorded stream events, when it was recorded as a stream.
+    pub recorded_streams: Vec<Option<std::sync::Arc<[SseEvent]>>>,
     /// Each exchange's reply, parsed.
     pub replies: Vec<Reply>,
 }
@@ -195,10 +197,19 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
         reply_bodies.push(body);
         replies.push(reply);
     }
+    let recorded_streams = cassette
+        .exchanges
+        .iter()
+        .map(|ex| match &ex.reply {
+            RecordedReply::Stream(events) => Some(events.as_slice().into()),
+            RecordedReply::Body(_) => None,
+        })
+        .collect();
     Ok(LoadedCassette {
         path: path.to_path_buf(),
         cassette,
         requests,
+        recorded_streams,
         reply_bodies,
         replies,
     })

@@ -72,7 +72,7 @@ pub async fn run(
     let mut child = match spawn(
         command,
         &server.env_vars(),
-        &["ANTHROPIC_AUTH_TOKEN"],
+        &crate::server::Server::env_remove(),
         Output::Capture {
             limit: opts.output_limit,
         },

@@ -9,7 +9,6 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::{BoxError, Env, Handler, HandlerFuture};
-use crate::provider::Provider;
 use crate::provider::{self, ResultBlock};
 use crate::rules::RuleId;
 use crate::transcript::ToolCall;
@@ -37,27 +36,17 @@ pub fn all() -> Vec<Builtin> {
     .collect()
 }
 
+/// `breaks-<rule>`, made once per rule for the life of the process (handler names are
+/// `&'static str` so reports can borrow them).
 fn breaks_name(r: RuleId) -> &'static str {
-    use RuleId::*;
-    match r {
-        MissingResult => "breaks-missing-result",
-        UnknownResult => "breaks-unknown-result",
-        DuplicateResult => "breaks-duplicate-result",
-        MismatchedResult => "breaks-mismatched-result",
-        SplitResults => "breaks-split-results",
-        MissingAssistantTurn => "breaks-missing-assistant-turn",
-        ResultsNotFirst => "breaks-results-not-first",
-        HistoryChanged => "breaks-history-changed",
-        ErrorNotFlagged => "breaks-error-not-flagged",
-        SequentialExecution => "breaks-sequential-execution",
-        UnsafeParallelWrites => "breaks-unsafe-parallel-writes",
-        ParallelWritesEnabled => "breaks-parallel-writes-enabled",
-        TimeoutNotEnforced => "breaks-timeout-not-enforced",
-        WrongArguments => "breaks-wrong-arguments",
-        CallNotRun => "breaks-call-not-run",
-        CallRunTwice => "breaks-call-run-twice",
-        StoppedEarly => "breaks-stopped-early",
-    }
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        RuleId::ALL
+            .iter()
+            .map(|r| &*Box::leak(r.breaking_handler().into_boxed_str()))
+            .collect()
+    });
+    names[RuleId::ALL.iter().position(|x| *x == r).unwrap_or(0)]
 }
 
 /// The built-in handler called `name` (`reference` or `breaks-<rule>`).
@@ -113,7 +102,7 @@ async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
         if bug == Some(StoppedEarly) {
             return Ok(());
         }
-        let results = build_results(provider, &calls, ran, &completion, bug);
+        let results = build_results(fmt, &calls, ran, &completion, bug);
         let mut next = request.clone();
         let history = fmt.history_mut(&mut next)?;
         if bug == Some(HistoryChanged) {
@@ -122,25 +111,39 @@ async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
         if bug != Some(MissingAssistantTurn) {
             history.extend(fmt.history_entries(&reply)?);
         }
-        match bug {
-            Some(SplitResults) if results.len() > 1 => {
-                if provider == Provider::Anthropic {
-                    for r in &results {
-                        history.extend(fmt.results_entries(std::slice::from_ref(r), None));
-                    }
-                } else {
-                    history.extend(fmt.results_entries(&results[..1], None));
-                    history.push(fmt.user_text_entry("(more results follow)"));
-                    history.extend(fmt.results_entries(&results[1..], None));
-                }
+        let entries = match bug {
+            Some(SplitResults) if results.len() > 1 => split_entries(fmt, &results),
+            Some(ResultsNotFirst) if fmt.results_first_in_message() => {
+                fmt.results_entries(&results, Some("Here are the tool results."))
             }
-            Some(ResultsNotFirst) if provider == Provider::Anthropic => {
-                history.extend(fmt.results_entries(&results, Some("Here are the tool results.")))
-            }
-            _ => history.extend(fmt.results_entries(&results, None)),
-        }
+            _ => fmt.results_entries(&results, None),
+        };
+        history.extend(entries);
         request = next;
     }
+}
+
+/// The results spread over several messages: one message per result where the API keeps such
+/// messages apart (the gentlest split), else the first result, a user message, the rest.
+fn split_entries(fmt: &dyn provider::Format, results: &[ResultBlock]) -> Vec<Value> {
+    let per_result: Vec<Value> = results
+        .iter()
+        .flat_map(|r| fmt.results_entries(std::slice::from_ref(r), None))
+        .collect();
+    let mut probe = serde_json::json!({});
+    let apart = fmt.history_mut(&mut probe).is_ok_and(|h| {
+        h.extend(per_result.iter().cloned());
+        true
+    }) && fmt
+        .parse_request(&probe)
+        .is_ok_and(|r| r.messages.iter().filter(|m| m.has_results()).count() > 1);
+    if apart {
+        return per_result;
+    }
+    let mut out = fmt.results_entries(&results[..1], None);
+    out.push(fmt.user_text_entry("(more results follow)"));
+    out.extend(fmt.results_entries(&results[1..], None));
+    out
 }
 
 /// Run the calls the way the handler does; returns each call's result (None: not run) and the
@@ -270,7 +273,7 @@ fn altered(input: &Value) -> Value {
 }
 
 fn build_results(
-    provider: Provider,
+    fmt: &dyn provider::Format,
     calls: &[ToolCall],
     ran: Vec<Option<Ran>>,
     completion: &[usize],
@@ -312,12 +315,8 @@ fn build_results(
             }
         }
         Some(UnknownResult) => {
-            let id = match provider {
-                Provider::Anthropic => "toolu_01TooltapeUnknownCallId0",
-                _ => "call_TooltapeUnknownCallId000",
-            };
             results.push(ResultBlock {
-                call_id: id.into(),
+                call_id: fmt.call_id("TooltapeUnknownCallId"),
                 content: "result for a call nobody made".into(),
                 is_error: false,
             });

@@ -63,7 +63,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
                 "this is already a tooltape cassette; nothing to import".into(),
             ));
         }
-        let (p, body, wrapped) = input::classify(value, forced.or_else(|| by_tools(value)))
+        let (p, body, wrapped) = input::classify(value, forced)
             .map_err(|message| Error::invalid(doc.at(file, String::new()), message))?;
         let parsed = provider::format(p).parse_request(&body).map_err(|e| {
             Error::invalid(doc.at(file, input::unwrap_path(&e, wrapped)), e.message)
@@ -115,19 +115,6 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
     })
 }
 
-/// The API a request body is for, told by the tools it offers: lint tells it from the
-/// messages, which in an agent's first request (one user text) show nothing of the API.
-fn by_tools(value: &Value) -> Option<Provider> {
-    let tools = value.get("tools")?.as_array()?;
-    if tools.iter().any(|t| t.get("input_schema").is_some()) {
-        Some(Provider::Anthropic)
-    } else if tools.iter().any(|t| t.get("function").is_some()) {
-        Some(Provider::OpenAiChat)
-    } else {
-        None
-    }
-}
-
 /// The exchanges of one conversation's requests.
 fn rebuild_conversation(
     file: &Path,
@@ -136,11 +123,7 @@ fn rebuild_conversation(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Found>, Error> {
     let fmt = provider::format(p);
-    let key = if p == Provider::OpenAiResponses {
-        "input"
-    } else {
-        "messages"
-    };
+    let key = fmt.history_key();
     let mut out: Vec<Found> = Vec::new();
     // History entries already turned into exchanges.
     let mut covered = 0;

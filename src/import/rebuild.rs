@@ -6,7 +6,7 @@
 //! Ids of rebuilt replies are made from the exchange number (`msg_import0002`), so an import is
 //! reproducible; usage figures are zero, since the log does not have them.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::provider::Provider;
 use crate::provider::{self, ResultBlock};
@@ -26,169 +26,21 @@ pub fn reply_from_entries(
     model: Option<&str>,
     n: usize,
 ) -> Result<Value, String> {
-    let model = Value::String(model.unwrap_or("unknown").to_string());
-    match provider {
-        Provider::Anthropic => {
-            let [message] = entries else {
-                return Err(format!(
-                    "expected one assistant message, found {}",
-                    entries.len()
-                ));
-            };
-            let content = match message.get("content") {
-                Some(Value::String(s)) => vec![json!({"type": "text", "text": s})],
-                Some(Value::Array(blocks)) => blocks.clone(),
-                _ => return Err("the assistant message has no content".into()),
-            };
-            Ok(anthropic_envelope(n, model, content))
-        }
-        Provider::OpenAiChat => {
-            let [Value::Object(message)] = entries else {
-                return Err(format!(
-                    "expected one assistant message, found {}",
-                    entries.len()
-                ));
-            };
-            let mut message = message.clone();
-            message.entry("content").or_insert(Value::Null);
-            Ok(chat_envelope(n, model, message))
-        }
-        Provider::OpenAiResponses => {
-            let output: Vec<Value> = entries
-                .iter()
-                .enumerate()
-                .map(|(i, item)| output_item(item, n, i))
-                .collect();
-            Ok(responses_envelope(n, model, output))
-        }
-    }
-}
-
-fn anthropic_envelope(n: usize, model: Value, content: Vec<Value>) -> Value {
-    let wants_tools = content
-        .iter()
-        .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"));
-    json!({
-        "id": format!("msg_import{n:04}"),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": if wants_tools { "tool_use" } else { "end_turn" },
-        "stop_sequence": null,
-        "usage": {"input_tokens": 0, "output_tokens": 0}
-    })
-}
-
-fn chat_envelope(n: usize, model: Value, message: Map<String, Value>) -> Value {
-    let wants_tools = message
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .is_some_and(|c| !c.is_empty());
-    json!({
-        "id": format!("chatcmpl-import{n:04}"),
-        "object": "chat.completion",
-        "created": 0,
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": if wants_tools { "tool_calls" } else { "stop" }
-        }],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    })
-}
-
-/// A Responses input item of the model's (an assistant message in any of its input forms, a
-/// function call, reasoning) as the output item the API returned: ids and statuses the input
-/// form may leave out are filled in, assistant text becomes `output_text` parts.
-fn output_item(item: &Value, n: usize, i: usize) -> Value {
-    let Value::Object(obj) = item else {
-        return item.clone();
-    };
-    let mut obj = obj.clone();
-    let ty = obj.get("type").and_then(Value::as_str).map(str::to_string);
-    match ty.as_deref() {
-        None | Some("message") => {
-            obj.insert("type".into(), json!("message"));
-            obj.entry("id")
-                .or_insert_with(|| json!(format!("msg_import{n:04}x{i}")));
-            obj.entry("status").or_insert_with(|| json!("completed"));
-            let content = match obj.get("content") {
-                Some(Value::String(s)) => vec![output_text(s)],
-                Some(Value::Array(parts)) => parts
-                    .iter()
-                    .map(
-                        |p| match (p.get("type").and_then(Value::as_str), p.get("text")) {
-                            (Some("input_text" | "text"), Some(Value::String(t))) => output_text(t),
-                            _ => p.clone(),
-                        },
-                    )
-                    .collect(),
-                _ => Vec::new(),
-            };
-            obj.insert("content".into(), Value::Array(content));
-        }
-        Some("function_call") => {
-            obj.entry("id")
-                .or_insert_with(|| json!(format!("fc_import{n:04}x{i}")));
-            obj.entry("status").or_insert_with(|| json!("completed"));
-        }
-        _ => {}
-    }
-    Value::Object(obj)
-}
-
-fn output_text(text: &str) -> Value {
-    json!({"type": "output_text", "text": text, "annotations": []})
-}
-
-fn responses_envelope(n: usize, model: Value, output: Vec<Value>) -> Value {
-    let mut body = Map::new();
-    body.insert("id".into(), json!(format!("resp_import{n:04}")));
-    body.insert("object".into(), json!("response"));
-    body.insert("created_at".into(), json!(0));
-    body.insert("status".into(), json!("completed"));
-    body.insert("error".into(), Value::Null);
-    body.insert("incomplete_details".into(), Value::Null);
-    body.insert("model".into(), model);
-    body.insert("output".into(), Value::Array(output));
-    body.insert("parallel_tool_calls".into(), json!(true));
-    body.insert(
-        "usage".into(),
-        json!({"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}),
-    );
-    Value::Object(body)
+    provider
+        .format()
+        .reply_from_history(entries, &id_seed(n), model.unwrap_or("unknown"))
 }
 
 /// A made-up final answer (text, no tool calls) for exchange number `n`.
 pub fn final_answer(provider: Provider, model: Option<&str>, n: usize) -> Value {
-    let model = Value::String(model.unwrap_or("unknown").to_string());
-    match provider {
-        Provider::Anthropic => anthropic_envelope(
-            n,
-            model,
-            vec![json!({"type": "text", "text": SYNTHESIZED_ANSWER})],
-        ),
-        Provider::OpenAiChat => {
-            let mut message = Map::new();
-            message.insert("role".into(), json!("assistant"));
-            message.insert("content".into(), json!(SYNTHESIZED_ANSWER));
-            chat_envelope(n, model, message)
-        }
-        Provider::OpenAiResponses => responses_envelope(
-            n,
-            model,
-            vec![json!({
-                "type": "message",
-                "id": format!("msg_import{n:04}x0"),
-                "status": "completed",
-                "role": "assistant",
-                "content": [output_text(SYNTHESIZED_ANSWER)]
-            })],
-        ),
-    }
+    provider
+        .format()
+        .text_reply(&id_seed(n), model.unwrap_or("unknown"), SYNTHESIZED_ANSWER)
+}
+
+/// The seed of a rebuilt reply's ids: `import0002` for exchange 2 (`msg_import0002`).
+fn id_seed(n: usize) -> String {
+    format!("import{n:04}")
 }
 
 /// The request that follows `request` and its `reply` when the recording stops there: the
@@ -221,6 +73,7 @@ pub fn follow_up(
 mod tests {
     use super::*;
     use crate::transcript::StopReason;
+    use serde_json::json;
 
     fn parses(provider: Provider, body: &Value) -> crate::transcript::Reply {
         provider::format(provider)

@@ -313,26 +313,11 @@ pub fn uri_path(uri: &str) -> &str {
     }
 }
 
-/// The API a model call is for, by its method and path. Gateways put the APIs under a prefix
-/// (`/openai/deployments/x/chat/completions`, `/anthropic/v1/messages`), so the path's end
-/// decides; the Assistants API's `/threads/…/messages` is not a model call.
+/// The API a model call is for, by its method and path ([`crate::provider::route`]: gateways
+/// put the APIs under a prefix, so each API matches the path's end; the Assistants API's
+/// `/threads/…/messages` is not a model call).
 pub fn model_endpoint(method: &str, path: &str) -> Option<Provider> {
-    if method != "POST" {
-        return None;
-    }
-    let path = path.trim_end_matches('/');
-    if path == "/messages" || path.ends_with("/v1/messages") {
-        Some(Provider::Anthropic)
-    } else if path.ends_with("/chat/completions") {
-        Some(Provider::OpenAiChat)
-    } else if path == "/responses"
-        || path.ends_with("/v1/responses")
-        || path.ends_with("/openai/responses")
-    {
-        Some(Provider::OpenAiResponses)
-    } else {
-        None
-    }
+    crate::provider::route(method, path, None).map(|e| e.provider)
 }
 
 /// The first value of a response header, matched without regard to case.

@@ -171,95 +171,36 @@ fn cassette(file: &Path, doc: &Doc) -> Result<Conversation, Error> {
 }
 
 /// Which API a raw document is for, and the request body to parse. A bare array is wrapped
-/// into `{"messages": …}` or `{"input": …}`; the key used is returned so that error paths can
-/// be given back in the file's own terms.
+/// into the API's history key (`{"messages": …}`, `{"input": …}`); the key used is returned
+/// so that error paths can be given back in the file's own terms.
 pub(crate) fn classify(
     value: &Value,
     forced: Option<Provider>,
 ) -> Result<(Provider, Value, Option<&'static str>), String> {
-    let (items, wrapped) = match value {
-        Value::Object(o) => match (o.get("messages"), o.get("input")) {
-            (Some(Value::Array(m)), _) => (m.as_slice(), None),
-            (None, Some(_)) => {
-                let p = forced.unwrap_or(Provider::OpenAiResponses);
-                return Ok((p, value.clone(), None));
-            }
-            _ => {
-                return Err(
-                    "expected a tooltape cassette, a request body with a `messages` array \
-                     (Anthropic, OpenAI Chat) or an `input` (OpenAI Responses), or an array of \
-                     messages"
-                        .into(),
-                );
-            }
-        },
-        Value::Array(a) => {
-            let key = if forced == Some(Provider::OpenAiResponses)
-                || (forced.is_none() && a.iter().any(is_responses_item))
-            {
-                "input"
-            } else {
-                "messages"
+    if !matches!(value, Value::Object(_) | Value::Array(_)) {
+        return Err(format!(
+            "expected a tooltape cassette, a request body or an array of messages, found {}",
+            kind_of(value)
+        ));
+    }
+    let (provider, body) = match forced {
+        Some(p) => {
+            let body = match value {
+                Value::Array(_) => Value::Object(
+                    [(p.format().history_key().to_string(), value.clone())]
+                        .into_iter()
+                        .collect(),
+                ),
+                _ => value.clone(),
             };
-            (a.as_slice(), Some(key))
+            (p, body)
         }
-        _ => {
-            return Err(format!(
-                "expected a tooltape cassette, a request body or an array of messages, found {}",
-                kind_of(value)
-            ));
-        }
+        None => crate::provider::detect(value).map_err(|e| {
+            format!("expected a tooltape cassette, a request body or an array of messages: {e}")
+        })?,
     };
-    let provider = match (forced, wrapped) {
-        (Some(p), _) => p,
-        (None, Some("input")) => Provider::OpenAiResponses,
-        (None, _) => sniff_messages(items, value.get("system").is_some())?,
-    };
-    let body = match wrapped {
-        Some(key) => Value::Object([(key.to_string(), value.clone())].into_iter().collect()),
-        None => value.clone(),
-    };
+    let wrapped = value.is_array().then(|| provider.format().history_key());
     Ok((provider, body, wrapped))
-}
-
-/// Anthropic or OpenAI Chat, from the messages: `tool_use`/`tool_result` blocks are
-/// Anthropic's; `tool_calls`, `role: "tool"` and system messages are Chat's. Without either
-/// sign there is no tool call to check, and a top-level `system` field decides.
-fn sniff_messages(items: &[Value], top_level_system: bool) -> Result<Provider, String> {
-    let mut anthropic = false;
-    let mut chat = false;
-    for m in items {
-        let role = m.get("role").and_then(Value::as_str);
-        chat |=
-            matches!(role, Some("tool" | "system" | "developer")) || m.get("tool_calls").is_some();
-        if let Some(Value::Array(blocks)) = m.get("content") {
-            anthropic |= blocks.iter().any(|b| {
-                matches!(
-                    b.get("type").and_then(Value::as_str),
-                    Some("tool_use" | "tool_result")
-                )
-            });
-        }
-    }
-    match (anthropic, chat) {
-        (true, true) => Err(
-            "the messages mix Anthropic blocks (tool_use/tool_result) with OpenAI Chat ones \
-             (tool_calls, role \"tool\"); name the API with --provider"
-                .into(),
-        ),
-        (true, false) => Ok(Provider::Anthropic),
-        (false, true) => Ok(Provider::OpenAiChat),
-        (false, false) if top_level_system => Ok(Provider::Anthropic),
-        (false, false) => Ok(Provider::OpenAiChat),
-    }
-}
-
-/// Whether an array entry is a Responses input item rather than a chat message.
-fn is_responses_item(item: &Value) -> bool {
-    matches!(
-        item.get("type").and_then(Value::as_str),
-        Some("function_call" | "function_call_output" | "reasoning" | "item_reference" | "message")
-    )
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -50,6 +50,10 @@ const REGISTRY: &[(Provider, &dyn Format)] = &[
     ),
 ];
 
+/// Where `tooltape record` sends a request that no API claims by its path or headers (model
+/// listings, files, ...): OpenAI's SDK reads the most such paths.
+pub const FALLBACK_UPSTREAM: Provider = Provider::OpenAiChat;
+
 impl Provider {
     /// Every provider, in a stable order.
     pub const ALL: [Provider; 3] = [
@@ -156,15 +160,12 @@ pub fn detect(value: &Value) -> Result<(Provider, Value), String> {
         .collect();
     scored.sort_by_key(|(s, _, _)| std::cmp::Reverse(*s));
     match scored.as_slice() {
-        [] => Err(match value {
-            Value::Object(_) | Value::Array(_) => format!(
-                "expected a request body or an array of messages of one of the APIs ({})",
-                Provider::ALL.map(|p| p.as_str()).join(", ")
-            ),
-            _ => "expected a request body or an array of messages".into(),
-        }),
+        [] => Err(format!(
+            "it fits none of the APIs' request shapes ({})",
+            Provider::ALL.map(|p| p.as_str()).join(", ")
+        )),
         [(a, pa, _), (b, pb, _), ..] if a == b && *a >= CLEAR_SIGN => Err(format!(
-            "the document shows signs of both {pa} and {pb}; name the API with --provider"
+            "it shows signs of both {pa} and {pb}; name the API with --provider"
         )),
         [(_, p, body), ..] => Ok((*p, body.clone())),
     }
@@ -289,6 +290,12 @@ pub trait Format: Send + Sync {
 
     /// Where `tooltape record` sends this API's requests by default.
     fn upstream(&self) -> &'static str;
+
+    /// The path a model call must have upstream, for a `path` this API's [`Format::endpoint`]
+    /// accepted (a short alias some clients post to becomes the real path).
+    fn upstream_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(path)
+    }
 
     /// A call id in the API's style, made from `seed` (letters and digits).
     fn call_id(&self, seed: &str) -> String;

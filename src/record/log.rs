@@ -86,17 +86,9 @@ impl Entry {
     }
 }
 
-/// The model API a request is for, by its method and path (the mock server's routes).
+/// The model API a request is for, by its method and path (as the mock server routes it).
 pub fn model_endpoint(method: &str, path: &str) -> Option<Provider> {
-    if method != "POST" {
-        return None;
-    }
-    match path.trim_end_matches('/') {
-        "/v1/messages" | "/messages" => Some(Provider::Anthropic),
-        "/v1/chat/completions" | "/chat/completions" => Some(Provider::OpenAiChat),
-        "/v1/responses" | "/responses" => Some(Provider::OpenAiResponses),
-        _ => None,
-    }
+    crate::provider::route(method, path, None).map(|e| e.provider)
 }
 
 /// Every request of the run, shared by the proxy's connections.

@@ -263,10 +263,15 @@ async fn run(
         .await
         .map_err(RecordError::Proxy)?;
     let base = format!("http://{}", proxy.addr);
-    let env = [
-        ("ANTHROPIC_BASE_URL".to_string(), base.clone()),
-        ("OPENAI_BASE_URL".to_string(), format!("{base}/v1")),
-    ];
+    // Every API's base URL variables point at the proxy; the agent keeps its own keys.
+    let mut env: Vec<(String, String)> = Vec::new();
+    for p in crate::provider::Provider::ALL {
+        for (k, v) in p.format().base_url_env(&base) {
+            if !env.iter().any(|(name, _)| name == k) {
+                env.push((k.to_string(), v));
+            }
+        }
+    }
     progress(Progress::Started {
         addr: proxy.addr,
         upstreams: prep.upstreams.describe(),

@@ -26,17 +26,11 @@ use crate::provider::Provider;
 /// The largest request body the proxy accepts.
 const MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
 
-/// Where requests go.
+/// Where requests go: each API's upstream (its public endpoint, or one `--upstream` for all).
 #[derive(Debug, Clone)]
 pub struct Upstreams {
-    anthropic: reqwest::Url,
-    openai: reqwest::Url,
+    by_api: Vec<(Provider, reqwest::Url)>,
 }
-
-/// The Anthropic API's public base URL.
-pub const ANTHROPIC: &str = "https://api.anthropic.com";
-/// The OpenAI API's public base URL (paths carry the `/v1`).
-pub const OPENAI: &str = "https://api.openai.com";
 
 impl Upstreams {
     /// The providers' public endpoints, or `one` for everything (`--upstream`).
@@ -60,36 +54,42 @@ impl Upstreams {
             }
             Ok(url)
         };
-        Ok(match one {
-            Some(u) => {
-                let url = parse(u)?;
-                Upstreams {
-                    anthropic: url.clone(),
-                    openai: url,
-                }
-            }
-            None => Upstreams {
-                anthropic: parse(ANTHROPIC)?,
-                openai: parse(OPENAI)?,
-            },
-        })
+        let one = one.map(parse).transpose()?;
+        let by_api = Provider::ALL
+            .into_iter()
+            .map(|p| {
+                let url = match &one {
+                    Some(u) => u.clone(),
+                    None => parse(p.format().upstream())?,
+                };
+                Ok((p, url))
+            })
+            .collect::<Result<_, super::RecordError>>()?;
+        Ok(Upstreams { by_api })
     }
 
-    /// The base a request goes to: Anthropic for its endpoints (or a request that carries
-    /// Anthropic's headers), OpenAI for everything else.
+    /// The base a request goes to: its API's (by its path, else by headers only that API's
+    /// clients send), else the registry's fallback.
     fn base(&self, provider: Option<Provider>, headers: &HeaderMap) -> &reqwest::Url {
-        let anthropic = match provider {
-            Some(p) => p == Provider::Anthropic,
-            None => headers.contains_key("anthropic-version") || headers.contains_key("x-api-key"),
-        };
-        if anthropic {
-            &self.anthropic
-        } else {
-            &self.openai
-        }
+        let p = provider
+            .or_else(|| {
+                Provider::ALL.into_iter().find(|p| {
+                    p.format()
+                        .header_signs()
+                        .iter()
+                        .any(|h| headers.contains_key(*h))
+                })
+            })
+            .unwrap_or(crate::provider::FALLBACK_UPSTREAM);
+        self.by_api
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, u)| u)
+            .unwrap_or(&self.by_api[0].1)
     }
 
-    /// The upstream URL for a path and query.
+    /// The upstream URL for a path and query; a model call goes to its API's own path (a
+    /// client may post to a short alias the mock also serves).
     fn url(
         &self,
         provider: Option<Provider>,
@@ -98,23 +98,34 @@ impl Upstreams {
         query: Option<&str>,
     ) -> String {
         let base = self.base(provider, headers).as_str().trim_end_matches('/');
+        let path = match provider {
+            Some(p) => p.format().upstream_path(path),
+            None => std::borrow::Cow::Borrowed(path),
+        };
         match query {
             Some(q) => format!("{base}{path}?{q}"),
             None => format!("{base}{path}"),
         }
     }
 
-    /// How the upstreams read in messages.
+    /// How the upstreams read in messages: one URL, or each URL with the APIs it serves.
     pub fn describe(&self) -> String {
-        if self.anthropic == self.openai {
-            self.anthropic.as_str().trim_end_matches('/').to_string()
-        } else {
-            format!(
-                "{} (Anthropic), {} (OpenAI)",
-                self.anthropic.as_str().trim_end_matches('/'),
-                self.openai.as_str().trim_end_matches('/')
-            )
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (p, u) in &self.by_api {
+            let u = u.as_str().trim_end_matches('/');
+            match groups.iter_mut().find(|(url, _)| *url == u) {
+                Some((_, apis)) => apis.push(p.as_str()),
+                None => groups.push((u, vec![p.as_str()])),
+            }
         }
+        if groups.len() == 1 {
+            return groups[0].0.to_string();
+        }
+        groups
+            .iter()
+            .map(|(u, apis)| format!("{u} ({})", apis.join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -483,6 +494,15 @@ mod tests {
         assert_eq!(
             u.url(None, &ant, "/v1/models", None),
             "https://api.anthropic.com/v1/models"
+        );
+        assert_eq!(
+            u.url(Some(Provider::Anthropic), &h, "/messages", None),
+            "https://api.anthropic.com/v1/messages",
+            "the alias @ai-sdk/anthropic posts to goes to the real path upstream"
+        );
+        assert_eq!(
+            u.describe(),
+            "https://api.anthropic.com (anthropic), https://api.openai.com (openai-chat, openai-responses)"
         );
         let one = Upstreams::new(Some("http://127.0.0.1:9/gw/")).unwrap();
         assert_eq!(

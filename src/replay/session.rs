@@ -39,6 +39,9 @@ pub struct Served {
     pub index: usize,
     /// The reply body (a recorded stream already accumulated).
     pub body: Value,
+    /// The stream's events as recorded, when the reply was recorded as a stream (a transport
+    /// that streams sends these, with their gaps; else it makes a stream from `body`).
+    pub stream: Option<std::sync::Arc<[crate::provider::SseEvent]>>,
 }
 
 /// What a fake tool answered.
@@ -285,6 +288,7 @@ impl Session {
         Ok(Served {
             index: k,
             body: exchanges.reply_bodies[k].clone(),
+            stream: exchanges.recorded_streams[k].clone(),
         })
     }
 

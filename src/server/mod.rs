@@ -19,7 +19,6 @@ use axum::routing::post;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::cassette::RecordedReply;
 use crate::provider::Provider;
 use crate::provider::{self, SseEvent};
 use crate::replay::session::{Session, ToolAnswer};
@@ -34,19 +33,43 @@ pub struct Server {
 }
 
 impl Server {
-    /// The environment a command under test is started with (PRODUCT.md).
+    /// The environment a command under test is started with (PRODUCT.md): every API's base
+    /// URL variables pointing here, placeholder keys, and the fake-tool endpoint.
     pub fn env_vars(&self) -> Vec<(String, String)> {
         let base = format!("http://{}", self.addr);
-        vec![
-            ("ANTHROPIC_BASE_URL".into(), base.clone()),
-            ("OPENAI_BASE_URL".into(), format!("{base}/v1")),
-            (
-                "ANTHROPIC_API_KEY".into(),
-                "sk-ant-tooltape-placeholder".into(),
-            ),
-            ("OPENAI_API_KEY".into(), "sk-tooltape-placeholder".into()),
-            ("TOOLTAPE_TOOLS_URL".into(), format!("{base}/_tools")),
-        ]
+        let mut vars: Vec<(String, String)> = Vec::new();
+        let mut add = |k: &str, v: String| {
+            if !vars.iter().any(|(name, _)| name == k) {
+                vars.push((k.to_string(), v));
+            }
+        };
+        for p in Provider::ALL {
+            let fmt = p.format();
+            for (k, v) in fmt.base_url_env(&base) {
+                add(k, v);
+            }
+        }
+        for p in Provider::ALL {
+            for (k, v) in p.format().key_env() {
+                add(k, v.to_string());
+            }
+        }
+        add("TOOLTAPE_TOOLS_URL", format!("{base}/_tools"));
+        vars
+    }
+
+    /// Variables taken out of the environment of a command under test: credentials and base
+    /// URLs the SDKs would prefer to the ones set here.
+    pub fn env_remove() -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for p in Provider::ALL {
+            for v in p.format().env_remove() {
+                if !out.contains(v) {
+                    out.push(v);
+                }
+            }
+        }
+        out
     }
 
     /// Wait until no streamed reply is still being sent (at most `limit`).
@@ -114,15 +137,11 @@ pub(crate) async fn start(
         time_scale,
         streaming: streaming.clone(),
     });
+    // Model calls are routed by the providers themselves (`provider::route`): each API knows
+    // its own paths, and some (Gemini) put the model and the stream choice in the URL.
     let app = Router::new()
-        .route("/v1/messages", post(anthropic))
-        .route("/messages", post(anthropic))
-        .route("/v1/chat/completions", post(openai_chat))
-        .route("/chat/completions", post(openai_chat))
-        .route("/v1/responses", post(openai_responses))
-        .route("/responses", post(openai_responses))
         .route("/_tools/{name}", post(tool))
-        .fallback(not_found)
+        .fallback(dispatch)
         .with_state(state);
     let (addr, tx, task) = listen(app, port).await?;
     Ok(Server {
@@ -156,20 +175,18 @@ pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening>
     Ok((addr, tx, task))
 }
 
-async fn anthropic(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    model(s, Provider::Anthropic, headers, body).await
-}
-
-async fn openai_chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    model(s, Provider::OpenAiChat, headers, body).await
-}
-
-async fn openai_responses(
+/// Every request but the fake tools': a model call of some API, or a 404.
+async fn dispatch(
     State(s): State<Arc<AppState>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    model(s, Provider::OpenAiResponses, headers, body).await
+    match provider::route(method.as_str(), uri.path(), uri.query()) {
+        Some(endpoint) => model(s, endpoint, headers, body).await,
+        None => not_found(uri).await,
+    }
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -189,8 +206,14 @@ fn json_response(status: StatusCode, body: Value) -> Response {
     r
 }
 
-async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: Bytes) -> Response {
-    let fmt = provider::format(provider);
+async fn model(
+    s: Arc<AppState>,
+    endpoint: provider::Endpoint,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let provider = endpoint.provider;
+    let fmt = provider.format();
     let expected = s.session.scenario.cassette.provider();
     if provider != expected {
         let msg = format!(
@@ -219,32 +242,30 @@ async fn model(s: Arc<AppState>, provider: Provider, headers: HeaderMap, body: B
             return json_response(StatusCode::BAD_REQUEST, fmt.error_body(&msg));
         }
     };
-    // The Anthropic SDK's tool runner first tries server-side threads; answer as a server
-    // without them does, and the SDK resends the turn with full history.
-    if provider == Provider::Anthropic && request.get("thread").is_some() {
-        let mut err = fmt.error_body("message threads are not supported by this server");
-        err["error"]["details"] = json!({"error_code": "thread_unsupported_request"});
-        return json_response(StatusCode::BAD_REQUEST, err);
+    if let Some((status, err)) = fmt.preflight(&request) {
+        return json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            err,
+        );
     }
-    let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let stream = endpoint
+        .stream
+        .unwrap_or_else(|| request.get("stream").and_then(Value::as_bool) == Some(true));
     let cached = match s.session.model_request(&request) {
         Err(rejection) => CachedResponse::Json(
             StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
             rejection.body,
         ),
-        Ok(served) if stream => {
-            let recorded = &s.session.scenario.cassette.cassette.exchanges[served.index].reply;
-            match recorded {
-                RecordedReply::Stream(events) => CachedResponse::Stream(events.clone()),
-                RecordedReply::Body(_) => match fmt.stream_from_reply(&served.body) {
-                    Ok(events) => CachedResponse::Stream(events),
-                    Err(e) => CachedResponse::Json(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        fmt.error_body(&format!("tooltape mock: cannot stream this reply: {e}")),
-                    ),
-                },
-            }
-        }
+        Ok(served) if stream => match served.stream {
+            Some(events) => CachedResponse::Stream(events.to_vec()),
+            None => match fmt.stream_from_reply(&served.body) {
+                Ok(events) => CachedResponse::Stream(events),
+                Err(e) => CachedResponse::Json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    fmt.error_body(&format!("tooltape mock: cannot stream this reply: {e}")),
+                ),
+            },
+        },
         Ok(served) => CachedResponse::Json(StatusCode::OK, served.body),
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));

@@ -78,6 +78,14 @@ impl Format for Anthropic {
         "https://api.anthropic.com"
     }
 
+    fn upstream_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        if path.trim_end_matches('/') == "/messages" {
+            "/v1/messages".into()
+        } else {
+            path.into()
+        }
+    }
+
     fn call_id(&self, seed: &str) -> String {
         styled_id("toolu_01", seed, 22)
     }
