@@ -100,6 +100,7 @@ def test_missing_scenario_path_is_a_collection_error(pytester: pytest.Pytester) 
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*test_agent: scenarios/nope.json: no such file or folder (paths are relative to *"])
     result.assert_outcomes(errors=1)
+    assert "During handling" not in result.stdout.str()
 
 
 def test_tooltape_exit_2_fails_the_item_with_its_error(pytester: pytest.Pytester) -> None:

@@ -81,13 +81,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         files = discover([Path(p) for p in marker.args], root)
     except UsageError as e:
-        pytest.fail(f"@pytest.mark.{MARKER} on {metafunc.definition.name}: {e}", pytrace=False)
-    metafunc.parametrize(
-        _CASE,
-        files,
-        ids=[scenario_name(root / f) for f in files],
-        indirect=True,
-    )
+        error = e
+    else:
+        ids = [scenario_name(root / f) for f in files]
+        metafunc.parametrize(_CASE, files, ids=ids, indirect=True)
+        return
+    # Failed outside the except block, so that the report shows no "during handling" chain.
+    pytest.fail(f"@pytest.mark.{MARKER} on {metafunc.definition.name}: {error}", pytrace=False)
 
 
 class UsageError(Exception):
