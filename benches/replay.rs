@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tooltape::handler::builtin;
-use tooltape::replay::{self, order};
+use tooltape::replay::order;
 use tooltape::scenario::{self, Scenario};
 
 /// The seed for completion orders and drawn latencies (the CLI's default seed is irrelevant here:
@@ -72,7 +72,7 @@ fn replay_virtual(c: &mut Criterion) {
             .next()
             .expect("a scenario has at least one completion order");
         // Only time runs that do what they should: the reference passes every bundled scenario.
-        let check = replay::run_virtual(s.clone(), &handler, plan.clone());
+        let check = tooltape::handler::run_virtual(s.clone(), &handler, plan.clone());
         if !check.passed(false) {
             eprintln!(
                 "skipping {file}: the reference handler does not pass it ({}): {:?} {:?}",
@@ -89,7 +89,7 @@ fn replay_virtual(c: &mut Criterion) {
         );
         group.bench_function(id, |b| {
             b.iter(|| {
-                black_box(replay::run_virtual(
+                black_box(tooltape::handler::run_virtual(
                     s.clone(),
                     &handler,
                     black_box(plan.clone()),

@@ -80,7 +80,7 @@ fn main() {
         .filter(|f| f.to_string_lossy().contains("anthropic-"))
     {
         let scenario = tooltape::scenario::load(file).expect("bundled scenarios load");
-        let report = tooltape::replay::run_scenario(scenario.into(), &handler, 42);
+        let report = tooltape::handler::run_scenario(scenario.into(), &handler, 42);
         let verdict = if report.passed(false) { "PASS" } else { "FAIL" };
         println!("{verdict} {}", report.name);
         if !report.passed(false) {

@@ -34,8 +34,8 @@ independently of the stream writer) plus the results; Anthropic block indices co
 Responses sequence numbers strictly increasing, Chat streams ending in [DONE]; the last reply is a
 final answer and every earlier one asks for tools.
 
-`exercises` of each scenario is computed (see exercises()) from what tooltape's built-in broken
-handlers do: each `breaks-<rule>` behaves like the reference handler except for its one bug.
+`exercises` of each scenario is computed by tooltape itself (`tooltape scenario exercises`, from
+the rule table's conditions), so the script holds no copy of the rules.
 
 Python 3.11+, standard library only.
 """
@@ -43,6 +43,9 @@ Python 3.11+, standard library only.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import tempfile
 import copy
 import datetime as dt
 import json
@@ -56,15 +59,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "synthesized by scripts/make_bundled.py"
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
-
-# Rule ids in catalogue order (src/rules/catalogue.rs).
-RULES = [
-    "missing-result", "unknown-result", "duplicate-result", "mismatched-result",
-    "split-results", "missing-assistant-turn", "results-not-first", "history-changed",
-    "error-not-flagged", "sequential-execution", "unsafe-parallel-writes",
-    "parallel-writes-enabled", "timeout-not-enforced", "wrong-arguments", "call-not-run",
-    "call-run-twice", "stopped-early",
-]
 
 MODELS = {
     # provider: (model named in the request, model echoed in the reply)
@@ -1492,52 +1486,26 @@ def resolved_latencies(run: Run, turns):
     return out
 
 
-def exercises(run: Run, turns, overrides, first_request):
-    se = {n for n, t in run.tools.items() if t.get("side_effects") or t.get("order_dependent")}
-    policy = run.policy or {}
-    outs = [[outcome(run, cid, c, overrides) for cid, c in t] for t in turns]
-    lats = resolved_latencies(run, turns)
-    ex = set()
-    if any(turns):
-        ex |= {"missing-result", "unknown-result", "duplicate-result", "missing-assistant-turn",
-               "history-changed", "wrong-arguments", "call-not-run", "stopped-early"}
-    if any(o == "ok" for t in outs for o in t):
-        ex.add("call-run-twice")
-    if run.provider == "anthropic":
-        ex.add("results-not-first")
-    multi = [k for k, t in enumerate(turns) if len(t) >= 2]
-    if multi:
-        ex.add("split-results")
-    for k in multi:
-        keys = [call_key(c) for _, c in turns[k]]
-        if len(set(keys)) < 2:
-            continue
-        for o in run.orders:
-            if o == "call":
-                continue
-            if o == "reverse":
-                differs = keys[::-1] != keys
-            elif o == "latency":
-                assert None not in lats[k], "latency order with a range latency: undecidable here"
-                eff = [float("inf") if outs[k][n] == "hang" else lats[k][n] for n in range(len(keys))]
-                order = sorted(range(len(keys)), key=lambda n: (eff[n], n))
-                differs = [keys[n] for n in order] != keys
-            else:  # "all" or {"shuffle": N}
-                differs = True
-            if differs:
-                ex.add("mismatched-result")
-    if run.provider == "anthropic" and any(o != "ok" for t in outs for o in t):
-        ex.add("error-not-flagged")
-    if policy.get("require_concurrency", True) and any(sum(c.name not in se for _, c in t) >= 2 for t in turns):
-        ex.add("sequential-execution")
-    if any(sum(c.name in se for _, c in t) >= 2 for t in turns):
-        ex.add("unsafe-parallel-writes")
-    offered = [t["name"] if "name" in t else t["function"]["name"] for t in first_request["tools"]]
-    if any(n in se for n in offered):
-        ex.add("parallel-writes-enabled")
-    if any(o == "hang" for t in outs for o in t):
-        ex.add("timeout-not-enforced")
-    return [r for r in RULES if r in ex]
+def tooltape_exercises(files, scenarios):
+    """Fill each scenario's `exercises` with what tooltape computes from it (`tooltape scenario
+    exercises --write`, the rule table's own conditions): the generated files are written to a
+    scratch copy of the layout, the command rewrites the scenarios there, and they are read back.
+    The binary is $TOOLTAPE_BIN, or `cargo run` of this checkout."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for path, text in files.items():
+            out = tmp / path.relative_to(ROOT)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+        binary = os.environ.get("TOOLTAPE_BIN")
+        cmd = [binary] if binary else ["cargo", "run", "-q", "--manifest-path", str(ROOT / "Cargo.toml"), "--"]
+        subprocess.run(cmd + ["scenario", "exercises", "--write", str(tmp / "scenarios")],
+                       check=True, stdout=subprocess.DEVNULL)
+        for (prov, name), scn in scenarios.items():
+            path = ROOT / "scenarios" / f"{prov}-{name}.json"
+            text = (tmp / path.relative_to(ROOT)).read_text()
+            files[path] = text
+            scn["exercises"] = json.loads(text).get("exercises", [])
 
 
 def build_scenario(run: Run, cassette, turns):
@@ -1563,7 +1531,6 @@ def build_scenario(run: Run, cassette, turns):
     scn["orders"] = run.orders
     if run.policy:
         scn["policy"] = run.policy
-    scn["exercises"] = exercises(run, turns, overrides, cassette["exchanges"][0]["request"])
     return scn
 
 
@@ -1616,8 +1583,8 @@ def scenarios_section(scenarios):
         "",
         "One scenario per bundled cassette (`../cassettes/`, synthesized by `scripts/make_bundled.py`",
         "in the providers' exact wire formats, to be replaced by recordings made with `tooltape record`",
-        "once it exists). `exercises` lists the rules each scenario can catch; the script computes it",
-        "from what the built-in `breaks-<rule>` handlers do.",
+        "once it exists). `exercises` lists the rules each scenario can catch, as",
+        "`tooltape scenario exercises` computes them from the rule table.",
         "",
     ]
     for run in RUNS:
@@ -1657,6 +1624,7 @@ def generate():
         scenarios[(run.provider, run.name)] = scn
         files[ROOT / "cassettes" / run.provider / f"{run.name}.json"] = dump(cassette)
         files[ROOT / "scenarios" / f"{run.provider}-{run.name}.json"] = dump(scn)
+    tooltape_exercises(files, scenarios)
     files[ROOT / "cassettes" / "README.md"] = cassettes_readme()
     readme = ROOT / "scenarios" / "README.md"
     files[readme] = scenarios_readme(readme.read_text() if readme.exists() else None, scenarios_section(scenarios))

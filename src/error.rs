@@ -86,9 +86,6 @@ pub enum Error {
     /// A command-line value or argument is wrong.
     #[error("{0}")]
     Usage(String),
-    /// `tooltape record` could not record or write (see [`crate::record::RecordError`]).
-    #[error(transparent)]
-    Record(#[from] crate::record::RecordError),
 }
 
 impl Error {

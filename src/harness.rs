@@ -60,7 +60,7 @@ pub fn trials<H: Handler + 'static>(
                 let scenario =
                     crate::scenario::load(&file).map_err(|e| Failed::from(e.to_string()))?;
                 let report =
-                    crate::replay::run_scenario(Arc::new(scenario), handler.as_ref(), seed);
+                    crate::handler::run_scenario(Arc::new(scenario), handler.as_ref(), seed);
                 if report.passed(lenient) {
                     Ok(())
                 } else {

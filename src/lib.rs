@@ -43,7 +43,7 @@
 //! }
 //!
 //! let scenario = tooltape::scenario::load("scenarios/anthropic-three_parallel.json".as_ref())?;
-//! let report = tooltape::replay::run_scenario(scenario.into(), &from_fn("mine", my_agent), 42);
+//! let report = tooltape::handler::run_scenario(scenario.into(), &from_fn("mine", my_agent), 42);
 //! for run in &report.runs {
 //!     for v in &run.violations {
 //!         println!("{} turn {}: {}", v.rule, v.turn, v.message);

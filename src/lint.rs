@@ -26,7 +26,6 @@
 
 mod check;
 pub(crate) mod input;
-mod locate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

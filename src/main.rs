@@ -168,6 +168,19 @@ enum ScenarioCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Which rules each scenario can catch, computed from its calls, tools, orders and policy
+    /// (the rule table's own conditions). Exit 1 when a file's `exercises` list differs.
+    Exercises {
+        /// Scenario files or folders.
+        #[arg(required = true, value_name = "FILE")]
+        paths: Vec<PathBuf>,
+        /// Seed of shuffled orders and latency ranges.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write the computed list into each file's `exercises`.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -266,6 +279,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     force,
                 },
         } => scenario_new(&cassette, out, force),
+        Command::Scenario {
+            command: ScenarioCommand::Exercises { paths, seed, write },
+        } => scenario_exercises(&paths, seed, write),
         Command::Schema { format } => {
             let schema = if format == "scenario" {
                 tooltape::scenario::json_schema()
@@ -522,13 +538,7 @@ fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCod
             },
         ))
         .context("starting the mock server")?;
-    let report = tooltape::replay::ScenarioReport {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        provider: scenario.cassette.provider(),
-        handler: "serve".into(),
-        runs: vec![run],
-    };
+    let report = tooltape::replay::ScenarioReport::new(&scenario, "serve".into(), vec![run]);
     let suite = Suite::new("serve".into(), seed, false, vec![report]);
     let mut out = anstream::stdout();
     let _ = out.write_all(report::terminal::render(&suite, true).as_bytes());
@@ -559,11 +569,10 @@ fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
             let _ = anstream::stderr().write_all(report::render(&outcome).as_bytes());
             Ok(ExitCode::from(outcome.exit_code()))
         }
-        Err(tooltape::error::Error::Record(e)) => {
+        Err(e) => {
             let _ = writeln!(anstream::stderr(), "error: {e}");
             Ok(ExitCode::from(e.exit_code()))
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -599,6 +608,36 @@ fn scenario_new(
     );
     let _ = writeln!(err, "next: tooltape test {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tooltape scenario exercises`: a line per scenario with the rules it can catch; exit 1
+/// when a file's own list differs (unless `write` rewrote it), 2 on unreadable input.
+fn scenario_exercises(paths: &[PathBuf], seed: u64, write: bool) -> anyhow::Result<ExitCode> {
+    let files = runner::discover(paths)?;
+    let mut out = anstream::stdout();
+    let mut differs = 0;
+    for f in &files {
+        let scenario = tooltape::scenario::load(f)?;
+        let computed = tooltape::replay::exercise::exercised(&scenario, seed);
+        let ids: Vec<&str> = computed.iter().map(|r| r.as_str()).collect();
+        let _ = writeln!(out, "{}: {}", f.display(), ids.join(", "));
+        if computed == scenario.file.exercises {
+            continue;
+        }
+        if write {
+            tooltape::scenario::write_exercises(f, &computed)?;
+            let _ = writeln!(out, "  wrote the list into {}", f.display());
+        } else {
+            differs += 1;
+            let listed: Vec<&str> = scenario.file.exercises.iter().map(|r| r.as_str()).collect();
+            let _ = writeln!(out, "  the file lists: {}", listed.join(", "));
+        }
+    }
+    Ok(if differs > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `tooltape import`: a line per cassette written and per note, on stderr.

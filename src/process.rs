@@ -31,9 +31,6 @@ impl Default for ProcessOptions {
     }
 }
 
-/// The real-clock barrier window when the scenario does not set one.
-pub const DEFAULT_GRACE: Duration = Duration::from_millis(2000);
-
 /// Make this process the reaper of its orphaned grandchildren (Linux), so that a killed
 /// agent's children are collected here and never linger as zombies.
 pub fn become_subreaper() {
@@ -50,21 +47,9 @@ pub async fn run(
     command: &[String],
     opts: &ProcessOptions,
 ) -> RunReport {
-    let grace = scenario
-        .file
-        .policy
-        .grace_ms
-        .map_or(DEFAULT_GRACE, Duration::from_millis);
+    let grace = scenario.file.policy.real_grace();
     let session = Session::new(scenario, plan.clone(), grace, opts.time_scale);
-    let failed = |msg: String| RunReport {
-        order: plan.label.clone(),
-        seed: plan.seed,
-        violations: Vec::new(),
-        error: Some(msg),
-        notes: Vec::new(),
-        turns: Vec::new(),
-        output: None,
-    };
+    let failed = |msg: String| RunReport::failed(&plan, msg);
     let server = match crate::server::start(session.clone(), 0, opts.time_scale).await {
         Ok(s) => s,
         Err(e) => return failed(format!("could not start the mock server: {e}")),
@@ -299,13 +284,7 @@ pub fn run_suite(
                 for plan in crate::replay::order::plans(&s, seed) {
                     runs.push(run(s.clone(), plan, &command, &opts).await);
                 }
-                let report = crate::replay::ScenarioReport {
-                    name: s.name.clone(),
-                    path: s.path.clone(),
-                    provider: s.cassette.provider(),
-                    handler,
-                    runs,
-                };
+                let report = crate::replay::ScenarioReport::new(&s, handler, runs);
                 (i, report)
             });
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 use crate::handler::Handler;
 use crate::partition::Partition;
-use crate::replay::{self, ScenarioReport};
+use crate::replay::ScenarioReport;
 use crate::scenario::{self, Scenario};
 
 /// The scenario files under `paths` (files as given, folders searched for `*.json`), sorted
@@ -101,7 +101,7 @@ pub fn run_suite(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(s) = scenarios.get(i) else { break };
-                    let report = replay::run_scenario(s.clone(), handler, seed);
+                    let report = crate::handler::run_scenario(s.clone(), handler, seed);
                     on_done(&report);
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
                 }

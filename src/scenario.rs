@@ -191,6 +191,21 @@ pub struct Policy {
     pub tag_outputs: bool,
 }
 
+/// The barrier's grace window on the real clock when the policy sets none.
+pub const DEFAULT_GRACE: std::time::Duration = std::time::Duration::from_millis(2000);
+
+/// The barrier's grace window on the virtual clock (calls that arrive together arrive at the
+/// same instant there).
+pub const VIRTUAL_GRACE: std::time::Duration = std::time::Duration::from_millis(1);
+
+impl Policy {
+    /// The barrier's grace window on the real clock: `grace_ms`, or [`DEFAULT_GRACE`].
+    pub fn real_grace(&self) -> std::time::Duration {
+        self.grace_ms
+            .map_or(DEFAULT_GRACE, std::time::Duration::from_millis)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -454,6 +469,28 @@ fn recorded_output(cassette: &LoadedCassette, i: usize, call_id: &str) -> Option
             }
             _ => None,
         })
+}
+
+/// Replace the `exercises` list of the scenario file at `path`, keeping everything else of the
+/// file as it is (key order included).
+pub fn write_exercises(path: &Path, rules: &[RuleId]) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut doc: serde_json::Value = crate::error::from_json_text(path, &text)?;
+    let Some(obj) = doc.as_object_mut() else {
+        return Err(Error::invalid(
+            Location::file(path),
+            "expected a scenario object".into(),
+        ));
+    };
+    obj.insert(
+        "exercises".into(),
+        serde_json::to_value(rules)
+            .map_err(|e| Error::invalid(Location::file(path), format!("cannot serialize: {e}")))?,
+    );
+    let out = serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::invalid(Location::file(path), format!("cannot serialize: {e}")))?
+        + "\n";
+    crate::cassette::save_text(path, &out, crate::cassette::Overwrite::Replace)
 }
 
 /// The JSON Schema of the scenario format, pretty-printed.

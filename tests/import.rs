@@ -51,7 +51,7 @@ fn replays_cleanly(cassette: &Path) {
     let text = format!(r#"{{"format": "tooltape-scenario", "version": 1, "cassette": "{name}"}}"#);
     let scenario = tooltape::scenario::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     let handler = builtin::by_name("reference").expect("the reference handler");
-    let report = tooltape::replay::run_scenario(Arc::new(scenario), &handler, 42);
+    let report = tooltape::handler::run_scenario(Arc::new(scenario), &handler, 42);
     assert!(
         report.passed(false),
         "{}: {}",

@@ -34,7 +34,7 @@ fn the_example_agent_passes_every_bundled_anthropic_scenario() {
     assert!(anthropic.len() >= 5);
     for f in anthropic {
         let s = Arc::new(tooltape::scenario::load(f).unwrap());
-        let report = tooltape::replay::run_scenario(s, &handler, 42);
+        let report = tooltape::handler::run_scenario(s, &handler, 42);
         let broken = report.rules_broken();
         if report.name == "anthropic-mixed_read_write" {
             // The example runs every call at once, write tools included, and never disables
@@ -98,7 +98,7 @@ async fn pairs_by_completion_order(env: Env) -> Result<(), BoxError> {
 fn pairing_by_completion_order_is_caught_as_mismatched_result() {
     let handler = from_fn("zip-by-completion", pairs_by_completion_order);
     let report =
-        tooltape::replay::run_scenario(scenario("anthropic-three_parallel.json"), &handler, 42);
+        tooltape::handler::run_scenario(scenario("anthropic-three_parallel.json"), &handler, 42);
     assert!(!report.passed(false));
     assert!(report.rules_broken().contains(&RuleId::MismatchedResult));
     // In call order the zip happens to be right: only the other orders catch it.
@@ -120,7 +120,8 @@ fn pairing_by_completion_order_is_caught_as_mismatched_result() {
 fn a_virtual_run_with_seconds_of_latency_takes_no_real_time_and_exact_figures() {
     let handler = from_fn("example", example::agent);
     let started = std::time::Instant::now();
-    let report = tooltape::replay::run_scenario(scenario("anthropic-hung_tool.json"), &handler, 42);
+    let report =
+        tooltape::handler::run_scenario(scenario("anthropic-hung_tool.json"), &handler, 42);
     // The hung call costs 5 s of virtual time per run; real time stays far below that.
     assert!(
         started.elapsed() < std::time::Duration::from_secs(4),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tooltape::handler::builtin;
-use tooltape::replay::{self, order};
+use tooltape::replay::order;
 use tooltape::rules::RuleId;
 use tooltape::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
 
@@ -70,7 +70,7 @@ fn sequential_verdicts(handler: &str, runs: usize) -> usize {
     let _load = Load::start(3);
     (0..runs)
         .filter(|_| {
-            let report = rt.block_on(replay::drive(
+            let report = rt.block_on(tooltape::handler::drive(
                 s.clone(),
                 &handler,
                 plan.clone(),
@@ -100,7 +100,12 @@ fn real_clock_figures_match_the_truth() {
     let s = scenario("anthropic-three_parallel.json", &[300, 200, 100]);
     let handler = builtin::by_name("reference").unwrap();
     let plan = order::plans(&s, 42).remove(0);
-    let report = runtime().block_on(replay::drive(s, &handler, plan, Duration::from_secs(2)));
+    let report = runtime().block_on(tooltape::handler::drive(
+        s,
+        &handler,
+        plan,
+        Duration::from_secs(2),
+    ));
     assert!(report.passed(false), "{report:?}");
     let t = &report.turns[0];
     assert_eq!(t.peak_in_flight, 3);

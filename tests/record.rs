@@ -276,7 +276,7 @@ async fn record_and_check(scenario: &str, agent: Agent, stream: bool) {
     let s = tooltape::scenario::load(&dir.path().join("s/x.json")).expect("the scenario loads");
     let reference = tooltape::handler::builtin::by_name("reference").unwrap();
     let r = tokio::task::spawn_blocking(move || {
-        tooltape::replay::run_scenario(Arc::new(s), &reference, 42)
+        tooltape::handler::run_scenario(Arc::new(s), &reference, 42)
     })
     .await
     .expect("replay");

@@ -35,6 +35,15 @@ fn check(path: &Path) -> Result<(), Failed> {
     let scenario = Arc::new(tooltape::scenario::load(path).map_err(|e| e.to_string())?);
     let exercised: BTreeSet<RuleId> = scenario.file.exercises.iter().copied().collect();
     let mut problems = Vec::new();
+    // The list in the file is what tooltape computes from the rule table's conditions.
+    let computed = tooltape::replay::exercise::exercised(&scenario, SEED);
+    if computed != scenario.file.exercises {
+        problems.push(format!(
+            "`exercises` lists {:?}, the rule table computes {:?} (tooltape scenario exercises --write)",
+            scenario.file.exercises.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            computed.iter().map(|r| r.as_str()).collect::<Vec<_>>()
+        ));
+    }
     for handler in builtin::all() {
         let expected: BTreeSet<RuleId> = match scenario.file.expect.get(handler.name()) {
             Some(rules) => rules.iter().copied().collect(),
@@ -43,7 +52,7 @@ fn check(path: &Path) -> Result<(), Failed> {
                 _ => BTreeSet::new(),
             },
         };
-        let report = tooltape::replay::run_scenario(scenario.clone(), &handler, SEED);
+        let report = tooltape::handler::run_scenario(scenario.clone(), &handler, SEED);
         let got = report.rules_broken();
         let errors: Vec<&String> = report
             .runs

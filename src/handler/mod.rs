@@ -17,11 +17,14 @@
 //! }
 //!
 //! let scenario = tooltape::scenario::load("scenarios/anthropic-three_parallel.json".as_ref()).unwrap();
-//! let report = tooltape::replay::run_scenario(scenario.into(), &tooltape::handler::from_fn("mine", my_agent), 42);
+//! let report = tooltape::handler::run_scenario(scenario.into(), &tooltape::handler::from_fn("mine", my_agent), 42);
 //! assert!(report.passed(false), "{}", tooltape::report::terminal::render_failures(&report));
 //! ```
 
 pub mod builtin;
+mod run;
+
+pub use run::{drive, run_scenario, run_virtual};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -140,7 +143,7 @@ impl Env {
     /// Run a tool with `input`; get its output text, or its error. A hung tool never returns:
     /// wrap calls in a timeout.
     pub async fn tool(&self, name: &str, input: &Value) -> Result<String, ToolError> {
-        match self.session.tool_call(name, input).await {
+        match self.session.tool_call(name, input, "in-process").await {
             ToolAnswer::Output(o) => Ok(o),
             ToolAnswer::Failed(e) => Err(ToolError(e)),
         }

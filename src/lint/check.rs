@@ -12,9 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::input::{Conversation, Entry};
-use super::locate::{locate_all, wire_of};
 use crate::provider::Provider;
 use crate::rules::input::{CallFacts, TurnMessages};
+use crate::rules::wire_of;
 use crate::rules::{self, RuleId, Violation};
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall};
 
@@ -132,7 +132,7 @@ fn between(
                     prev.request.clone(),
                     f.clone(),
                 );
-                return locate_all(rules::check_history(&obs), &obs, None);
+                return placed(rules::check_history(&obs));
             }
             let obs = observation(
                 provider,
@@ -151,7 +151,7 @@ fn between(
                 })
                 .flatten();
             let vs = rules::check_messages(&obs, true);
-            locate_all(vs, &obs, covered.window)
+            placed(vs)
         }
         // A request continuing a stored response does not repeat the history.
         None if f.previous_response_id.is_some() => Vec::new(),
@@ -174,7 +174,7 @@ fn between(
                 prev.request.clone(),
                 f.clone(),
             );
-            locate_all(rules::check_history(&obs), &obs, None)
+            placed(rules::check_history(&obs))
         }
     }
 }
@@ -259,10 +259,15 @@ fn within(
                     .is_some_and(|id| covered.ids.contains(id))
             })
             .collect();
-        out.extend(locate_all(vs, &obs, Some(a)));
+        out.extend(placed(vs));
     }
     out.extend(orphans(req, &window_of, &sites, covered));
     out
+}
+
+/// Each violation with the message it points at (the rules place what they find).
+fn placed(vs: Vec<Violation>) -> Vec<(Option<usize>, Violation)> {
+    vs.into_iter().map(|v| (v.message_index, v)).collect()
 }
 
 /// Results outside every turn's window: after an assistant turn without calls, or before

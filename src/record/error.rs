@@ -7,6 +7,9 @@ use crate::provider::Provider;
 /// Why a recording could not be made or written.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// An input file (the cassette to extend or replay) or the output path is wrong.
+    #[error(transparent)]
+    Input(#[from] crate::error::Error),
     /// A `--redact` pattern does not compile, or would mask nothing useful.
     #[error("--redact {pattern:?} is not a usable regular expression: {message}")]
     BadPattern {
@@ -95,7 +98,8 @@ impl RecordError {
     /// The exit code: 2 for a wrong command line or input, 1 for a run that could not be recorded.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RecordError::BadPattern { .. }
+            RecordError::Input(_)
+            | RecordError::BadPattern { .. }
             | RecordError::BadUpstream { .. }
             | RecordError::Exists { .. }
             | RecordError::NoCommand

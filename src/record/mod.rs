@@ -152,9 +152,9 @@ struct Prepared {
     notes: Vec<String>,
 }
 
-fn prepare(opts: &Options) -> Result<Prepared, Error> {
+fn prepare(opts: &Options) -> Result<Prepared, RecordError> {
     if opts.command.is_empty() {
-        return Err(RecordError::NoCommand.into());
+        return Err(RecordError::NoCommand);
     }
     let redactor = Redactor::new(&opts.redact)?;
     let upstreams = proxy::Upstreams::new(opts.upstream.as_deref())?;
@@ -164,7 +164,8 @@ fn prepare(opts: &Options) -> Result<Prepared, Error> {
             "--out {}: is a folder; give a file name like {}/run.json",
             out.display(),
             out.display()
-        )));
+        ))
+        .into());
     }
     let existed = out.exists();
     let mut notes = Vec::new();
@@ -174,15 +175,13 @@ fn prepare(opts: &Options) -> Result<Prepared, Error> {
             return Err(RecordError::Exists {
                 path: out.clone(),
                 hint: "--mode once records only new cassettes; use --mode new to continue it, or --mode all --force to re-record it",
-            }
-            .into());
+            });
         }
         (Mode::All, true) if !opts.force => {
             return Err(RecordError::Exists {
                 path: out.clone(),
                 hint: "--mode all replaces it only with --force",
-            }
-            .into());
+            });
         }
         (Mode::All, true) => {
             match cassette::load(out) {
@@ -206,7 +205,7 @@ fn prepare(opts: &Options) -> Result<Prepared, Error> {
 }
 
 /// Make sure the cassette's folder exists and takes files, before a long run is spent.
-fn check_writable(out: &Path) -> Result<(), Error> {
+fn check_writable(out: &Path) -> Result<(), RecordError> {
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -217,14 +216,17 @@ fn check_writable(out: &Path) -> Result<(), Error> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| Error::io(dir, e).into())
 }
 
 /// Record a run of `opts.command` (on a runtime of its own). `progress` hears what happens
 /// while the command runs. Errors are about the input (exit 2) or, as [`RecordError`], about a
 /// run that could not be written ([`RecordError::exit_code`]); a failed run that was reported
 /// is an [`Outcome`] with `failures`.
-pub fn record(opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Outcome, Error> {
+pub fn record(
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Outcome, RecordError> {
     let prepared = prepare(opts)?;
     process::become_subreaper();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -246,7 +248,7 @@ async fn run(
     opts: &Options,
     prep: Prepared,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Outcome, Error> {
+) -> Result<Outcome, RecordError> {
     use tokio::signal::unix::{SignalKind, signal};
     let replay = match (opts.mode, &prep.old) {
         (Mode::New, Some(old)) => Some(proxy::Replay::new(old.clone())),
@@ -284,8 +286,7 @@ async fn run(
             return Err(RecordError::Spawn {
                 command: opts.command.join(" "),
                 error,
-            }
-            .into());
+            });
         }
     };
     let ended = tokio::select! {
@@ -321,8 +322,7 @@ async fn run(
                 path: opts.out.clone(),
                 old: first,
                 new: other,
-            }
-            .into());
+            });
         }
         r => r?,
     };
@@ -354,9 +354,8 @@ mod tests {
             command: vec!["false".into()],
             ..Options::default()
         };
-        let code = |r: Result<Prepared, Error>| match r {
-            Err(Error::Record(e)) => e.exit_code(),
-            Err(_) => 2,
+        let code = |r: Result<Prepared, RecordError>| match r {
+            Err(e) => e.exit_code(),
             Ok(_) => 0,
         };
         assert_eq!(code(prepare(&opts(Mode::Once, false))), 2);
@@ -375,18 +374,12 @@ mod tests {
             command: vec![],
             ..opts(Mode::All, true)
         };
-        assert!(matches!(
-            prepare(&no_cmd),
-            Err(Error::Record(RecordError::NoCommand))
-        ));
+        assert!(matches!(prepare(&no_cmd), Err(RecordError::NoCommand)));
         let bad = Options {
             redact: vec!["(".into()],
             ..opts(Mode::All, true)
         };
-        assert!(matches!(
-            prepare(&bad),
-            Err(Error::Record(RecordError::BadPattern { .. }))
-        ));
+        assert!(matches!(prepare(&bad), Err(RecordError::BadPattern { .. })));
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -14,7 +14,7 @@ pub(super) fn conclude(
     ended: &Ended,
     built: Built,
     credentials: &Credentials,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome, super::RecordError> {
     let old_for_new = if opts.mode == Mode::New {
         prep.old.as_ref()
     } else {
@@ -160,8 +160,7 @@ pub(super) fn conclude(
             form: hit.form,
             line: hit.line,
             existed: prep.existed,
-        }
-        .into());
+        });
     }
     let loaded = match cassette::parse(&opts.out, &text) {
         Ok(l) => Some(l),

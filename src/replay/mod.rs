@@ -4,6 +4,7 @@
 //! In-process handlers run on the virtual clock (a paused tokio runtime): ten seconds of tool
 //! latency cost microseconds and every figure is exact and reproducible.
 
+pub mod exercise;
 pub mod order;
 pub mod session;
 
@@ -12,16 +13,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::handler::{Env, Handler};
 use crate::provider::Provider;
 use crate::rules::{Level, Violation};
 use crate::scenario::Scenario;
 use crate::timing::TurnTiming;
 pub use order::RunPlan;
 use session::{Session, Stop};
-
-/// The grace window of the fake tools' barrier on the virtual clock.
-pub const VIRTUAL_GRACE: Duration = Duration::from_millis(1);
 
 /// One run of a scenario: one completion order.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +44,19 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// A run that could not take place: `error` says why.
+    pub fn failed(plan: &RunPlan, error: String) -> RunReport {
+        RunReport {
+            order: plan.label.clone(),
+            seed: plan.seed,
+            violations: Vec::new(),
+            error: Some(error),
+            notes: Vec::new(),
+            turns: Vec::new(),
+            output: None,
+        }
+    }
+
     /// Whether the run passed. With `lenient`, should-level violations do not fail it.
     pub fn passed(&self, lenient: bool) -> bool {
         self.error.is_none() && self.failing(lenient).next().is_none()
@@ -76,6 +86,17 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// The report of `scenario`'s runs against the handler called `handler`.
+    pub fn new(scenario: &Scenario, handler: String, runs: Vec<RunReport>) -> ScenarioReport {
+        ScenarioReport {
+            name: scenario.name.clone(),
+            path: scenario.path.clone(),
+            provider: scenario.cassette.provider(),
+            handler,
+            runs,
+        }
+    }
+
     /// Whether every run passed.
     pub fn passed(&self, lenient: bool) -> bool {
         self.runs.iter().all(|r| r.passed(lenient))
@@ -88,67 +109,6 @@ impl ScenarioReport {
             .flat_map(|r| r.violations.iter().map(|v| v.rule))
             .collect()
     }
-}
-
-/// Run every completion order of `scenario` against `handler` on the virtual clock.
-pub fn run_scenario(scenario: Arc<Scenario>, handler: &dyn Handler, seed: u64) -> ScenarioReport {
-    let runs = order::plans(&scenario, seed)
-        .into_iter()
-        .map(|plan| run_virtual(scenario.clone(), handler, plan))
-        .collect();
-    ScenarioReport {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        provider: scenario.cassette.provider(),
-        handler: handler.name().to_string(),
-        runs,
-    }
-}
-
-/// One run on the virtual clock, on a runtime of its own.
-pub fn run_virtual(scenario: Arc<Scenario>, handler: &dyn Handler, plan: RunPlan) -> RunReport {
-    let label = plan.label.clone();
-    let seed = plan.seed;
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return RunReport {
-                order: label,
-                seed,
-                violations: Vec::new(),
-                error: Some(format!("could not start a runtime: {e}")),
-                notes: Vec::new(),
-                turns: Vec::new(),
-                output: None,
-            };
-        }
-    };
-    rt.block_on(drive(scenario, handler, plan, VIRTUAL_GRACE))
-}
-
-/// Drive one run of an in-process handler on the current runtime's clock.
-pub async fn drive(
-    scenario: Arc<Scenario>,
-    handler: &dyn Handler,
-    plan: RunPlan,
-    grace: Duration,
-) -> RunReport {
-    let session = Session::new(scenario, plan, grace, 1.0);
-    let env = Env {
-        session: session.clone(),
-    };
-    let fut = handler.run(env);
-    let ended = async {
-        match fut.await {
-            Ok(()) => HandlerEnd::Finished,
-            Err(e) => HandlerEnd::Failed(e.to_string()),
-        }
-    };
-    supervise(&session, ended, || async {}).await
 }
 
 /// How the handler under test ended, when it ended on its own.

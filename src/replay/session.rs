@@ -366,10 +366,17 @@ impl Session {
         }
     }
 
-    /// A fake tool call: file it under a call of the open turn and answer when the scenario
-    /// says. Returns `None` for a call that never completes (hang); the caller awaits forever.
-    pub(crate) async fn tool_call(self: &Arc<Self>, name: &str, input: &Value) -> ToolAnswer {
-        let (turn_index, inv, call) = match self.arrive(name, input) {
+    /// A fake tool call that came through the transport `via` (`in-process`, `http`, ...): file
+    /// it under a call of the open turn and answer when the scenario says. A hung call never
+    /// completes: the caller awaits forever (until it drops the future, which marks the call
+    /// abandoned).
+    pub(crate) async fn tool_call(
+        self: &Arc<Self>,
+        name: &str,
+        input: &Value,
+        via: &'static str,
+    ) -> ToolAnswer {
+        let (turn_index, inv, call) = match self.arrive(name, input, via) {
             Ok(x) => x,
             Err(answer) => return answer,
         };
@@ -417,6 +424,7 @@ impl Session {
         &self,
         name: &str,
         input: &Value,
+        via: &'static str,
     ) -> Result<(usize, usize, Option<usize>), ToolAnswer> {
         let now = Instant::now();
         let mut st = self.lock();
@@ -454,6 +462,7 @@ impl Session {
             call,
             tool: name.to_string(),
             input: input.clone(),
+            via,
             matched,
             start: now.saturating_duration_since(self.t0),
             end: None,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::rules::catalogue::{Check, Family, Refused, Rule};
 use crate::rules::input::TurnMessages;
 use crate::rules::results::on_followup;
-use crate::rules::shape::Shape;
+use crate::rules::shape::{Shape, wire_of};
 use crate::rules::{Level, RuleId, Violation};
 
 pub(super) const HISTORY_CHANGED: Rule = Rule {
@@ -52,10 +52,20 @@ pub(crate) fn changed(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violati
         };
         let expected = render(&prev[i..n.min(i + 3)]);
         let actual = render(&got[i.min(got.len())..got.len().min(i + 3)]);
+        // The place: the wire entry that differs (none for text kept apart, like `system`).
+        let at = (prev[i].wire_len > 0).then(|| match got.get(i) {
+            Some(g) => wire_of(&prev[i], first_difference(&prev[i], g)),
+            None => prev[i].wire_index,
+        });
         out.push(
-            Violation::new(RuleId::HistoryChanged, obs.turn, None, what).with_diff(
-                crate::util::diff("previous request", "follow-up", &expected, &actual),
-            ),
+            Violation::new(RuleId::HistoryChanged, obs.turn, None, what)
+                .with_diff(crate::util::diff(
+                    "previous request",
+                    "follow-up",
+                    &expected,
+                    &actual,
+                ))
+                .at_message(at),
         );
     }
     if let Some(a) = s.assistant
@@ -73,10 +83,22 @@ pub(crate) fn changed(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violati
                 "follow-up",
                 &render(std::slice::from_ref(&obs.served.message)),
                 &render(std::slice::from_ref(&got[a])),
-            )),
+            ))
+            .at_message(Some(wire_of(
+                &got[a],
+                first_difference(&obs.served.message, &got[a]),
+            ))),
         );
     }
     out
+}
+
+/// The first part where two versions of a message differ (for a grouped message, the wire
+/// entry to point at).
+fn first_difference(a: &Message, b: &Message) -> usize {
+    (0..a.parts.len().max(b.parts.len()))
+        .find(|&i| a.parts.get(i) != b.parts.get(i))
+        .unwrap_or(0)
 }
 
 fn role_name(m: &Message) -> &'static str {

@@ -108,6 +108,8 @@ pub struct Invocation {
     pub tool: String,
     /// The input the handler sent.
     pub input: Value,
+    /// The transport it came through (`in-process`, `http`, `mcp`).
+    pub via: &'static str,
     /// How it was matched.
     pub matched: Match,
     /// When it arrived, since the run started.

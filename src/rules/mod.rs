@@ -20,6 +20,7 @@ mod shape;
 use serde::Serialize;
 
 pub use catalogue::{Check, Family, Level, Refused, Rule, RuleId, Turn};
+pub(crate) use shape::wire_of;
 
 use crate::provider::{Provider, Refusal};
 use crate::transcript::Request;

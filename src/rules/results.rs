@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::provider::ApiFault;
 use crate::rules::catalogue::{Check, Family, Refused, Rule, Turn};
 use crate::rules::input::{Execution, Outcome, TurnMessages};
-use crate::rules::shape::Shape;
+use crate::rules::shape::{Shape, results_at, wire_of};
 use crate::rules::{Level, RuleId, Violation};
 use crate::transcript::{Part, Request};
 use crate::util::clip;
@@ -32,7 +32,7 @@ pub(super) const MISSING_RESULT: Rule = Rule {
     providers: "Anthropic: 400 \"`tool_use` ids were found without `tool_result` blocks immediately after\". OpenAI Chat: 400 \"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'\". OpenAI Responses: 400 \"No tool output found for function call\".",
     fix: "Build one result per call id before sending the follow-up; turn exceptions and timeouts into error results instead of skipping the call.",
     check: Check::Turn {
-        check: |t| on_followup(t, |m, _, s| missing(m, s, t.execution)),
+        check: |t| on_followup(t, |m, f, s| missing(m, f, s, t.execution)),
         needs_execution: false,
     },
     exercised_by: |s| s.calls().next().is_some(),
@@ -64,7 +64,7 @@ pub(super) const DUPLICATE_RESULT: Rule = Rule {
     providers: "Anthropic: 400 \"each tool_use must have a single result\". OpenAI Responses: \"Duplicate function_call_output for call_id\" on strict backends; OpenAI-compatible Chat servers: \"Duplicate value for 'tool_call_id'\".",
     fix: "Key results by call id (a map), and send each once.",
     check: Check::Turn {
-        check: |t| on_followup(t, |m, _, s| duplicate(m, s)),
+        check: |t| on_followup(t, duplicate),
         needs_execution: false,
     },
     exercised_by: |s| s.calls().next().is_some(),
@@ -108,7 +108,12 @@ pub(super) const ERROR_NOT_FLAGGED: Rule = Rule {
 };
 
 /// `missing-result`: every call has a result.
-pub(crate) fn missing(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -> Vec<Violation> {
+pub(crate) fn missing(
+    obs: &TurnMessages,
+    f: &Request,
+    s: &Shape,
+    x: Option<&Execution>,
+) -> Vec<Violation> {
     obs.calls
         .iter()
         .enumerate()
@@ -120,12 +125,22 @@ pub(crate) fn missing(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -> V
                 (Some(Outcome::Hang), true) => " (its tool hung)",
                 _ => "",
             };
+            // The place: the call in the follow-up's copy of the assistant turn.
+            let at = s.assistant.and_then(|a| {
+                let m = &f.messages[a];
+                let pi = m
+                    .parts
+                    .iter()
+                    .position(|p| matches!(p, Part::Call(k) if k.id == c.call.id))?;
+                Some(wire_of(m, pi))
+            });
             Violation::new(
                 RuleId::MissingResult,
                 obs.turn,
                 Some(&c.call.id),
                 format!("call {} ({}) has no result{why}", c.call.id, c.call.name),
             )
+            .at_message(at)
         })
         .collect()
 }
@@ -140,6 +155,14 @@ pub(crate) fn unknown(obs: &TurnMessages, f: &Request) -> Vec<Violation> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .map(|id| {
+            // The place: the first such result the previous request did not have.
+            let all = results_at(f, id);
+            let new_from = obs.previous.messages.len();
+            let at = all
+                .iter()
+                .find(|(mi, _)| *mi >= new_from)
+                .or(all.first())
+                .map(|r| r.1);
             Violation::new(
                 RuleId::UnknownResult,
                 obs.turn,
@@ -149,6 +172,7 @@ pub(crate) fn unknown(obs: &TurnMessages, f: &Request) -> Vec<Violation> {
                     open.iter().copied().collect::<Vec<_>>().join(", ")
                 ),
             )
+            .at_message(at)
         })
         .collect()
 }
@@ -164,7 +188,7 @@ fn result_ids(r: &Request) -> impl Iterator<Item = &str> {
 }
 
 /// `duplicate-result`: at most one result per call.
-pub(crate) fn duplicate(obs: &TurnMessages, s: &Shape) -> Vec<Violation> {
+pub(crate) fn duplicate(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violation> {
     obs.calls
         .iter()
         .enumerate()
@@ -181,6 +205,7 @@ pub(crate) fn duplicate(obs: &TurnMessages, s: &Shape) -> Vec<Violation> {
                     s.results_by_call[i].len()
                 ),
             )
+            .at_message(results_at(f, &c.call.id).get(1).map(|r| r.1))
         })
         .collect()
 }

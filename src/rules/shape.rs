@@ -6,7 +6,7 @@ use crate::rules::catalogue::{Check, Family, Refused, Rule};
 use crate::rules::input::TurnMessages;
 use crate::rules::results::on_followup;
 use crate::rules::{Level, RuleId, Violation};
-use crate::transcript::{Part, Request, Role, ToolResult};
+use crate::transcript::{Message, Part, Request, Role, ToolResult};
 
 pub(super) const SPLIT_RESULTS: Rule = Rule {
     id: "split-results",
@@ -110,6 +110,33 @@ impl Shape {
     }
 }
 
+/// The wire index of part `pi` of `m`: exact where each wire entry gave one part (Chat tool
+/// messages, Responses items), else the message's own index.
+pub(crate) fn wire_of(m: &Message, pi: usize) -> usize {
+    if m.wire_len > 1 && m.wire_len == m.parts.len() {
+        m.wire_index + pi
+    } else {
+        m.wire_index
+    }
+}
+
+/// Every result for `id` in `f`: (message, wire index).
+pub(crate) fn results_at(f: &Request, id: &str) -> Vec<(usize, usize)> {
+    f.messages
+        .iter()
+        .enumerate()
+        .flat_map(|(mi, m)| {
+            m.parts
+                .iter()
+                .enumerate()
+                .filter_map(move |(pi, p)| match p {
+                    Part::Result(r) if r.call_id == id => Some((mi, wire_of(m, pi))),
+                    _ => None,
+                })
+        })
+        .collect()
+}
+
 /// `split-results`: every result of the turn in one message (one run of tool messages).
 pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
     if s.result_msgs.len() < 2 {
@@ -150,7 +177,8 @@ pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
                 cut_off.join(", ")
             ),
         )
-        .at_level(level),
+        .at_level(level)
+        .at_message(s.result_msgs.get(1).map(|&i| f.messages[i].wire_index)),
     )
 }
 
@@ -160,24 +188,32 @@ pub(crate) fn missing_assistant_turn(obs: &TurnMessages, s: &Shape) -> Option<Vi
         return None;
     }
     let f = obs.followup.as_ref()?;
+    // The place: the first message of results, which has no turn right before it.
+    let first_results = s.result_msgs.first().map(|&i| f.messages[i].wire_index);
     if let Some(other) = &s.chained_elsewhere {
-        return Some(Violation::new(
-            RuleId::MissingAssistantTurn,
-            obs.turn,
-            None,
-            format!(
-                "previous_response_id is {other}, not the reply served ({})",
-                obs.served.id.as_deref().unwrap_or("no id")
-            ),
-        ));
+        return Some(
+            Violation::new(
+                RuleId::MissingAssistantTurn,
+                obs.turn,
+                None,
+                format!(
+                    "previous_response_id is {other}, not the reply served ({})",
+                    obs.served.id.as_deref().unwrap_or("no id")
+                ),
+            )
+            .at_message(first_results),
+        );
     }
     match (s.assistant, s.result_msgs.first()) {
-        (None, _) => Some(Violation::new(
-            RuleId::MissingAssistantTurn,
-            obs.turn,
-            None,
-            "the follow-up does not contain the assistant turn with the calls; results must come right after it",
-        )),
+        (None, _) => Some(
+            Violation::new(
+                RuleId::MissingAssistantTurn,
+                obs.turn,
+                None,
+                "the follow-up does not contain the assistant turn with the calls; results must come right after it",
+            )
+            .at_message(first_results),
+        ),
         (Some(a), Some(&r)) if r != a + 1 => {
             let what = if r < a {
                 "the results come before the assistant turn".to_string()
@@ -189,12 +225,10 @@ pub(crate) fn missing_assistant_turn(obs: &TurnMessages, s: &Shape) -> Option<Vi
                     f.messages[r].wire_index
                 )
             };
-            Some(Violation::new(
-                RuleId::MissingAssistantTurn,
-                obs.turn,
-                None,
-                what,
-            ))
+            Some(
+                Violation::new(RuleId::MissingAssistantTurn, obs.turn, None, what)
+                    .at_message(first_results),
+            )
         }
         _ => None,
     }
@@ -213,16 +247,19 @@ pub(crate) fn results_not_first(obs: &TurnMessages, f: &Request, s: &Shape) -> V
         if let (Some(lr), Some(fo)) = (last_result, first_other)
             && fo < lr
         {
-            out.push(Violation::new(
-                RuleId::ResultsNotFirst,
-                obs.turn,
-                None,
-                format!(
-                    "message #{} has {} before its tool_result blocks; they must come first",
-                    f.messages[mi].wire_index,
-                    describe(&parts[fo])
-                ),
-            ));
+            out.push(
+                Violation::new(
+                    RuleId::ResultsNotFirst,
+                    obs.turn,
+                    None,
+                    format!(
+                        "message #{} has {} before its tool_result blocks; they must come first",
+                        f.messages[mi].wire_index,
+                        describe(&parts[fo])
+                    ),
+                )
+                .at_message(Some(f.messages[mi].wire_index)),
+            );
         }
     }
     out

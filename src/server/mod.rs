@@ -321,7 +321,7 @@ async fn tool(State(s): State<Arc<AppState>>, Path(name): Path<String>, body: By
             }
         }
     };
-    match s.session.tool_call(&name, &input).await {
+    match s.session.tool_call(&name, &input, "http").await {
         ToolAnswer::Output(o) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -354,11 +354,7 @@ impl MockRun {
         port: u16,
         time_scale: f64,
     ) -> std::io::Result<MockRun> {
-        let grace = scenario
-            .file
-            .policy
-            .grace_ms
-            .map_or(crate::process::DEFAULT_GRACE, Duration::from_millis);
+        let grace = scenario.file.policy.real_grace();
         let session = Session::new(scenario, plan, grace, time_scale);
         let server = start(session.clone(), port, time_scale).await?;
         Ok(MockRun { session, server })

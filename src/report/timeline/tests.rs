@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::{Format, html, svg};
 use crate::handler::builtin;
-use crate::replay::{ScenarioReport, run_scenario};
+use crate::handler::run_scenario;
+use crate::replay::ScenarioReport;
 use crate::report::Suite;
 
 fn run(scenario: &str, handler: &str) -> ScenarioReport {
