@@ -27,7 +27,7 @@ pub mod redact;
 pub mod report;
 pub mod sse;
 pub mod starter;
-mod write;
+pub mod write;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

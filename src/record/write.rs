@@ -1,8 +1,9 @@
 //! After the run: judge it, assemble the cassette (the old exchanges first for `--mode new`),
-//! scan its text for the run's credentials, and write it atomically, or say why not.
+//! scan its text for the run's credentials ([`finish`], the library-level seam the secret tests
+//! drive), and write it atomically, or say why not.
 
 use super::build::Built;
-use super::redact::Credentials;
+use super::redact::{Credentials, Hit, Redactor};
 use super::{Ended, Mode, Options, Outcome, Prepared, RecordError, Written, drift};
 use crate::cassette::{self, Cassette, Meta, Overwrite};
 use crate::error::Error;
@@ -134,9 +135,6 @@ pub(super) fn conclude(
         meta.recorded_at = Some(now);
         meta.source = Some(prep.redactor.text(&shell_words(&opts.command)).into_owned());
     }
-    let mut meta_value = serde_json::to_value(&meta).unwrap_or_default();
-    prep.redactor.value(&mut meta_value);
-    let meta: Meta = serde_json::from_value(meta_value).unwrap_or(meta);
     exchanges.extend(built.exchanges);
     let cassette = Cassette {
         format: cassette::FORMAT.into(),
@@ -145,24 +143,25 @@ pub(super) fn conclude(
         meta,
         exchanges,
     };
-    let text = serde_json::to_string_pretty(&cassette)
-        .map_err(|e| Error::Usage(format!("cannot serialize the cassette: {e}")))?
-        + "\n";
-    if let Some(hit) = credentials.scan(&text) {
-        let len = credentials
-            .iter()
-            .find(|c| c.source == hit.source)
-            .map_or(0, |c| c.len());
-        return Err(RecordError::CredentialInFile {
-            path: opts.out.clone(),
-            source_name: hit.source,
-            len,
-            form: hit.form,
-            line: hit.line,
-            existed: prep.existed,
+    let exchanges_written = cassette.exchanges.len();
+    let text = match finish(cassette, &prep.redactor, credentials) {
+        Ok(text) => text,
+        Err(hit) => {
+            let len = credentials
+                .iter()
+                .find(|c| c.source == hit.source)
+                .map_or(0, |c| c.len());
+            return Err(RecordError::CredentialInFile {
+                path: opts.out.clone(),
+                source_name: hit.source,
+                len,
+                form: hit.form,
+                line: hit.line,
+                existed: prep.existed,
+            }
+            .into());
         }
-        .into());
-    }
+    };
     let loaded = match cassette::parse(&opts.out, &text) {
         Ok(l) => Some(l),
         Err(e) if opts.keep_partial => {
@@ -194,12 +193,33 @@ pub(super) fn conclude(
     };
     cassette::save_text(&opts.out, &text, overwrite)?;
     outcome.written = Some(Written {
-        exchanges: cassette.exchanges.len(),
+        exchanges: exchanges_written,
         recorded,
         partial: outcome.failed(),
         replaced: prep.existed,
     });
     Ok(outcome)
+}
+
+/// The last steps before a cassette reaches its file, apart from the file itself: `meta` is
+/// redacted like the bodies were, the whole is serialized, and its text is searched for every
+/// credential of the run. The text to write, or where a credential was found.
+pub fn finish(
+    mut cassette: Cassette,
+    redactor: &Redactor,
+    credentials: &Credentials,
+) -> Result<String, Hit> {
+    let mut meta_value = serde_json::to_value(&cassette.meta).unwrap_or_default();
+    redactor.value(&mut meta_value);
+    if let Ok(meta) = serde_json::from_value::<Meta>(meta_value) {
+        cassette.meta = meta;
+    }
+    // Serializing plain data (strings, numbers, maps with string keys) cannot fail.
+    let text = serde_json::to_string_pretty(&cassette).unwrap_or_default() + "\n";
+    match credentials.scan(&text) {
+        Some(hit) => Err(hit),
+        None => Ok(text),
+    }
 }
 
 /// What a partial cassette lacks.
