@@ -19,9 +19,12 @@
 //! write itself is a rename of a complete temporary file.
 
 pub mod build;
+pub mod decode;
+pub mod deltas;
 pub mod drift;
 mod error;
 pub mod log;
+pub mod names;
 pub mod proxy;
 pub mod redact;
 pub mod report;
