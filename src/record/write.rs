@@ -156,7 +156,7 @@ pub(super) fn conclude(
                 source_name: hit.source,
                 len,
                 form: hit.form,
-                line: hit.line,
+                place: hit.place,
                 existed: prep.existed,
             }
             .into());
@@ -201,22 +201,29 @@ pub(super) fn conclude(
     Ok(outcome)
 }
 
-/// The last steps before a cassette reaches its file, apart from the file itself: `meta` is
-/// redacted like the bodies were, the whole is serialized, and its text is searched for every
-/// credential of the run. The text to write, or where a credential was found.
-pub fn finish(
-    mut cassette: Cassette,
-    redactor: &Redactor,
-    credentials: &Credentials,
-) -> Result<String, Hit> {
+/// A cassette's text as it will be written: `meta` redacted like the bodies were, then
+/// serialized.
+pub fn render(mut cassette: Cassette, redactor: &Redactor) -> String {
     let mut meta_value = serde_json::to_value(&cassette.meta).unwrap_or_default();
     redactor.value(&mut meta_value);
     if let Ok(meta) = serde_json::from_value::<Meta>(meta_value) {
         cassette.meta = meta;
     }
     // Serializing plain data (strings, numbers, maps with string keys) cannot fail.
-    let text = serde_json::to_string_pretty(&cassette).unwrap_or_default() + "\n";
-    match credentials.scan(&text) {
+    serde_json::to_string_pretty(&cassette).unwrap_or_default() + "\n"
+}
+
+/// The last steps before a cassette reaches its file, apart from the file itself: [`render`],
+/// then the search for every credential of the run in everything a reader could reassemble
+/// from the text ([`Credentials::scan_cassette`]). The text to write, or where a credential
+/// was found.
+pub fn finish(
+    cassette: Cassette,
+    redactor: &Redactor,
+    credentials: &Credentials,
+) -> Result<String, Hit> {
+    let text = render(cassette, redactor);
+    match credentials.scan_cassette(&text) {
         Some(hit) => Err(hit),
         None => Ok(text),
     }
