@@ -8,7 +8,7 @@
 //! When the command exits, the model exchanges are [`build`]t into one cassette, bodies
 //! [`redact`]ed (streams also as the texts their [`deltas`] spell together, every text also in
 //! its [`decode`]d forms), and the text scanned for every credential the run used before it is
-//! written atomically.
+//! written atomically, readable by its owner only until the scan of the written bytes passed.
 //!
 //! Modes, like vcrpy's: [`Mode::Once`] records only a cassette that does not exist yet;
 //! [`Mode::New`] serves an existing cassette's replies to the run's first requests and appends

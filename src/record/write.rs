@@ -2,6 +2,8 @@
 //! scan its text for the run's credentials ([`finish`], the library-level seam the secret tests
 //! drive), and write it atomically, or say why not.
 
+use std::path::Path;
+
 use super::build::Built;
 use super::redact::{Credentials, Hit, Redactor};
 use super::{Ended, Mode, Options, Outcome, Prepared, RecordError, Written, drift};
@@ -144,24 +146,24 @@ pub(super) fn conclude(
         exchanges,
     };
     let exchanges_written = cassette.exchanges.len();
-    let text = match finish(cassette, &prep.redactor, credentials) {
-        Ok(text) => text,
-        Err(hit) => {
-            let len = credentials
-                .iter()
-                .find(|c| c.source == hit.source)
-                .map_or(0, |c| c.len());
-            return Err(RecordError::CredentialInFile {
-                path: opts.out.clone(),
-                source_name: hit.source,
-                len,
-                form: hit.form,
-                place: hit.place,
-                existed: prep.existed,
-            }
-            .into());
+    let text = render(cassette, &prep.redactor);
+    // Readable by its owner only until the bytes on disk passed the scan.
+    let staged = Staged::new(&opts.out, &text)?;
+    if let Some(hit) = credentials.scan_cassette(&staged.written()?) {
+        let len = credentials
+            .iter()
+            .find(|c| c.source == hit.source)
+            .map_or(0, |c| c.len());
+        return Err(RecordError::CredentialInFile {
+            path: opts.out.clone(),
+            source_name: hit.source,
+            len,
+            form: hit.form,
+            place: hit.place,
+            existed: prep.existed,
         }
-    };
+        .into());
+    }
     let loaded = match cassette::parse(&opts.out, &text) {
         Ok(l) => Some(l),
         Err(e) if opts.keep_partial => {
@@ -191,7 +193,7 @@ pub(super) fn conclude(
     } else {
         Overwrite::Never
     };
-    cassette::save_text(&opts.out, &text, overwrite)?;
+    staged.commit(&opts.out, overwrite)?;
     outcome.written = Some(Written {
         exchanges: exchanges_written,
         recorded,
@@ -226,6 +228,80 @@ pub fn finish(
     match credentials.scan_cassette(&text) {
         Some(hit) => Err(hit),
         None => Ok(text),
+    }
+}
+
+/// A cassette's text in a temporary file beside its destination, readable and writable by its
+/// owner only (mode 0600) until [`Staged::commit`] gives it the mode any new file gets (0666
+/// less the umask) and renames it into place. Dropped uncommitted, it is deleted.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    normal: std::fs::Permissions,
+}
+
+impl Staged {
+    /// Write `text` beside `path`.
+    pub fn new(path: &Path, text: &str) -> Result<Self, Error> {
+        use std::io::Write as _;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tooltape-").suffix(".tmp");
+        // Created as any file a tool writes (the umask applies), to learn that mode; made
+        // private before a byte is written.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        let at = tmp.path().to_path_buf();
+        let normal = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| Error::io(&at, e))?
+            .permissions();
+        #[cfg(unix)]
+        tmp.as_file()
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| Error::io(&at, e))?;
+        tmp.write_all(text.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| Error::io(&at, e))?;
+        Ok(Staged { tmp, normal })
+    }
+
+    /// Where the text is for now.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The bytes on disk, read back (lossy UTF-8: the scan must see every byte).
+    pub fn written(&self) -> Result<String, Error> {
+        let bytes = std::fs::read(self.path()).map_err(|e| Error::io(self.path(), e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Give the file its normal mode and move it to `path` (replacing a file there only with
+    /// [`Overwrite::Replace`]).
+    pub fn commit(self, path: &Path, overwrite: Overwrite) -> Result<(), Error> {
+        if overwrite == Overwrite::Never && path.exists() {
+            return Err(Error::Usage(format!(
+                "{} exists; pass --force to replace it",
+                path.display()
+            )));
+        }
+        self.tmp
+            .as_file()
+            .set_permissions(self.normal.clone())
+            .map_err(|e| Error::io(self.tmp.path(), e))?;
+        let result = if overwrite == Overwrite::Never {
+            self.tmp.persist_noclobber(path)
+        } else {
+            self.tmp.persist(path)
+        };
+        result.map_err(|e| Error::io(path, e.error))?;
+        Ok(())
     }
 }
 
@@ -297,6 +373,38 @@ mod tests {
             shell_words(&cmd),
             r"python agent.py --prompt 'it'\''s here' ''"
         );
+    }
+
+    #[test]
+    fn a_staged_cassette_is_private_until_committed_then_gets_the_normal_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        // The mode any new file gets here: 0666 less the umask.
+        let probe = dir.path().join("probe");
+        std::fs::write(&probe, "").unwrap();
+        let normal = mode(&probe);
+        std::fs::remove_file(&probe).unwrap();
+
+        let out = dir.path().join("c.json");
+        let staged = Staged::new(&out, "{}\n").unwrap();
+        assert_eq!(mode(staged.path()), 0o600);
+        assert_eq!(staged.written().unwrap(), "{}\n");
+        assert!(!out.exists());
+        staged.commit(&out, Overwrite::Never).unwrap();
+        assert_eq!(mode(&out), normal);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{}\n");
+
+        // Refused: dropped, and nothing is left; an existing file is not replaced by accident.
+        drop(Staged::new(&dir.path().join("d.json"), "refused").unwrap());
+        let again = Staged::new(&out, "new").unwrap();
+        assert!(again.commit(&out, Overwrite::Never).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["c.json"]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{}\n");
     }
 
     #[test]
