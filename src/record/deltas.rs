@@ -91,8 +91,8 @@ fn tells_apart(name: &str) -> bool {
 }
 
 /// Every text a reader can reassemble from `events` (each an event's parsed JSON data, `None`
-/// when it is not JSON): per block first, then per path; only texts of two pieces or more, and
-/// a per-path text only when it differs from every per-block one.
+/// when it is not JSON): per block first, then per path; only texts of two different non-empty
+/// pieces or more, and a per-path text only when it differs from every per-block one.
 pub fn groups(events: &[Option<Value>]) -> Vec<Group> {
     let mut per_block: BTreeMap<(String, String), Group> = BTreeMap::new();
     let mut per_path: BTreeMap<String, Group> = BTreeMap::new();
@@ -122,7 +122,17 @@ pub fn groups(events: &[Option<Value>]) -> Vec<Group> {
                 .push(piece);
         }
     }
-    let joined = |g: &Group| g.pieces.len() > 1;
+    // A text of one piece was seen on its own; one that repeats a single value (an id, a
+    // model name, an event type in every event) spells nothing new.
+    let joined = |g: &Group| {
+        let texts: Vec<&str> = g
+            .pieces
+            .iter()
+            .filter_map(|p| events[p.event].as_ref().and_then(|v| leaf(v, &p.path)))
+            .filter(|t| !t.is_empty())
+            .collect();
+        texts.len() > 1 && texts.iter().any(|t| *t != texts[0])
+    };
     let mut out: Vec<Group> = per_block.into_values().filter(joined).collect();
     for g in per_path.into_values().filter(joined) {
         if !out.iter().any(|b| b.pieces == g.pieces) {
@@ -270,6 +280,10 @@ mod tests {
         let field = "choices[0].delta.tool_calls[0].function.arguments";
         assert!(has(&got, field, "{\"a\":1}"), "{got:?}");
         assert!(has(&got, field, "{\"b\":2}"), "{got:?}");
+        assert!(
+            !got.iter().any(|(f, _)| f == "id"),
+            "a value every event repeats spells nothing: {got:?}"
+        );
     }
 
     #[test]

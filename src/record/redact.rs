@@ -15,6 +15,7 @@
 //!    write and says where, never what.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ops::Range;
 
 use regex::Regex;
@@ -92,6 +93,8 @@ struct Rule {
 #[derive(Debug, Clone)]
 pub struct Redactor {
     rules: Vec<Rule>,
+    /// All of them at once: most texts match none, and one pass says so.
+    any: regex::RegexSet,
 }
 
 impl Redactor {
@@ -119,7 +122,9 @@ impl Redactor {
             }
             rules.push(Rule { re, checked: false });
         }
-        Ok(Redactor { rules })
+        let any = regex::RegexSet::new(rules.iter().map(|r| r.re.as_str()))
+            .expect("patterns that compiled one by one compile together");
+        Ok(Redactor { rules, any })
     }
 
     /// The ranges of `s` to mask: pattern matches in `s` itself, and the sources of matches in
@@ -139,7 +144,12 @@ impl Redactor {
     }
 
     fn spans_at(&self, s: &str, depth: usize, out: &mut Vec<Range<usize>>) {
-        for rule in &self.rules {
+        let matched: Vec<usize> = if self.any.is_match(s) {
+            self.any.matches(s).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        for rule in matched.into_iter().map(|i| &self.rules[i]) {
             if rule.re.captures_len() > 1 {
                 for caps in rule.re.captures_iter(s) {
                     let (Some(all), Some(kept)) = (caps.get(0), caps.get(1)) else {
@@ -193,15 +203,31 @@ impl Redactor {
     /// Mask every string inside `v` (and the values of members named like credentials);
     /// whether anything changed.
     pub fn value(&self, v: &mut Value) -> bool {
+        self.value_with(v, &mut HashSet::new())
+    }
+
+    /// [`Redactor::value`], skipping the strings in `clean` (known to need no mask) and adding
+    /// those it finds so: a stream repeats its ids and names in every event.
+    fn value_with(&self, v: &mut Value, clean: &mut HashSet<String>) -> bool {
         match v {
-            Value::String(s) => match self.text(s) {
-                Cow::Owned(o) => {
-                    *s = o;
-                    true
+            Value::String(s) => {
+                if clean.contains(s.as_str()) {
+                    return false;
                 }
-                Cow::Borrowed(_) => false,
-            },
-            Value::Array(items) => items.iter_mut().fold(false, |c, i| self.value(i) | c),
+                match self.text(s) {
+                    Cow::Owned(o) => {
+                        *s = o;
+                        true
+                    }
+                    Cow::Borrowed(_) => {
+                        clean.insert(s.clone());
+                        false
+                    }
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |c, i| self.value_with(i, clean) | c),
             Value::Object(map) => {
                 let mut changed = false;
                 for (k, item) in map.iter_mut() {
@@ -214,7 +240,7 @@ impl Redactor {
                         *item = Value::String(MASK.into());
                         changed = true;
                     } else {
-                        changed |= self.value(item);
+                        changed |= self.value_with(item, clean);
                     }
                 }
                 changed
@@ -281,9 +307,10 @@ impl Redactor {
                 }
             }
         }
+        let mut clean = HashSet::new();
         for (i, e) in events.iter_mut().enumerate() {
             match &mut parsed[i] {
-                Some(v) => changed[i] |= self.value(v),
+                Some(v) => changed[i] |= self.value_with(v, &mut clean),
                 None => {
                     if let Cow::Owned(o) = self.text(&e.data) {
                         e.data = o;

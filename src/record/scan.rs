@@ -18,6 +18,8 @@ use super::redact::{Credentials, Hit};
 struct Matcher<'a> {
     credentials: &'a Credentials,
     re: Regex,
+    /// Texts searched already, with nothing found (a stream repeats its ids in every event).
+    clean: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Matcher<'_> {
@@ -53,7 +55,13 @@ impl Matcher<'_> {
     }
 
     fn hit(&self, text: &str, place: impl FnOnce() -> String) -> Option<Hit> {
-        let (source, form) = self.find(text, 0, &mut Vec::new())?;
+        if self.clean.borrow().contains(text) {
+            return None;
+        }
+        let Some((source, form)) = self.find(text, 0, &mut Vec::new()) else {
+            self.clean.borrow_mut().insert(text.to_string());
+            return None;
+        };
         Some(Hit {
             source,
             form,
@@ -74,6 +82,7 @@ impl Credentials {
         let m = Matcher {
             credentials: self,
             re,
+            clean: Default::default(),
         };
         if let Ok(v) = serde_json::from_str::<Value>(text)
             && let Some(hit) = walk(&m, &v, &mut Vec::new())
