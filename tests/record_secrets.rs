@@ -4,6 +4,8 @@
 //! Each leak of issue #14 has a deterministic test here; `record_secrets/property.rs` puts
 //! random credentials in random places and encodings.
 
+#[path = "record_secrets/property.rs"]
+mod property;
 #[path = "record_secrets/support.rs"]
 mod support;
 

@@ -107,6 +107,10 @@ fn path_of(provider: Provider) -> &'static str {
     }
 }
 
+/// The built-in patterns, compiled once (a few milliseconds in a debug build).
+static REDACTOR: std::sync::LazyLock<Redactor> =
+    std::sync::LazyLock::new(|| Redactor::new(&[]).expect("built-in patterns"));
+
 /// A run: what the proxy saw (requests, replies, headers, query strings) and the environment.
 pub struct Pipeline {
     env: Vec<(String, String)>,
@@ -114,6 +118,8 @@ pub struct Pipeline {
     query: Option<String>,
     entries: Vec<Entry>,
     redactor: Redactor,
+    /// A stream no provider of this tree parses (Gemini's shape), and its request.
+    raw: Option<(Value, Vec<SseEvent>)>,
 }
 
 impl Default for Pipeline {
@@ -129,7 +135,8 @@ impl Pipeline {
             seen: Credentials::default(),
             query: None,
             entries: Vec::new(),
-            redactor: Redactor::new(&[]).expect("built-in patterns"),
+            redactor: REDACTOR.clone(),
+            raw: None,
         }
     }
 
@@ -194,6 +201,13 @@ impl Pipeline {
         self
     }
 
+    /// An exchange whose stream no provider of this tree parses (Gemini's shape): redacted
+    /// with [`Redactor::stream`] as `build` does, and stored as it is.
+    pub fn raw_stream(mut self, request: Value, events: Vec<SseEvent>) -> Self {
+        self.raw = Some((request, events));
+        self
+    }
+
     /// The credentials of the run, as `tooltape record` gathers them.
     pub fn credentials(&self) -> Credentials {
         let mut c = Credentials::from_env(self.env.clone());
@@ -205,21 +219,35 @@ impl Pipeline {
     /// the run was found.
     pub fn finish(self) -> Result<String, Hit> {
         let credentials = self.credentials();
-        let built = build::build(&self.entries, None, &self.redactor).expect("one API");
-        assert!(
-            built.failures.is_empty() && built.problems.is_empty(),
-            "the exchanges are recorded: {:?} {:?}",
-            built.failures,
-            built.problems
-        );
-        assert_eq!(built.exchanges.len(), self.entries.len());
-        let endpoints = built
-            .endpoints
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let (provider, exchanges) = (built.provider.expect("a provider"), built.exchanges);
+        let (provider, exchanges, endpoints) = match self.raw {
+            Some((mut request, mut events)) => {
+                self.redactor.value(&mut request);
+                self.redactor.stream(&mut events);
+                let exchange = cassette::Exchange {
+                    request,
+                    reply: RecordedReply::Stream(events),
+                    tool_latency_ms: Default::default(),
+                };
+                // The cassette format has no Gemini yet: any provider holds the events.
+                (Provider::Anthropic, vec![exchange], String::new())
+            }
+            None => {
+                let built = build::build(&self.entries, None, &self.redactor).expect("one API");
+                assert!(
+                    built.failures.is_empty() && built.problems.is_empty(),
+                    "the exchanges are recorded: {:?} {:?}",
+                    built.failures,
+                    built.problems
+                );
+                assert_eq!(built.exchanges.len(), self.entries.len());
+                let endpoints = built.endpoints.iter().cloned().collect::<Vec<_>>();
+                (
+                    built.provider.expect("a provider"),
+                    built.exchanges,
+                    endpoints.join(", "),
+                )
+            }
+        };
         let cassette = Cassette {
             format: cassette::FORMAT.into(),
             version: cassette::VERSION,
