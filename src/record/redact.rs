@@ -93,8 +93,9 @@ struct Rule {
 #[derive(Debug, Clone)]
 pub struct Redactor {
     rules: Vec<Rule>,
-    /// All of them at once: most texts match none, and one pass says so.
-    any: regex::RegexSet,
+    /// All of them at once: most texts match none, and one pass says so (`None` when they are
+    /// too big together, then each is tried).
+    any: Option<regex::RegexSet>,
 }
 
 impl Redactor {
@@ -122,8 +123,7 @@ impl Redactor {
             }
             rules.push(Rule { re, checked: false });
         }
-        let any = regex::RegexSet::new(rules.iter().map(|r| r.re.as_str()))
-            .expect("patterns that compiled one by one compile together");
+        let any = regex::RegexSet::new(rules.iter().map(|r| r.re.as_str())).ok();
         Ok(Redactor { rules, any })
     }
 
@@ -144,10 +144,10 @@ impl Redactor {
     }
 
     fn spans_at(&self, s: &str, depth: usize, out: &mut Vec<Range<usize>>) {
-        let matched: Vec<usize> = if self.any.is_match(s) {
-            self.any.matches(s).into_iter().collect()
-        } else {
-            Vec::new()
+        let matched: Vec<usize> = match &self.any {
+            Some(any) if any.is_match(s) => any.matches(s).into_iter().collect(),
+            Some(_) => Vec::new(),
+            None => (0..self.rules.len()).collect(),
         };
         for rule in matched.into_iter().map(|i| &self.rules[i]) {
             if rule.re.captures_len() > 1 {
