@@ -23,8 +23,34 @@ struct Matcher<'a> {
 }
 
 impl Matcher<'_> {
-    /// The source of a credential in `text` or its decodings, and the encodings around it.
-    fn find(&self, text: &str, depth: usize, chain: &mut Vec<Form>) -> Option<(String, String)> {
+    /// The source of a credential in `text` or its decodings, and the encodings around it
+    /// (the fewest: a hit found deep is looked for again at each shallower depth).
+    fn find(&self, text: &str) -> Option<(String, String)> {
+        let mut chain = self.find_within(text, MAX_DEPTH, &mut Vec::new())?;
+        for depth in 1..chain.1.len() {
+            if let Some(shorter) = self.find_within(text, depth, &mut Vec::new()) {
+                chain = shorter;
+                break;
+            }
+        }
+        let (source, forms) = chain;
+        let form = if forms.is_empty() {
+            "verbatim".to_string()
+        } else {
+            let names: Vec<&str> = forms.iter().rev().map(|f| f.name()).collect();
+            format!("encoded ({})", names.join(" inside "))
+        };
+        Some((source, form))
+    }
+
+    /// Depth-first, at most `depth` decodings deep: the credential's source and the decodings
+    /// on the way.
+    fn find_within(
+        &self,
+        text: &str,
+        depth: usize,
+        chain: &mut Vec<Form>,
+    ) -> Option<(String, Vec<Form>)> {
         if let Some(m) = self.re.find(text) {
             let source = self
                 .credentials
@@ -32,20 +58,14 @@ impl Matcher<'_> {
                 .find(|c| c.value == m.as_str())
                 .map(|c| c.source.clone())
                 .unwrap_or_default();
-            let form = if chain.is_empty() {
-                "verbatim".to_string()
-            } else {
-                let names: Vec<&str> = chain.iter().rev().map(|f| f.name()).collect();
-                format!("encoded ({})", names.join(" inside "))
-            };
-            return Some((source, form));
+            return Some((source, chain.clone()));
         }
-        if depth >= MAX_DEPTH {
+        if depth == 0 {
             return None;
         }
         for d in decode::decodings(text) {
             chain.push(d.form);
-            let found = self.find(&d.text, depth + 1, chain);
+            let found = self.find_within(&d.text, depth - 1, chain);
             chain.pop();
             if found.is_some() {
                 return found;
@@ -58,7 +78,7 @@ impl Matcher<'_> {
         if self.clean.borrow().contains(text) {
             return None;
         }
-        let Some((source, form)) = self.find(text, 0, &mut Vec::new()) else {
+        let Some((source, form)) = self.find(text) else {
             self.clean.borrow_mut().insert(text.to_string());
             return None;
         };
@@ -309,6 +329,11 @@ mod tests {
         );
         let hit = creds(KEY).scan_cassette(&text).unwrap();
         assert_eq!(hit.form, "encoded (base64 inside escapes)");
+        // An escape elsewhere in the text is not around the credential.
+        let note = format!("\\u0041 {}", base64_of(KEY));
+        let text = cassette(json!([{"request": {"note": note}, "reply": {"body": {}}}]));
+        let hit = creds(KEY).scan_cassette(&text).unwrap();
+        assert_eq!(hit.form, "encoded (base64)");
     }
 
     fn base64_of(s: &str) -> String {
