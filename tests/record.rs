@@ -888,3 +888,293 @@ fn provider_events(cassette: &LoadedCassette) -> usize {
         .unwrap()
         .len()
 }
+
+/// `tooltape record` listens on 127.0.0.1 only: the proxy answers there, and neither on this
+/// host's other address nor on IPv6; and the command it starts is told 127.0.0.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recording_proxy_listens_on_loopback_only() {
+    use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+    use tooltape::record::proxy;
+    let running = proxy::start(
+        proxy::Upstreams::new(Some("http://127.0.0.1:9")).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let addr = running.addr;
+    assert!(addr.ip().is_loopback(), "{addr}");
+    let reach = move |ip: IpAddr| {
+        std::net::TcpStream::connect_timeout(
+            &SocketAddr::new(ip, addr.port()),
+            Duration::from_secs(2),
+        )
+        .is_ok()
+    };
+    let (loopback, other, v6) = tokio::task::spawn_blocking(move || {
+        let other = agent::other_address().map(|ip| (ip, reach(ip)));
+        (reach(addr.ip()), other, reach(Ipv6Addr::LOCALHOST.into()))
+    })
+    .await
+    .unwrap();
+    running.stop().await;
+    assert!(loopback, "the proxy answers on {addr}");
+    assert!(!v6, "the proxy answers on [::1]");
+    match other {
+        Some((ip, answered)) => assert!(!answered, "the proxy answers on {ip}"),
+        None => eprintln!("no non-loopback address here: checked loopback and [::1] only"),
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("probe.txt");
+    let agent = Agent::rust(&bundled("anthropic/single_call.json"), false)
+        .with("TOOLTAPE_TEST_AGENT", "probe")
+        .with("TOOLTAPE_TEST_READY", &ready.display().to_string());
+    let run = record(dir.path(), &["--out", "c.json"], &agent).await;
+    assert_eq!(run.code, Some(1), "no model request: {run:?}");
+    let probe = std::fs::read_to_string(&ready).expect("the agent ran");
+    let mut lines = probe.lines();
+    let base = lines.next().unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{probe}");
+    let other = lines.next().unwrap();
+    assert!(
+        other == "none" || other.ends_with(" refused"),
+        "the proxy of `tooltape record` answers beyond loopback: {probe}"
+    );
+}
+
+/// A key shaped like Anthropic's, too short for the `sk-` pattern once cut in three.
+const SK_ANT_45: &str = "sk-ant-api03-Zq3Lw9xPk2Vb7Nc4Md8Rf1Ty6Hs5Jg0x";
+/// An opaque key no pattern knows: only the run's own credentials find it.
+const HEX_KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b";
+
+fn text_reply(text: &str) -> serde_json::Value {
+    serde_json::json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}})
+}
+
+/// The text of an Anthropic stream's text deltas, and the stream without them (the place of
+/// the first one kept as `None`).
+fn take_text(
+    events: Vec<tooltape::provider::SseEvent>,
+) -> (String, Vec<Option<tooltape::provider::SseEvent>>) {
+    let mut text = String::new();
+    let mut rest = Vec::new();
+    for e in events {
+        match serde_json::from_str::<serde_json::Value>(&e.data)
+            .ok()
+            .and_then(|v| v["delta"]["text"].as_str().map(str::to_string))
+        {
+            Some(t) => {
+                if text.is_empty() {
+                    rest.push(None);
+                }
+                text.push_str(&t);
+            }
+            None => rest.push(Some(e)),
+        }
+    }
+    (text, rest)
+}
+
+/// `rest` with text delta events holding `texts` (raw JSON string contents) where the first was.
+fn with_text(
+    rest: Vec<Option<tooltape::provider::SseEvent>>,
+    texts: &[String],
+) -> Vec<tooltape::provider::SseEvent> {
+    rest.into_iter()
+        .flat_map(|e| match e {
+            Some(e) => vec![e],
+            None => texts
+                .iter()
+                .map(|t| tooltape::provider::SseEvent {
+                    event: Some("content_block_delta".into()),
+                    data: format!(
+                        r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{t}"}}}}"#
+                    ),
+                    gap_ms: 0,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The text deltas of an Anthropic stream as one event, every character a `\uXXXX` escape.
+fn escaped_text_delta(
+    events: Vec<tooltape::provider::SseEvent>,
+) -> Vec<tooltape::provider::SseEvent> {
+    let (text, rest) = take_text(events);
+    let escaped: String = text
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    with_text(rest, &[escaped])
+}
+
+/// The text deltas of an Anthropic stream as two events, cut in the middle.
+fn text_in_two(events: Vec<tooltape::provider::SseEvent>) -> Vec<tooltape::provider::SseEvent> {
+    let (text, rest) = take_text(events);
+    let (a, b) = text.split_at(text.len() / 2);
+    with_text(rest, &[a.to_string(), b.to_string()])
+}
+
+/// Record one run of the test agent against an upstream serving `replies`; the run and the
+/// folder it wrote to.
+async fn record_replies(
+    replies: Vec<serde_json::Value>,
+    rewrite: Option<fn(Vec<tooltape::provider::SseEvent>) -> Vec<tooltape::provider::SseEvent>>,
+    stream: bool,
+    env: &[(&str, &str)],
+) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = Script::new(tooltape::provider::Provider::Anthropic, replies, None);
+    script.rewrite = rewrite;
+    let up = upstream::start(script).await;
+    let agent = env.iter().fold(
+        Agent::rust(&bundled("anthropic/single_call.json"), stream),
+        |a, (k, v)| a.with(k, v),
+    );
+    let run = record(
+        dir.path(),
+        &["--out", "c.json", "--upstream", &up.url()],
+        &agent,
+    )
+    .await;
+    (run, dir)
+}
+
+/// Issue #14, reproduced as it was reported: through the binary and a fake upstream. Each of
+/// these wrote the key into the cassette before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_leaks_through_a_fake_upstream_are_masked_or_refused() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let once = b64(&format!("token={ANTHROPIC_KEY}"));
+    let hex: String = ANTHROPIC_KEY.bytes().map(|b| format!("{b:02x}")).collect();
+    let query = "client_secret=cs-0b9f7e3a5c1d2e4f&access-token=at-5e6f7a8b9c0d1e2f&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE1&private_token=glpat-xY7zW3vU1tS9rQ5p";
+    let query_env = [("TOOLTAPE_TEST_QUERY", query)];
+    let refused = |what: &'static str, source: &'static str| (what, Some(source));
+    let (split3, split2, escaped, wrapped, twice, hexed, queried) = tokio::join!(
+        record_replies(vec![text_reply(SK_ANT_45)], None, true, &[]),
+        record_replies(
+            vec![text_reply(HEX_KEY)],
+            Some(text_in_two),
+            true,
+            &[("SERVICE_API_KEY", HEX_KEY)]
+        ),
+        record_replies(
+            vec![text_reply(&format!("my key: {ANTHROPIC_KEY}"))],
+            Some(escaped_text_delta),
+            true,
+            &[]
+        ),
+        record_replies(
+            vec![text_reply(&format!("a: {}\n{}", &once[..20], &once[20..]))],
+            None,
+            false,
+            &[]
+        ),
+        record_replies(
+            vec![text_reply(&format!("a: {}", b64(&once)))],
+            None,
+            false,
+            &[]
+        ),
+        record_replies(vec![text_reply(&format!("a: {hex}"))], None, false, &[]),
+        record_replies(vec![text_reply("done")], None, false, &query_env),
+    );
+    let failures: Vec<String> = [
+        (
+            refused("a key split in two deltas", "SERVICE_API_KEY"),
+            split2,
+        ),
+        (
+            refused("\\u escapes in SSE data", "ANTHROPIC_API_KEY"),
+            escaped,
+        ),
+        (
+            refused("base64 across a line break", "ANTHROPIC_API_KEY"),
+            wrapped,
+        ),
+        (refused("base64 twice", "ANTHROPIC_API_KEY"), twice),
+        (refused("hex", "ANTHROPIC_API_KEY"), hexed),
+        (("a key split in three deltas", None), split3),
+        (("secret-named query parameters", None), queried),
+    ]
+    .into_iter()
+    .filter_map(|((what, source), (run, dir))| {
+        leak_case(source, query, &run, dir.path())
+            .err()
+            .map(|e| format!("{what}: {e}"))
+    })
+    .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// What one run of the issue-14 test did wrong: refused when `source` is given (naming it, and
+/// writing nothing), else written without any piece of a key or query value.
+fn leak_case(source: Option<&str>, query: &str, run: &Run, dir: &Path) -> Result<(), String> {
+    macro_rules! check {
+        ($cond:expr, $($msg:tt)+) => {
+            if !$cond {
+                return Err(format!($($msg)+));
+            }
+        };
+    }
+    for key in [ANTHROPIC_KEY, HEX_KEY] {
+        check!(!run.stderr.contains(key), "a key printed: {}", run.stderr);
+    }
+    let path = dir.join("c.json");
+    if let Some(source) = source {
+        check!(
+            run.code == Some(1),
+            "not refused (the file leaks it): {run:?}"
+        );
+        check!(
+            run.stderr.contains("refusing to write c.json")
+                && run.stderr.contains(source)
+                && run.stderr.contains("exchange 1"),
+            "{}",
+            run.stderr
+        );
+        check!(!path.exists(), "a file was written");
+        return Ok(());
+    }
+    check!(run.code == Some(0), "{run:?}");
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let c = load(&path);
+    let reply = serde_json::to_string(&c.replies[0]).unwrap();
+    for window in SK_ANT_45.as_bytes()[13..].windows(10) {
+        let piece = std::str::from_utf8(window).unwrap();
+        check!(!reply.contains(piece), "{piece} in the reply {reply}");
+    }
+    for value in query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|p| p.1)
+    {
+        check!(!text.contains(value), "{value} in the file:\n{text}");
+        check!(!run.stderr.contains(value), "{value} printed");
+    }
+    check!(
+        mode(&path) == normal_mode(dir),
+        "mode {:o} after the write",
+        mode(&path)
+    );
+    assert_no_secret(&path);
+    Ok(())
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The mode a new file gets in `dir` (0666 less the umask).
+fn normal_mode(dir: &Path) -> u32 {
+    let path = dir.join(".mode-probe");
+    std::fs::write(&path, "").unwrap();
+    let m = mode(&path);
+    std::fs::remove_file(&path).unwrap();
+    m
+}

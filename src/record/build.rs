@@ -10,7 +10,8 @@
 //!   end of that reply to the arrival of the next request. The proxy sees the turn, not each
 //!   tool, so this is an upper bound of every call's run time (and includes the agent's own
 //!   overhead).
-//! - Bodies are redacted here (see [`super::redact`]).
+//! - Bodies are redacted here (see [`super::redact`]), a stream's events together, so that a
+//!   key cut across deltas is masked as one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -188,15 +189,8 @@ fn exchange(
     })?;
     redactor.value(&mut request);
     let (reply, body) = if e.streamed {
-        let frames: Vec<SseEvent> = e
-            .frames
-            .iter()
-            .map(|f| SseEvent {
-                event: f.event.clone(),
-                data: redactor.sse_data(&f.data),
-                gap_ms: f.gap_ms,
-            })
-            .collect();
+        let mut frames: Vec<SseEvent> = e.frames.clone();
+        redactor.stream(&mut frames);
         let body = fmt
             .reply_from_stream(&frames)
             .map_err(|err| format!("the streamed reply cannot be read ({err}); not recorded"))?;

@@ -53,22 +53,23 @@ pub enum RecordError {
     /// A credential the run used would have been written.
     #[error(
         "refusing to write {}: the credential from {source_name} ({len} characters) appears {form} \
-         on line {line} of the cassette. Nothing was written{}. Mask it with --redact REGEX, or keep \
-         it out of the agent's prompts and tool outputs",
+         in {place}. Nothing was written{}. Mask it with --redact REGEX, or keep it out of the \
+         agent's prompts and tool outputs",
         path.display(),
         if *existed { "; the old file is unchanged" } else { "" }
     )]
     CredentialInFile {
         /// The `--out` file.
         path: PathBuf,
-        /// Where the credential came from (an environment variable or a request header).
+        /// Where the credential came from (an environment variable, a request header, a query
+        /// parameter).
         source_name: String,
         /// Its length (the value itself is never printed).
         len: usize,
-        /// `verbatim`, `base64`, ...
-        form: &'static str,
-        /// 1-based line in the cassette text.
-        line: usize,
+        /// `verbatim`, or the encodings around it.
+        form: String,
+        /// Where in the cassette: the exchange, the event(s), the field.
+        place: String,
         /// Whether an older file is at the path.
         existed: bool,
     },

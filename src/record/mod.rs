@@ -6,8 +6,9 @@
 //! unchanged and replies come back chunk by chunk as they arrive, each chunk also
 //! [`log`]ged (streams split into their events with [`sse`], stamped with their arrival gaps).
 //! When the command exits, the model exchanges are [`build`]t into one cassette, bodies
-//! [`redact`]ed, and the text scanned for every credential the run used before it is written
-//! atomically.
+//! [`redact`]ed (streams also as the texts their [`deltas`] spell together, every text also in
+//! its [`decode`]d forms), and the text scanned for every credential the run used before it is
+//! written atomically, readable by its owner only until the scan of the written bytes passed.
 //!
 //! Modes, like vcrpy's: [`Mode::Once`] records only a cassette that does not exist yet;
 //! [`Mode::New`] serves an existing cassette's replies to the run's first requests and appends
@@ -19,15 +20,19 @@
 //! write itself is a rename of a complete temporary file.
 
 pub mod build;
+pub mod decode;
+pub mod deltas;
 pub mod drift;
 mod error;
 pub mod log;
+pub mod names;
 pub mod proxy;
 pub mod redact;
 pub mod report;
+mod scan;
 pub mod sse;
 pub mod starter;
-mod write;
+pub mod write;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

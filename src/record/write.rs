@@ -1,8 +1,11 @@
 //! After the run: judge it, assemble the cassette (the old exchanges first for `--mode new`),
-//! scan its text for the run's credentials, and write it atomically, or say why not.
+//! scan its text for the run's credentials ([`finish`], the library-level seam the secret tests
+//! drive), and write it atomically, or say why not.
+
+use std::path::Path;
 
 use super::build::Built;
-use super::redact::Credentials;
+use super::redact::{Credentials, Hit, Redactor};
 use super::{Ended, Mode, Options, Outcome, Prepared, RecordError, Written, drift};
 use crate::cassette::{self, Cassette, Meta, Overwrite};
 use crate::error::Error;
@@ -134,9 +137,6 @@ pub(super) fn conclude(
         meta.recorded_at = Some(now);
         meta.source = Some(prep.redactor.text(&shell_words(&opts.command)).into_owned());
     }
-    let mut meta_value = serde_json::to_value(&meta).unwrap_or_default();
-    prep.redactor.value(&mut meta_value);
-    let meta: Meta = serde_json::from_value(meta_value).unwrap_or(meta);
     exchanges.extend(built.exchanges);
     let cassette = Cassette {
         format: cassette::FORMAT.into(),
@@ -145,10 +145,11 @@ pub(super) fn conclude(
         meta,
         exchanges,
     };
-    let text = serde_json::to_string_pretty(&cassette)
-        .map_err(|e| Error::Usage(format!("cannot serialize the cassette: {e}")))?
-        + "\n";
-    if let Some(hit) = credentials.scan(&text) {
+    let exchanges_written = cassette.exchanges.len();
+    let text = render(cassette, &prep.redactor);
+    // Readable by its owner only until the bytes on disk passed the scan.
+    let staged = Staged::new(&opts.out, &text)?;
+    if let Some(hit) = credentials.scan_cassette(&staged.written()?) {
         let len = credentials
             .iter()
             .find(|c| c.source == hit.source)
@@ -158,7 +159,7 @@ pub(super) fn conclude(
             source_name: hit.source,
             len,
             form: hit.form,
-            line: hit.line,
+            place: hit.place,
             existed: prep.existed,
         });
     }
@@ -191,14 +192,116 @@ pub(super) fn conclude(
     } else {
         Overwrite::Never
     };
-    cassette::save_text(&opts.out, &text, overwrite)?;
+    staged.commit(&opts.out, overwrite)?;
     outcome.written = Some(Written {
-        exchanges: cassette.exchanges.len(),
+        exchanges: exchanges_written,
         recorded,
         partial: outcome.failed(),
         replaced: prep.existed,
     });
     Ok(outcome)
+}
+
+/// A cassette's text as it will be written: `meta` redacted like the bodies were, then
+/// serialized.
+pub fn render(mut cassette: Cassette, redactor: &Redactor) -> String {
+    let mut meta_value = serde_json::to_value(&cassette.meta).unwrap_or_default();
+    redactor.value(&mut meta_value);
+    if let Ok(meta) = serde_json::from_value::<Meta>(meta_value) {
+        cassette.meta = meta;
+    }
+    // Serializing plain data (strings, numbers, maps with string keys) cannot fail.
+    serde_json::to_string_pretty(&cassette).unwrap_or_default() + "\n"
+}
+
+/// The last steps before a cassette reaches its file, apart from the file itself: [`render`],
+/// then the search for every credential of the run in everything a reader could reassemble
+/// from the text ([`Credentials::scan_cassette`]). The text to write, or where a credential
+/// was found.
+pub fn finish(
+    cassette: Cassette,
+    redactor: &Redactor,
+    credentials: &Credentials,
+) -> Result<String, Hit> {
+    let text = render(cassette, redactor);
+    match credentials.scan_cassette(&text) {
+        Some(hit) => Err(hit),
+        None => Ok(text),
+    }
+}
+
+/// A cassette's text in a temporary file beside its destination, readable and writable by its
+/// owner only (mode 0600) until [`Staged::commit`] gives it the mode any new file gets (0666
+/// less the umask) and renames it into place. Dropped uncommitted, it is deleted.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    normal: std::fs::Permissions,
+}
+
+impl Staged {
+    /// Write `text` beside `path`.
+    pub fn new(path: &Path, text: &str) -> Result<Self, Error> {
+        use std::io::Write as _;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tooltape-").suffix(".tmp");
+        // Created as any file a tool writes (the umask applies), to learn that mode; made
+        // private before a byte is written.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        let at = tmp.path().to_path_buf();
+        let normal = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| Error::io(&at, e))?
+            .permissions();
+        #[cfg(unix)]
+        tmp.as_file()
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| Error::io(&at, e))?;
+        tmp.write_all(text.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| Error::io(&at, e))?;
+        Ok(Staged { tmp, normal })
+    }
+
+    /// Where the text is for now.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The bytes on disk, read back (lossy UTF-8: the scan must see every byte).
+    pub fn written(&self) -> Result<String, Error> {
+        let bytes = std::fs::read(self.path()).map_err(|e| Error::io(self.path(), e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Give the file its normal mode and move it to `path` (replacing a file there only with
+    /// [`Overwrite::Replace`]).
+    pub fn commit(self, path: &Path, overwrite: Overwrite) -> Result<(), Error> {
+        if overwrite == Overwrite::Never && path.exists() {
+            return Err(Error::Usage(format!(
+                "{} exists; pass --force to replace it",
+                path.display()
+            )));
+        }
+        self.tmp
+            .as_file()
+            .set_permissions(self.normal.clone())
+            .map_err(|e| Error::io(self.tmp.path(), e))?;
+        let result = if overwrite == Overwrite::Never {
+            self.tmp.persist_noclobber(path)
+        } else {
+            self.tmp.persist(path)
+        };
+        result.map_err(|e| Error::io(path, e.error))?;
+        Ok(())
+    }
 }
 
 /// What a partial cassette lacks.
@@ -269,6 +372,38 @@ mod tests {
             shell_words(&cmd),
             r"python agent.py --prompt 'it'\''s here' ''"
         );
+    }
+
+    #[test]
+    fn a_staged_cassette_is_private_until_committed_then_gets_the_normal_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        // The mode any new file gets here: 0666 less the umask.
+        let probe = dir.path().join("probe");
+        std::fs::write(&probe, "").unwrap();
+        let normal = mode(&probe);
+        std::fs::remove_file(&probe).unwrap();
+
+        let out = dir.path().join("c.json");
+        let staged = Staged::new(&out, "{}\n").unwrap();
+        assert_eq!(mode(staged.path()), 0o600);
+        assert_eq!(staged.written().unwrap(), "{}\n");
+        assert!(!out.exists());
+        staged.commit(&out, Overwrite::Never).unwrap();
+        assert_eq!(mode(&out), normal);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{}\n");
+
+        // Refused: dropped, and nothing is left; an existing file is not replaced by accident.
+        drop(Staged::new(&dir.path().join("d.json"), "refused").unwrap());
+        let again = Staged::new(&out, "new").unwrap();
+        assert!(again.commit(&out, Overwrite::Never).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["c.json"]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{}\n");
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! until a reply asks for no tools.
 //!
 //! - `TOOLTAPE_TEST_AGENT`: `loop`, or `hang` (after the first reply, write the pid to
-//!   `TOOLTAPE_TEST_READY` and sleep).
+//!   `TOOLTAPE_TEST_READY` and sleep), or `probe` (no request: write to `TOOLTAPE_TEST_READY`
+//!   the base URL it was given and whether the proxy's port answers on this host's other
+//!   address, then exit).
 //! - `TOOLTAPE_TEST_CASSETTE`: the cassette whose first request is sent (the provider too).
 //! - `TOOLTAPE_TEST_STREAM=1`: ask for streams.
 //! - `TOOLTAPE_TEST_PROMPT`: a user message added to the first request.
+//! - `TOOLTAPE_TEST_QUERY`: a query string added to every model request's URL.
 
 use std::path::Path;
 use std::time::Duration;
@@ -44,6 +47,9 @@ fn var(name: &str) -> Result<String, String> {
 }
 
 async fn agent(mode: &str) -> Result<(), String> {
+    if mode == "probe" {
+        return probe();
+    }
     let cassette = tooltape::cassette::load(Path::new(&var("TOOLTAPE_TEST_CASSETTE")?))
         .map_err(|e| e.to_string())?;
     let provider = cassette.provider();
@@ -81,6 +87,34 @@ async fn agent(mode: &str) -> Result<(), String> {
     }
 }
 
+/// The base URL given, and how the proxy's port answers on this host's non-loopback address
+/// (`refused`, `connected`, or `none` when the host has no such address).
+fn probe() -> Result<(), String> {
+    let base = var("ANTHROPIC_BASE_URL")?;
+    let url = reqwest::Url::parse(&base).map_err(|e| e.to_string())?;
+    let port = url.port().ok_or("no port")?;
+    let other = match other_address() {
+        Some(ip) => {
+            let at = std::net::SocketAddr::new(ip, port);
+            match std::net::TcpStream::connect_timeout(&at, Duration::from_secs(2)) {
+                Ok(_) => format!("{ip} connected"),
+                Err(_) => format!("{ip} refused"),
+            }
+        }
+        None => "none".into(),
+    };
+    std::fs::write(var("TOOLTAPE_TEST_READY")?, format!("{base}\n{other}\n"))
+        .map_err(|e| e.to_string())
+}
+
+/// This host's address on its default route (a UDP "connect" sends nothing), if not loopback.
+pub fn other_address() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
 async fn ask(
     client: &reqwest::Client,
     provider: Provider,
@@ -106,6 +140,10 @@ async fn ask(
                 ),
             )
         }
+    };
+    let url = match std::env::var("TOOLTAPE_TEST_QUERY") {
+        Ok(q) => format!("{url}?{q}"),
+        Err(_) => url,
     };
     let mut r = client
         .post(&url)

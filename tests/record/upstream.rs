@@ -1,6 +1,6 @@
 //! A scripted fake upstream on 127.0.0.1: answers the model requests it gets, in order, with a
-//! cassette's replies from some exchange on (plain JSON, or SSE when asked), and fails where
-//! told: an HTTP status, or a stream cut after two events.
+//! cassette's replies from some exchange on, or given replies (plain JSON, or SSE when asked,
+//! rewritten when told), and fails where told: an HTTP status, or a stream cut after two events.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tooltape::provider;
-use tooltape::provider::Provider;
+use tooltape::provider::{Provider, SseEvent};
 
 /// How the n-th request fails.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,8 @@ pub struct Script {
     pub served: AtomicUsize,
     /// Wait this long before the second stream event.
     pub pause_ms: u64,
+    /// Change a stream's events before they are sent (to send data no provider would write).
+    pub rewrite: Option<fn(Vec<SseEvent>) -> Vec<SseEvent>>,
 }
 
 impl Script {
@@ -45,12 +47,22 @@ impl Script {
         from: usize,
         fail_at: Option<(usize, Fail)>,
     ) -> Self {
+        Script::new(
+            cassette.provider(),
+            cassette.reply_bodies[from..].to_vec(),
+            fail_at,
+        )
+    }
+
+    /// Serve `replies` in order.
+    pub fn new(provider: Provider, replies: Vec<Value>, fail_at: Option<(usize, Fail)>) -> Self {
         Script {
-            provider: cassette.provider(),
-            replies: cassette.reply_bodies[from..].to_vec(),
+            provider,
+            replies,
             fail_at,
             served: AtomicUsize::new(0),
             pause_ms: 0,
+            rewrite: None,
         }
     }
 }
@@ -114,7 +126,10 @@ async fn answer(State(s): State<Arc<Script>>, body: Bytes) -> Response {
     if !stream && fail.is_none() {
         return (StatusCode::OK, axum::Json(reply.clone())).into_response();
     }
-    let events = fmt.stream_from_reply(reply).expect("a streamable reply");
+    let mut events = fmt.stream_from_reply(reply).expect("a streamable reply");
+    if let Some(rewrite) = s.rewrite {
+        events = rewrite(events);
+    }
     let cut = matches!(fail, Some(Fail::Cut));
     let pause_ms = s.pause_ms;
     let frames: Vec<Result<Bytes, std::io::Error>> = events
