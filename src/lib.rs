@@ -59,18 +59,22 @@ pub mod cassette;
 pub mod error;
 pub mod handler;
 pub mod harness;
+#[cfg(feature = "import")]
 pub mod import;
 mod jsonpos;
 pub mod lint;
 pub mod partition;
+#[cfg(feature = "mock")]
 pub mod process;
 pub mod provider;
+#[cfg(feature = "record")]
 pub mod record;
 pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
+#[cfg(feature = "mock")]
 pub mod server;
 pub mod tag;
 pub mod timing;

@@ -181,6 +181,9 @@ impl Running {
 
 /// Start the proxy on 127.0.0.1, any free port.
 pub async fn start(upstreams: Upstreams, replay: Option<Replay>) -> std::io::Result<Running> {
+    // TLS by rustls with ring (reqwest's own default, aws-lc, needs a C toolchain and cmake to
+    // build). Installing fails only when a provider is already installed, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

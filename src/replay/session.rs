@@ -615,6 +615,7 @@ impl Session {
         }
     }
 
+    #[cfg(feature = "mock")]
     /// The handler sent something that is not a request at all (not JSON): end the run with
     /// that error, as the run cannot go on meaningfully.
     pub(crate) fn garbage(&self, message: String) {
@@ -626,6 +627,7 @@ impl Session {
         self.changed.notify_waiters();
     }
 
+    #[cfg(feature = "mock")]
     /// Whether the run has nothing left to serve: stopped, or the final reply served with no
     /// turn open.
     pub(crate) fn is_done(&self) -> bool {
@@ -634,6 +636,7 @@ impl Session {
             || (st.turn.is_none() && st.served == self.scenario.cassette.replies.len())
     }
 
+    #[cfg(feature = "mock")]
     /// Resolves once [`Session::is_done`].
     pub(crate) async fn done(&self) {
         loop {

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod junit;
+#[cfg(feature = "cli")]
 pub mod progress;
 pub mod terminal;
 pub mod timeline;

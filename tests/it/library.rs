@@ -1,7 +1,7 @@
 //! The in-process API as a user sees it: a hand-written agent passes, and the same agent with
 //! a classic bug is caught with the right rule.
 
-#[path = "../examples/anthropic_agent.rs"]
+#[path = "../../examples/anthropic_agent.rs"]
 mod example;
 
 use std::path::Path;

@@ -25,9 +25,14 @@ use upstream::{Fail, Script};
 const ANTHROPIC_KEY: &str = "tt-anthropic-KEY-7Qx9Lm2Pz4Rw8Ty1";
 const OPENAI_KEY: &str = "tt-openai-KEY-3Hv6Nb0Jc5Kd9Fg2";
 
+/// The full name of [`helper_agent`] in this test binary (`record::helper_agent`).
+const HELPER_AGENT: &str = "record::helper_agent";
+
 /// This binary, started by the recorder as the agent (see `agent.rs`).
 #[test]
 fn helper_agent() {
+    let here = module_path!().split_once("::").map_or("", |(_, m)| m);
+    assert_eq!(HELPER_AGENT, format!("{here}::helper_agent"));
     agent::run_if_asked();
 }
 
@@ -55,7 +60,7 @@ impl Agent {
         let exe = std::env::current_exe().expect("test binary");
         Agent {
             command: [
-                "helper_agent",
+                HELPER_AGENT,
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

@@ -62,6 +62,8 @@ async fn agent(mode: &str) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .push(fmt.user_text_entry(&extra));
     }
+    // tooltape's reqwest has no TLS provider of its own (ring is installed where needed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
