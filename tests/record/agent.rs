@@ -187,6 +187,7 @@ async fn ask(
 async fn run_tool(client: &reqwest::Client, call: &ToolCall) -> ResultBlock {
     let done = |content: String, is_error| ResultBlock {
         call_id: call.id.clone(),
+        name: call.name.clone(),
         content,
         is_error,
     };
