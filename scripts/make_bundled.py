@@ -47,6 +47,7 @@ Python 3.11+, standard library only.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import subprocess
 import tempfile
@@ -1050,8 +1051,11 @@ class Ctx:
         return self.fresh(lambda: self._alnum(23))
 
     def signature(self):
-        """An opaque thought signature (base64 of made-up bytes)."""
-        return "Cu" + "".join(self.ids.choice(ALNUM + "+/") for _ in range(86)) + "=="
+        """An opaque thought signature: base64 of made-up bytes (the SDKs decode it)."""
+        while True:
+            sig = base64.b64encode(bytes(self.ids.randrange(256) for _ in range(66))).decode()
+            if "+" not in sig and "/" not in sig:  # valid in either base64 alphabet
+                return sig
 
     def chatcmpl(self):
         return self.fresh(lambda: "chatcmpl-" + self._alnum(29))
