@@ -199,9 +199,13 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
         let fmt = provider::format(p);
         let request = json_body(it.request.body.as_ref(), None)
             .map_err(|m| Error::invalid(at(".request.body"), m))?;
-        let parsed = fmt.parse_request(&request).map_err(|e| {
+        let mut parsed = fmt.parse_request(&request).map_err(|e| {
             Error::invalid(at(".request.body"), format!("not a valid {p} request: {e}"))
         })?;
+        if parsed.model.is_none() {
+            // Gemini names the model in the URL only.
+            parsed.model = crate::provider::route(&method, path, None).and_then(|e| e.model);
+        }
         let reply =
             reply_of(&it.response, p).map_err(|m| Error::invalid(at(".response.body"), m))?;
         if recorded_at.is_none() {
