@@ -151,6 +151,7 @@ pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
         .collect::<Vec<_>>()
         .join(", ");
     let (level, how) = match obs.provider.format().split_results(contiguous) {
+        SplitVerdict::Refused if contiguous => (Level::Must, "consecutive messages"),
         SplitVerdict::Refused => (Level::Must, "messages with other messages between them"),
         SplitVerdict::Accepted(how) => (Level::Should, how),
     };
