@@ -251,6 +251,20 @@ fn logs_become_exchanges_with_replies_from_the_next_request() {
     assert_eq!(loaded[0].provider(), Provider::OpenAiResponses);
     assert_eq!(calls(&loaded[0]), 3);
     replays_cleanly(&loaded[0].path);
+
+    // Gemini requests whose calls carry no ids: the rebuilt reply keeps them id-less, and the
+    // logged results pair with them by name and position.
+    let (_, loaded) = import_into(dir.path(), &fixture("logs/gemini_requests.jsonl"));
+    let c = &loaded[0];
+    assert_eq!(c.provider(), Provider::Gemini);
+    assert_eq!(calls(c), 3);
+    assert!(
+        c.replies[0]
+            .calls()
+            .iter()
+            .all(|k| k.id.starts_with("get_weather#"))
+    );
+    replays_cleanly(&c.path);
 }
 
 #[test]

@@ -77,7 +77,9 @@ impl Format for Gemini {
     }
 
     fn endpoint(&self, path: &str, query: Option<&str>) -> Option<UrlSays> {
-        let (model, method) = model_and_method(path)?;
+        // Some HTTP clients escape the colon before the method.
+        let path = path.replace("%3A", ":").replace("%3a", ":");
+        let (model, method) = model_and_method(&path)?;
         let stream = match method {
             "generateContent" => false,
             "streamGenerateContent" => true,

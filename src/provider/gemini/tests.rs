@@ -638,6 +638,14 @@ fn endpoints_come_from_the_url() {
             .as_deref(),
         Some("my-tuned")
     );
+    assert_eq!(
+        says("/v1beta/models/gemini-2.5-flash%3AgenerateContent", None)
+            .unwrap()
+            .model
+            .as_deref(),
+        Some("gemini-2.5-flash"),
+        "an escaped colon"
+    );
     for not_ours in [
         "/v1beta/models/gemini-2.5-flash:countTokens",
         "/v1beta/models/gemini-2.5-flash",
