@@ -363,6 +363,12 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// Why a call id can occur twice in a recording and what to do, when the API has a reason
+    /// of its own (ids tooltape made for calls without one).
+    fn repeated_id_hint(&self, _call_id: &str) -> Option<&'static str> {
+        None
+    }
+
     /// Whether the API wants the results first in their message (Anthropic).
     fn results_first_in_message(&self) -> bool;
 

@@ -161,6 +161,14 @@ impl Format for Gemini {
             })
     }
 
+    fn repeated_id_hint(&self, call_id: &str) -> Option<&'static str> {
+        ids::is_synthetic(call_id).then_some(
+            "these calls carry no ids, and two turns make exactly the same calls with the same \
+             arguments, so tooltape cannot tell their results apart; record with a model that \
+             gives call ids (Gemini 3), or keep one of the two turns",
+        )
+    }
+
     fn results_first_in_message(&self) -> bool {
         false
     }

@@ -823,3 +823,17 @@ fn envelopes_and_entries() {
     assert_eq!(Provider::Gemini.as_str(), "gemini");
     assert_eq!("gemini".parse::<Provider>(), Ok(Provider::Gemini));
 }
+
+#[test]
+fn two_turns_with_the_same_id_less_calls_are_refused_with_a_hint() {
+    let path = std::path::Path::new("tests/fixtures/provider/gemini/cassette_repeated_turn.json");
+    let text = include_str!("../../../tests/fixtures/provider/gemini/cassette_repeated_turn.json");
+    let e = crate::cassette::parse(path, text).unwrap_err().to_string();
+    assert!(e.contains("exchanges[1].reply"), "{e}");
+    assert!(
+        e.contains("is used twice (also in exchange 0)")
+            && e.contains("these calls carry no ids")
+            && e.contains("Gemini 3"),
+        "{e}"
+    );
+}
