@@ -15,13 +15,15 @@ Paths are relative to the crate root (the parent of this script's folder):
 The cassettes are SYNTHESIZED, not recorded. Each one is written from a hand-made "run" below
 (system text, the user's question, the tool calls of every round with their outputs and observed
 latencies, and the model's final answer) in the providers' exact wire formats, as set out in
-shared/reference/protocols.md: Anthropic Messages (§1), OpenAI Chat Completions (§2) and OpenAI
-Responses in its stateless form (§3), plain JSON bodies or SSE streams (§1.7, §2.7, §3.7). Every
-later request is the previous request + the reply appended the way the official SDKs do it + one
-result per call, in call order. They are meant to be replaced by recordings made with
+shared/reference/protocols.md: Anthropic Messages (§1), OpenAI Chat Completions (§2), OpenAI
+Responses in its stateless form (§3) and Gemini generateContent (§4 and gemini-mcp.md §1, calls
+with ids as Gemini 3 sends them or without as Gemini 2.x does), plain JSON bodies or SSE streams
+(§1.7, §2.7, §3.7, §4.6). Every later request is the previous request + the reply appended the way
+the official SDKs do it + one result per call, in call order. They are meant to be replaced by recordings made with
 `tooltape record` once that exists.
 
-Deterministic: ids (toolu_01…, call_…, fc_…, msg_…, chatcmpl-…, resp_…), token counts, stream
+Deterministic: ids (toolu_01…, call_…, fc_…, msg_…, chatcmpl-…, resp_…; Gemini calls without ids
+get tooltape's synthetic `name#k@fingerprint`, see gemini_call_ids()), token counts, stream
 chunking and gaps come from a random.Random seeded with the cassette's name; timestamps derive
 from a fixed recorded_at. Running the script twice gives identical bytes. JSON is written with a
 2-space indent, keys in the order a person reads them (not sorted), and a trailing newline.
@@ -31,11 +33,13 @@ the right shape; every call id answered exactly once, in call order, in the very
 each request equal to the previous one with only its history extended, and extended exactly by
 the reply's history entries (for streams: rebuilt from the events by an accumulator written
 independently of the stream writer) plus the results; Anthropic block indices contiguous,
-Responses sequence numbers strictly increasing, Chat streams ending in [DONE]; the last reply is a
-final answer and every earlier one asks for tools.
+Responses sequence numbers strictly increasing, Chat streams ending in [DONE], Gemini chunks all
+naming one response; the last reply is a final answer and every earlier one asks for tools.
 
 `exercises` of each scenario is computed by tooltape itself (`tooltape scenario exercises`, from
-the rule table's conditions), so the script holds no copy of the rules.
+the rule table's conditions), so the script holds no copy of the rules. For Gemini calls without
+ids, results pair with calls by name and position, so a few built-in bugs show as more than their
+own rule; expect_without_ids() computes those sets into the scenario's `expect`.
 
 Python 3.11+, standard library only.
 """
@@ -43,6 +47,7 @@ Python 3.11+, standard library only.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import subprocess
 import tempfile
@@ -65,7 +70,11 @@ MODELS = {
     "anthropic": ("claude-sonnet-4-6", "claude-sonnet-4-6"),
     "openai-chat": ("gpt-4.1", "gpt-4.1-2025-04-14"),
     "openai-responses": ("gpt-4.1", "gpt-4.1-2025-04-14"),
+    # Gemini names the model in the URL; the reply's modelVersion. Runs with call ids use
+    # Gemini 3 (Run.model), the others 2.5.
+    "gemini": ("gemini-2.5-flash", "gemini-2.5-flash"),
 }
+GEMINI_3 = "gemini-3-flash-preview"
 
 # ---------------------------------------------------------------------------------------------
 # Tools: name -> (description, properties). Every property is required (OpenAI strict mode).
@@ -127,6 +136,9 @@ def tool_def(provider, name):
     schema = {"type": "object", "properties": copy.deepcopy(props), "required": list(props)}
     if provider == "anthropic":
         return {"name": name, "description": desc, "input_schema": schema}
+    if provider == "gemini":
+        # google-genai sends the JSON Schema under its snake_case name (gemini-mcp.md §5).
+        return {"name": name, "description": desc, "parameters_json_schema": schema}
     schema["additionalProperties"] = False
     if provider == "openai-chat":
         return {"type": "function", "function": {"name": name, "description": desc, "parameters": schema, "strict": True}}
@@ -169,6 +181,10 @@ class Run:
     stream: bool = False
     request_extra: dict = field(default_factory=dict)  # e.g. Anthropic tool_choice
     notes: str | None = None
+    ids: bool = True          # Gemini: calls carry ids (Gemini 3) or not (2.x)
+    model: str | None = None  # Gemini: the model that answered, when not MODELS' (GEMINI_3)
+    chunking: str = "one_chunk"  # Gemini streams: "one_chunk" or "call_per_chunk" (recorded)
+    stream_chunking: str | None = None  # the scenario's stream_chunking option
 
 
 def C(name, inp, output="", **kw):
@@ -808,6 +824,185 @@ RUNS: list[Run] = [
         {"run_sql": {"latency_ms": [150, 400]}, "search_docs": {"latency_ms": 230}},
         orders=SHUFFLE,
     ),
+    # ================================ Gemini ====================================================
+    Run(
+        "gemini", "single_call",
+        "Gemini 2.5, one search_docs call without an id, then an answer grounded in its result.",
+        "2026-11-04T09:02:17Z",
+        "You are DocsBot, the assistant of the Acme Cloud developer portal. Answer from the documentation: use search_docs before answering and cite the page titles you used.",
+        "Can I restrict an API key to a set of IP addresses?",
+        [Round([C("search_docs", {"query": "restrict API key to IP addresses", "max_results": 3}, j({"results": [
+            {"title": "API key restrictions", "url": "https://docs.acme.cloud/security/api-keys/restrictions",
+             "snippet": "Keys can be limited to IPv4/IPv6 CIDR ranges (up to 50 per key). Requests from other addresses fail with 403 ip_not_allowed."},
+            {"title": "Audit log events", "url": "https://docs.acme.cloud/security/audit-log",
+             "snippet": "api_key.restriction_changed is logged whenever a key's allowed ranges change."}]}), latency=230)])],
+        "Yes. Per **API key restrictions**, each key can be limited to up to 50 IPv4 or IPv6 CIDR ranges; requests from any other address are refused with `403 ip_not_allowed`. "
+        "Changes to a key's ranges show up in the audit log as `api_key.restriction_changed` (see **Audit log events**).",
+        {"search_docs": {"latency_ms": 240}},
+        ids=False,
+    ),
+    Run(
+        "gemini", "three_parallel",
+        "Gemini 3, streamed: text, then three get_weather calls with ids in one chunk, the first carrying the thought signature.",
+        "2026-11-04T11:20:44Z",
+        "You are a concise travel assistant. Use the tools for live data; never guess the weather.",
+        "Porto, Seville or Marseille for a weekend away — what's the weather in each right now?",
+        [Round([
+            C("get_weather", {"location": "Porto, Portugal", "unit": "celsius"},
+              j({"location": "Porto, PT", "temperature": 18, "unit": "celsius", "conditions": "cloudy", "humidity": 77, "wind_kph": 21, "forecast": "showers tomorrow, high 19, low 13"}), latency=290),
+            C("get_weather", {"location": "Seville, Spain", "unit": "celsius"},
+              j({"location": "Seville, ES", "temperature": 26, "unit": "celsius", "conditions": "sunny", "humidity": 35, "wind_kph": 8, "forecast": "sunny, high 28, low 15"}), latency=240),
+            C("get_weather", {"location": "Marseille, France", "unit": "celsius"},
+              j({"location": "Marseille, FR", "temperature": 22, "unit": "celsius", "conditions": "mistral, clear", "humidity": 41, "wind_kph": 46, "forecast": "windy, high 23, low 14"}), latency=210),
+        ], "Let me check all three cities at once.")],
+        "- **Seville**: 26 °C and sunny, light wind — the warmest and calmest.\n- **Marseille**: 22 °C and clear, but the mistral is blowing at 46 km/h.\n"
+        "- **Porto**: 18 °C and cloudy, with showers tomorrow.\n\nFor a sunny weekend, Seville is the pick.",
+        {"get_weather": {"latency_ms": [300, 200, 100]}},
+        orders=ALL, stream=True, model=GEMINI_3,
+    ),
+    Run(
+        "gemini", "three_parallel_no_ids",
+        "Gemini 2.5: three get_weather calls without ids; results pair with calls by name and position, so sending them in another order swaps the answers.",
+        "2026-11-04T11:41:09Z",
+        "You are a concise travel assistant. Use the tools for live data; never guess the weather.",
+        "What's the weather in Lisbon, Oslo and Rome right now?",
+        [Round([
+            C("get_weather", {"location": "Lisbon, Portugal", "unit": "celsius"},
+              j({"location": "Lisbon, PT", "temperature": 22, "unit": "celsius", "conditions": "sunny", "humidity": 55, "wind_kph": 14, "forecast": "sunny, high 24, low 16"}), latency=260),
+            C("get_weather", {"location": "Oslo, Norway", "unit": "celsius"},
+              j({"location": "Oslo, NO", "temperature": 9, "unit": "celsius", "conditions": "overcast", "humidity": 82, "wind_kph": 12, "forecast": "rain from 16:00, high 10, low 4"}), latency=330),
+            C("get_weather", {"location": "Rome, Italy", "unit": "celsius"},
+              j({"location": "Rome, IT", "temperature": 25, "unit": "celsius", "conditions": "clear", "humidity": 48, "wind_kph": 7, "forecast": "clear, high 27, low 17"}), latency=190),
+        ])],
+        "- **Rome**: 25 °C and clear — the warmest.\n- **Lisbon**: 22 °C and sunny.\n- **Oslo**: 9 °C and overcast, with rain from 16:00.",
+        {"get_weather": {"latency_ms": [300, 200, 100]}},
+        orders=ALL, ids=False,
+    ),
+    Run(
+        "gemini", "failing_tool",
+        "Gemini 3: three get_stock_price calls with ids, of which the second fails; its error must come back under \"error\".",
+        "2026-11-05T14:31:52Z",
+        "You are a portfolio assistant. Quote prices only from get_stock_price; never estimate or use remembered prices.",
+        "Where are Netflix, Adobe and Shopify trading right now?",
+        [Round([
+            C("get_stock_price", {"ticker": "NFLX"}, quote("NFLX", 771.06, 1.14, "2026-11-05T14:31:54Z"), latency=150),
+            C("get_stock_price", {"ticker": "ADBE"}, "quotes backend returned HTTP 504 Gateway Timeout (upstream: nasdaq-feed)", fail=True, latency=2040),
+            C("get_stock_price", {"ticker": "SHOP"}, quote("SHOP", 81.27, 1.74, "2026-11-05T14:31:54Z"), latency=170),
+        ], "Fetching the three quotes.")],
+        "- **Netflix (NFLX):** $771.06, up 1.14% today.\n- **Shopify (SHOP):** $81.27, up 1.74%.\n"
+        "- **Adobe (ADBE):** no quote — the quotes backend timed out (*504 Gateway Timeout*). Shall I try again?",
+        {"get_stock_price": {"latency_ms": [150, 300, 200]}},
+        orders=ALL, model=GEMINI_3,
+    ),
+    Run(
+        "gemini", "hung_tool",
+        "Gemini 2.5: three calls without ids, of which run_sql hangs; the handler must give up on it and answer it with an error.",
+        "2026-11-05T16:08:33Z",
+        "You are the internal helpdesk assistant of Acme. Use the tools to look up people, tickets and calendars. If a lookup fails, say so.",
+        "Is Priya Nair's VPN access request still open? And is she free tomorrow afternoon?",
+        [Round([
+            C("lookup_user", {"email": "priya.nair@acme.io"},
+              j({"name": "Priya Nair", "email": "priya.nair@acme.io", "title": "Data Engineer", "team": "Data Platform", "location": "Bangalore", "timezone": "Asia/Kolkata"}), latency=120),
+            C("run_sql", {"query": "SELECT id, status, updated_at FROM helpdesk.tickets WHERE requester = 'priya.nair@acme.io' AND category = 'access' ORDER BY updated_at DESC LIMIT 3"},
+              hang=True, latency=15000),
+            C("get_calendar_events", {"date": "2026-11-06", "calendar": "priya.nair@acme.io"},
+              j({"date": "2026-11-06", "events": [{"start": "14:00", "end": "15:00", "title": "Sprint review"}]}), latency=95),
+        ])],
+        "**Priya Nair** (Data Engineer, Data Platform, Bangalore).\n\n"
+        "- **VPN request:** I couldn't check it — the helpdesk query timed out after 15 s.\n"
+        "- **Tomorrow afternoon (6 Nov, IST):** only the sprint review 14:00–15:00, so she's free after 15:00.",
+        {"lookup_user": {"latency_ms": 120}, "get_calendar_events": {"latency_ms": 100}},
+        policy={"tool_deadline_ms": 20000}, ids=False,
+    ),
+    Run(
+        "gemini", "three_round_loop",
+        "Gemini 3, streamed with each call in its own chunk: three rounds of two calls with ids, then a final answer.",
+        "2026-11-06T08:14:02Z",
+        "You are the on-call assistant of the data platform team. Investigate with the tools, then give the root cause and a recommended fix. Read-only access only.",
+        "Yesterday's dashboard refresh (2026-11-05) never finished. What happened?",
+        [
+            Round([
+                C("list_dir", {"path": "/var/log/dashboards/2026-11-05"}, "refresh.log\nrefresh.metrics.json", latency=30),
+                C("search_docs", {"query": "dashboard refresh runbook", "max_results": 3}, j({"results": [
+                    {"title": "Runbook: dashboard refresh", "url": "https://wiki.acme.io/data/runbooks/dashboard-refresh",
+                     "snippet": "The refresh rebuilds the materialized views in order: sessions_daily, revenue_daily, funnel_daily. Config: /etc/dashboards/refresh.yaml."}]}), latency=240),
+            ], "I'll look at that day's logs and the runbook first."),
+            Round([
+                C("read_file", {"path": "/var/log/dashboards/2026-11-05/refresh.log"},
+                  "2026-11-05T03:00:00Z INFO  refresh starting\n2026-11-05T03:00:41Z INFO  sessions_daily rebuilt in 41.0 s\n2026-11-05T03:00:41Z INFO  revenue_daily: waiting for lock on analytics.orders\n", latency=55),
+                C("read_file", {"path": "/etc/dashboards/refresh.yaml"},
+                  "schedule: \"0 3 * * *\"\nviews: [sessions_daily, revenue_daily, funnel_daily]\nlock_timeout: 0  # wait forever\n", latency=40),
+            ], "The refresh stalled on revenue_daily, waiting for a lock. Let me read the log and the config."),
+            Round([
+                C("run_sql", {"query": "SELECT pid, state, query_start, left(query, 60) AS query FROM pg_stat_activity WHERE datname = 'analytics' AND wait_event_type = 'Lock'"},
+                  "  pid  | state  |     query_start     |                    query\n-------+--------+---------------------+----------------------------------------------\n 48122 | active | 2026-11-05 03:00:41 | REFRESH MATERIALIZED VIEW analytics.revenue_daily\n(1 row)", latency=180),
+                C("run_sql", {"query": "SELECT pid, usename, xact_start, left(query, 60) AS query FROM pg_stat_activity WHERE pid IN (SELECT unnest(pg_blocking_pids(48122)))"},
+                  "  pid  | usename  |     xact_start      |                  query\n-------+----------+---------------------+------------------------------------------\n 47310 | backfill | 2026-11-04 22:12:09 | UPDATE analytics.orders SET currency = ...\n(1 row)", latency=160),
+            ], "Let me see which session holds the lock."),
+        ],
+        "**Root cause:** a manual backfill (`backfill` user, pid 47310) has held a transaction on `analytics.orders` open since 22:12 the night before. The refresh's `REFRESH MATERIALIZED VIEW revenue_daily` has been waiting for its lock since 03:00:41, and `refresh.yaml` sets `lock_timeout: 0`, so it waits forever; funnel_daily never started.\n\n"
+        "**Fix:** finish or cancel the backfill transaction (pid 47310), then re-run the refresh. Set a `lock_timeout` (e.g. 10 min) so a stuck lock fails the job loudly instead of hanging.",
+        {"list_dir": {"latency_ms": 40}, "search_docs": {"latency_ms": 220},
+         "read_file": {"latency_ms": [80, 60]}, "run_sql": {"latency_ms": [200, 150]}},
+        stream=True, model=GEMINI_3, chunking="call_per_chunk",
+    ),
+    Run(
+        "gemini", "twenty_parallel",
+        "Gemini 2.5: twenty get_stock_price calls without ids in one turn; every result pairs by position among the twenty.",
+        "2026-11-06T15:42:03Z",
+        "You are a portfolio assistant. Quote prices only from get_stock_price; never estimate or use remembered prices.",
+        "Snapshot my watchlist please: " + ", ".join(t for t, _, _ in WATCHLIST) + ". Which ones moved more than 2% either way today?",
+        [Round([C("get_stock_price", {"ticker": t}, quote(t, p, c, f"2026-11-06T15:42:{7 + i // 4:02d}Z"))
+                for i, (t, p, c) in enumerate(WATCHLIST)])],
+        watchlist_final(),
+        {"get_stock_price": {"latency_ms": {"min": 50, "max": 400}}},
+        orders=SHUFFLE, ids=False,
+    ),
+    Run(
+        "gemini", "call_per_chunk",
+        "Gemini 2.5: four calls without ids, streamed by the mock with each call alone in its chunk, as parts[0] with no index; a client that keys calls by part index keeps only one.",
+        "2026-11-07T10:26:51Z",
+        "You are a research assistant. Fetch the pages the user names and check them against the internal docs.",
+        "Compare the changelogs of requests 2.33, httpx 0.29 and urllib3 2.6 with what our HTTP client guide recommends.",
+        [Round([
+            C("fetch_url", {"url": "https://requests.readthedocs.io/en/latest/community/updates/"},
+              "HTTP 200 OK\nRequests 2.33.0: drops Python 3.9; `verify` now defaults to the system trust store via truststore.", latency=410),
+            C("fetch_url", {"url": "https://www.python-httpx.org/changelog/"},
+              "HTTP 200 OK\nhttpx 0.29.0: HTTP/2 on by default when h2 is installed; `proxies=` removed (use `proxy=`).", latency=380),
+            C("fetch_url", {"url": "https://urllib3.readthedocs.io/en/stable/changelog.html"},
+              "HTTP 200 OK\nurllib3 2.6.0: Emscripten support is stable; `HTTPResponse.getheaders()` removed.", latency=350),
+            C("search_docs", {"query": "HTTP client guide python", "max_results": 3}, j({"results": [
+                {"title": "Guide: HTTP clients in Python services", "url": "https://wiki.acme.io/eng/http-clients",
+                 "snippet": "Use httpx with an explicit timeout; pass proxies= for the egress proxy; pin urllib3 < 2.6 until the vendored SDKs stop calling getheaders()."}]}), latency=220),
+        ])],
+        "Two things in our guide are now out of date:\n\n"
+        "- **httpx 0.29** removed `proxies=`; the guide still says to pass `proxies=` for the egress proxy — it should say `proxy=`.\n"
+        "- **urllib3 2.6** removed `HTTPResponse.getheaders()`, which is exactly why the guide pins `urllib3 < 2.6`; keep the pin until the vendored SDKs are updated.\n\n"
+        "Requests 2.33 (system trust store by default, no Python 3.9) needs no change to the guide.",
+        {"fetch_url": {"latency_ms": [300, 200, 100]}, "search_docs": {"latency_ms": 150}},
+        orders=["call", "reverse", {"shuffle": 1}], ids=False, stream_chunking="call_per_chunk",
+    ),
+    Run(
+        "gemini", "mixed_read_write",
+        "Gemini 3: two reads and two write_file calls with ids in one turn; the writes must not overlap (Gemini has no switch to ask for one call at a time).",
+        "2026-11-07T13:47:05Z",
+        "You are a coding assistant working in the repository at /srv/repos/notify-service. Use the file tools; always write complete file contents.",
+        "Bump the version to 1.8.0 and add docs/releases/1.8.0.md saying we now retry SMS sends with backoff. Also show me the Dockerfile and what's in docs/releases.",
+        [Round([
+            C("read_file", {"path": "Dockerfile"},
+              "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir .\nCMD [\"python\", \"-m\", \"notify_service\"]\n", latency=45),
+            C("list_dir", {"path": "docs/releases"}, "1.6.0.md\n1.7.0.md\n1.7.1.md\nindex.md", latency=25),
+            C("write_file", {"path": "VERSION", "content": "1.8.0\n"}, "Wrote 6 bytes to VERSION", latency=105),
+            C("write_file", {"path": "docs/releases/1.8.0.md", "content": "# notify-service 1.8.0\n\n- SMS sends are retried with exponential backoff (3 attempts).\n"},
+              "Wrote 85 bytes to docs/releases/1.8.0.md", latency=115),
+        ], "I'll update both files and look at the Dockerfile and the releases folder.")],
+        "Done: `VERSION` is `1.8.0` and `docs/releases/1.8.0.md` describes the SMS retries with backoff.\n\n"
+        "**Dockerfile:** `python:3.12-slim`, installs the package and runs `python -m notify_service`.\n"
+        "**docs/releases:** 1.6.0, 1.7.0, 1.7.1 and `index.md` — link the new 1.8.0 page from the index.",
+        {"read_file": {"latency_ms": 60}, "list_dir": {"latency_ms": 30},
+         "write_file": {"latency_ms": 120, "side_effects": True}},
+        orders=SHUFFLE, model=GEMINI_3,
+    ),
 ]
 
 TYPICAL_LATENCY = {  # observed-latency ranges (ms) for calls without an explicit one
@@ -848,6 +1043,19 @@ class Ctx:
 
     def call(self):
         return self.fresh(lambda: "call_" + self._alnum(24))
+
+    def gemini_call(self):
+        return self.fresh(lambda: "call_" + "".join(self.ids.choice(string.ascii_lowercase + string.digits) for _ in range(8)))
+
+    def gemini_response_id(self):
+        return self.fresh(lambda: self._alnum(23))
+
+    def signature(self):
+        """An opaque thought signature: base64 of made-up bytes (the SDKs decode it)."""
+        while True:
+            sig = base64.b64encode(bytes(self.ids.randrange(256) for _ in range(66))).decode()
+            if "+" not in sig and "/" not in sig:  # valid in either base64 alphabet
+                return sig
 
     def chatcmpl(self):
         return self.fresh(lambda: "chatcmpl-" + self._alnum(29))
@@ -1036,7 +1244,7 @@ class Anthropic:
         return [{"role": "assistant", "content": body["content"]}]
 
     @staticmethod
-    def results_of(entries):
+    def results_of(entries, calls=()):
         assert len(entries) == 1 and entries[0]["role"] == "user", "results must be ONE user message"
         out = []
         for b in entries[0]["content"]:
@@ -1169,7 +1377,7 @@ class Chat:
         return [body["choices"][0]["message"]]
 
     @staticmethod
-    def results_of(entries):
+    def results_of(entries, calls=()):
         out = []
         for m in entries:
             assert m["role"] == "tool", "results must be a run of tool messages"
@@ -1303,7 +1511,7 @@ class Responses:
         return body["output"]
 
     @staticmethod
-    def results_of(entries):
+    def results_of(entries, calls=()):
         out = []
         for m in entries:
             assert m.get("type") == "function_call_output", "results must be function_call_output items"
@@ -1321,11 +1529,186 @@ def response_object(rid, created, req, status, output, usage):
             "user": None, "metadata": {}}
 
 
-PROVIDERS = {"anthropic": Anthropic, "openai-chat": Chat, "openai-responses": Responses}
+# ---------------------------------------------------------------------------------------------
+# Gemini generateContent (Developer API)
+
+
+def gemini_call_ids(calls):
+    """tooltape's ids for the calls of a turn that carry none (src/provider/gemini/ids.rs):
+    `name#k@fp`, k the call's position among the calls of that name, fp FNV-1a (32 bits) over
+    `name \\x1f canonical-args \\x1e` of every call of the turn, in order."""
+    text = "".join(f"{c.name}\x1f{json.dumps(c.input, sort_keys=True, separators=(',', ':'), ensure_ascii=False)}\x1e"
+                   for c in calls)
+    h = 0x811C9DC5
+    for b in text.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    seen: dict[str, int] = {}
+    out = []
+    for c in calls:
+        k = seen.get(c.name, 0)
+        seen[c.name] = k + 1
+        out.append(f"{c.name}#{k}@{h:08x}")
+    return out
+
+
+def is_gemini_synthetic(cid):
+    return "#" in cid and "@" in cid
+
+
+class Gemini:
+    history_key = "contents"
+    stream_in_body = False  # the URL says :streamGenerateContent; the body has no "stream"
+
+    @staticmethod
+    def first_request(run):
+        req = {"contents": [{"role": "user", "parts": [{"text": run.user}]}],
+               "systemInstruction": {"parts": [{"text": run.system}]},
+               "tools": [{"functionDeclarations": [tool_def("gemini", n) for n in offered_tools(run)]}],
+               "generationConfig": {"temperature": 0.4}}
+        req.update(copy.deepcopy(run.request_extra))
+        return req
+
+    @staticmethod
+    def turn_ids(ctx, calls):
+        if ctx.run.ids:
+            return [ctx.gemini_call() for _ in calls]
+        return gemini_call_ids(calls)
+
+    @staticmethod
+    def reply(ctx, req, rnd, calls):
+        parts = []
+        text = rnd.text if rnd else ctx.run.final
+        if text:
+            parts.append({"text": text})
+        for i, (cid, c) in enumerate(calls):
+            fc = {"id": cid} if ctx.run.ids else {}
+            fc.update({"name": c.name, "args": copy.deepcopy(c.input)})
+            part = {"functionCall": fc}
+            if i == 0 and ctx.run.ids:
+                # Gemini 3 thinks: the signature rides on the first call part only.
+                part["thoughtSignature"] = ctx.signature()
+            parts.append(part)
+        content = {"role": "model", "parts": parts}
+        prompt, out = tokens(req, 30), tokens(parts, 4)
+        usage = {"promptTokenCount": prompt, "candidatesTokenCount": out, "totalTokenCount": prompt + out,
+                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
+        if ctx.run.model == GEMINI_3:
+            thoughts = ctx.noise.randint(40, 240)
+            usage["thoughtsTokenCount"] = thoughts
+            usage["totalTokenCount"] += thoughts
+        body = {"candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": usage, "modelVersion": ctx.run.model or MODELS["gemini"][1],
+                "responseId": ctx.gemini_response_id()}
+        return body, [copy.deepcopy(content)]
+
+    @staticmethod
+    def results(calls):
+        parts = []
+        for cid, c in calls:
+            fr = {} if is_gemini_synthetic(cid) else {"id": cid}
+            key = "error" if c.fail or c.hang else "output"
+            fr.update({"name": c.name, "response": {key: result_text(c)}})
+            parts.append({"functionResponse": fr})
+        return [{"role": "user", "parts": parts}]
+
+    @staticmethod
+    def stream(ctx, body):
+        """Whole GenerateContentResponse chunks: the text in pieces, then the calls in one chunk
+        or each in its own (run.chunking); the last chunk has finishReason and the full usage."""
+        cand = body["candidates"][0]
+        chunks = []
+        calls_open = False
+        for part in cand["content"]["parts"]:
+            if "functionCall" in part:
+                if ctx.run.chunking == "one_chunk" and calls_open:
+                    chunks[-1].append(part)
+                else:
+                    chunks.append([part])
+                calls_open = True
+                continue
+            calls_open = False
+            for piece in ctx.words(part["text"], 3, 9):
+                chunks.append([{"text": piece}])
+        events = []
+        usage = body["usageMetadata"]
+        for i, parts in enumerate(chunks):
+            last = i == len(chunks) - 1
+            c = {"content": {"parts": parts, "role": "model"}}
+            if last:
+                c["finishReason"] = cand["finishReason"]
+                c["index"] = 0
+            u = usage if last else {"promptTokenCount": usage["promptTokenCount"], "totalTokenCount": usage["promptTokenCount"],
+                                    "promptTokensDetails": usage["promptTokensDetails"]}
+            chunk = {"candidates": [c], "usageMetadata": u, "modelVersion": body["modelVersion"], "responseId": body["responseId"]}
+            events.append(ev(None, chunk, ctx.first_gap() if i == 0 else ctx.gap()))
+        return events
+
+    @staticmethod
+    def accumulate(events):
+        """Rebuild the response from its chunks: parts appended in order (text pieces joined),
+        the last chunk's finishReason and usage."""
+        parts, head, finish, usage, index = [], None, None, None, None
+        for e in events:
+            assert "event" not in e and e["data"] != "[DONE]", "Gemini streams are bare data: events, no [DONE]"
+            d = json.loads(e["data"])
+            h = {k: d[k] for k in ("modelVersion", "responseId")}
+            assert head in (None, h), "chunks must share modelVersion and responseId"
+            head = h
+            c = d["candidates"][0]
+            for p in c["content"]["parts"]:
+                if parts and set(p) == {"text"} and set(parts[-1]) == {"text"}:
+                    parts[-1]["text"] += p["text"]
+                else:
+                    parts.append(copy.deepcopy(p))
+            finish = c.get("finishReason", finish)
+            index = c.get("index", index)
+            usage = d["usageMetadata"]
+        assert finish is not None, "no chunk has a finishReason"
+        cand = {"content": {"role": "model", "parts": parts}, "finishReason": finish}
+        if index is not None:
+            cand["index"] = index
+        return {"candidates": [cand], "usageMetadata": usage, **head}
+
+    @staticmethod
+    def calls_of(body):
+        fcs = [p["functionCall"] for p in body["candidates"][0]["content"]["parts"] if "functionCall" in p]
+        synthetic = gemini_call_ids([Call(f["name"], f["args"]) for f in fcs])
+        return [(f.get("id") or s, f["name"], f["args"]) for f, s in zip(fcs, synthetic)]
+
+    @staticmethod
+    def wants_tools(body):
+        return any("functionCall" in p for p in body["candidates"][0]["content"]["parts"])
+
+    @staticmethod
+    def history_of(body):
+        return [body["candidates"][0]["content"]]
+
+    @staticmethod
+    def results_of(entries, calls=()):
+        """(call id, error flag) per functionResponse; one without an id pairs with the next
+        call of its name, as the real clients pair them."""
+        assert len(entries) == 1 and entries[0]["role"] == "user", "results must be ONE user content"
+        taken: dict[str, int] = {}
+        out = []
+        for p in entries[0]["parts"]:
+            fr = p["functionResponse"]
+            if "id" in fr:
+                cid = fr["id"]
+            else:
+                k = taken.get(fr["name"], 0)
+                taken[fr["name"]] = k + 1
+                cid = [c for c, n, _ in calls if n == fr["name"]][k]
+            out.append((cid, "error" in fr["response"]))
+        return out
+
+
+PROVIDERS = {"anthropic": Anthropic, "openai-chat": Chat, "openai-responses": Responses, "gemini": Gemini}
 ID_SHAPES = {
     "anthropic": lambda i: i.startswith("toolu_01") and len(i) == 30 and i[8:].isalnum(),
     "openai-chat": lambda i: i.startswith("call_") and len(i) == 29 and i[5:].isalnum(),
     "openai-responses": lambda i: i.startswith("call_") and len(i) == 29 and i[5:].isalnum(),
+    "gemini": lambda i: (i.startswith("call_") and len(i) == 13 and i[5:].isalnum() and i[5:].islower())
+    or (is_gemini_synthetic(i) and i.rsplit("@", 1)[1].isalnum() and len(i.rsplit("@", 1)[1]) == 8),
 }
 
 
@@ -1348,7 +1731,12 @@ def build_cassette(run: Run):
     req = P.first_request(run)
     exchanges, turns, latencies = [], [], None
     for rnd in run.rounds + [None]:
-        calls = [(P.new_call_id(ctx), c) for c in rnd.calls] if rnd else []
+        if not rnd:
+            calls = []
+        elif hasattr(P, "turn_ids"):  # Gemini: ids per turn (synthetic ones depend on every call)
+            calls = list(zip(P.turn_ids(ctx, rnd.calls), rnd.calls))
+        else:
+            calls = [(P.new_call_id(ctx), c) for c in rnd.calls]
         body, hist = P.reply(ctx, req, rnd, calls)
         ex = {"request": req, "reply": {"stream": P.stream(ctx, body)} if run.stream else {"body": body}}
         if latencies:
@@ -1361,7 +1749,7 @@ def build_cassette(run: Run):
         ctx.clock += 2 + max(latencies.values()) / 1000 + ctx.noise.randint(0, 3)
         key = P.history_key
         req = {k: (copy.deepcopy(v) + hist + P.results(calls) if k == key else copy.deepcopy(v)) for k, v in req.items()}
-    meta = {"model": MODELS[run.provider][1], "recorded_at": run.recorded_at, "source": SOURCE}
+    meta = {"model": run.model or MODELS[run.provider][1], "recorded_at": run.recorded_at, "source": SOURCE}
     if run.notes:
         meta["notes"] = run.notes
     cassette = {"format": "tooltape-cassette", "version": 1, "provider": run.provider, "meta": meta, "exchanges": exchanges}
@@ -1389,8 +1777,9 @@ def check_cassette(run: Run, cassette):
     for i, ex in enumerate(exs):
         where = f"{run.provider}/{run.name} exchange {i}"
         try:
+            in_body = getattr(P, "stream_in_body", True)
             if "stream" in ex["reply"]:
-                assert run.stream and ex["request"].get("stream") is True, "stream stored for a non-streaming request"
+                assert run.stream and (ex["request"].get("stream") is True or not in_body), "stream stored for a non-streaming request"
                 bodies.append(P.accumulate(ex["reply"]["stream"]))
             else:
                 assert not ex["request"].get("stream"), "body stored for a streaming request"
@@ -1402,7 +1791,7 @@ def check_cassette(run: Run, cassette):
     for i, body in enumerate(bodies):
         ids = []
         collect_ids(body.get("output", []), ids)
-        ids.append(body["id"])
+        ids.append(body["id"] if "id" in body else body["responseId"])
         ids += [cid for cid, _, _ in P.calls_of(body)]
         for x in ids:
             assert x not in seen, f"{run.provider}/{run.name}: id {x} used twice"
@@ -1427,12 +1816,12 @@ def check_cassette(run: Run, cassette):
         assert nh[:len(ph)] == ph, f"{where}: the next request does not extend this one's history"
         hist = P.history_of(body)
         assert nh[len(ph):len(ph) + len(hist)] == hist, f"{where}: the reply is not appended verbatim"
-        got = P.results_of(nh[len(ph) + len(hist):])
+        got = P.results_of(nh[len(ph) + len(hist):], calls)
         assert [g for g, _ in got] == [cid for cid, _, _ in calls], f"{where}: results must answer every call once, in call order"
         spec = {cid: c for cid, c in turn_calls(run, bodies)[i]}
         for cid, flagged in got:
-            if run.provider == "anthropic":
-                assert flagged == (spec[cid].fail or spec[cid].hang), f"{where}: is_error wrong for {cid}"
+            if run.provider in ("anthropic", "gemini"):
+                assert flagged == (spec[cid].fail or spec[cid].hang), f"{where}: error flag wrong for {cid}"
         lat = exs[i + 1].get("tool_latency_ms", {})
         assert list(lat) == [cid for cid, _, _ in calls], f"{where}: tool_latency_ms must cover the previous reply's calls"
     assert "tool_latency_ms" not in exs[0]
@@ -1529,16 +1918,71 @@ def build_scenario(run: Run, cassette, turns):
     if overrides:
         scn["calls"] = overrides
     scn["orders"] = run.orders
+    if run.stream_chunking:
+        scn["stream_chunking"] = run.stream_chunking
     if run.policy:
         scn["policy"] = run.policy
     return scn
+
+
+def expect_without_ids(run: Run, turns, overrides, exercised):
+    """Gemini calls without ids: the built-in bugs that change which results are sent show
+    through name-and-position pairing as more than their own rule. The run stops at the first
+    turn with calls (the API refuses these follow-ups), so that turn decides."""
+    if run.provider != "gemini" or run.ids or not any(turns):
+        return {}
+    turn = next(t for t in turns if t)
+    names = [c.name for _, c in turn]
+    keys = [call_key(c) for _, c in turn]
+    outs = [outcome(run, cid, c, overrides) for cid, c in turn]
+
+    def judge(sent):
+        """The rules broken by sending the results of calls `sent` (indices), in that order."""
+        taken: dict[str, int] = {}
+        by_call = [[] for _ in turn]
+        unknown = False
+        for j in sent:
+            k = taken.get(names[j], 0)
+            taken[names[j]] = k + 1
+            same = [i for i, n in enumerate(names) if n == names[j]]
+            if k < len(same):
+                by_call[same[k]].append(j)
+            else:
+                unknown = True
+        got = []  # in catalogue order
+        if any(not r for r in by_call):
+            got.append("missing-result")
+        if unknown:
+            got.append("unknown-result")
+        if any(len(r) > 1 for r in by_call):
+            got.append("duplicate-result")
+        if any(keys[j] != keys[i] for i, r in enumerate(by_call) for j in r):
+            got.append("mismatched-result")
+        return got
+
+    n = len(turn)
+    failed = [i for i in range(n) if outs[i] != "ok"]
+    sent = {
+        # breaks-missing-result drops the failed calls' results, else the last one.
+        "missing-result": [i for i in range(n) if i not in failed] if failed else list(range(n - 1)),
+        # breaks-duplicate-result sends the first result twice, the copy second.
+        "duplicate-result": [0, 0] + list(range(1, n)),
+    }
+    expect = {}
+    for rule, order in sent.items():
+        got = judge(order)
+        if got != ([rule] if rule in exercised else []):
+            expect[f"breaks-{rule}"] = got
+    # Without the model turn before them, results pair with no call at all.
+    expect["breaks-missing-assistant-turn"] = ["missing-result", "unknown-result", "missing-assistant-turn"]
+    return expect
 
 
 # ---------------------------------------------------------------------------------------------
 # READMEs
 
 PROVIDER_TITLES = {"anthropic": "Anthropic Messages", "openai-chat": "OpenAI Chat Completions",
-                   "openai-responses": "OpenAI Responses (stateless)"}
+                   "openai-responses": "OpenAI Responses (stateless)", "gemini": "Gemini generateContent"}
 BEGIN = "<!-- BEGIN bundled scenarios: generated by scripts/make_bundled.py, do not edit by hand -->"
 END = "<!-- END bundled scenarios -->"
 
@@ -1614,6 +2058,7 @@ def dump(obj):
 def generate():
     """Path -> text of every generated file."""
     files, scenarios = {}, {}
+    built = []
     names = set()
     for run in RUNS:
         assert (run.provider, run.name) not in names, f"duplicate run {run.provider}/{run.name}"
@@ -1621,10 +2066,17 @@ def generate():
         cassette, turns = build_cassette(run)
         check_cassette(run, cassette)
         scn = build_scenario(run, cassette, turns)
+        built.append((run, turns))
         scenarios[(run.provider, run.name)] = scn
         files[ROOT / "cassettes" / run.provider / f"{run.name}.json"] = dump(cassette)
         files[ROOT / "scenarios" / f"{run.provider}-{run.name}.json"] = dump(scn)
     tooltape_exercises(files, scenarios)
+    for run, turns in built:
+        scn = scenarios[(run.provider, run.name)]
+        expect = expect_without_ids(run, turns, scn.get("calls", {}), scn["exercises"])
+        if expect:
+            scn["expect"] = expect
+            files[ROOT / "scenarios" / f"{run.provider}-{run.name}.json"] = dump(scn)
     files[ROOT / "cassettes" / "README.md"] = cassettes_readme()
     readme = ROOT / "scenarios" / "README.md"
     files[readme] = scenarios_readme(readme.read_text() if readme.exists() else None, scenarios_section(scenarios))

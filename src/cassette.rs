@@ -137,10 +137,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedCassette, Error> {
                 ));
             }
             if let Some(prev) = seen_ids.insert(&call.id, i) {
+                let hint = provider::format(loaded.provider())
+                    .repeated_id_hint(&call.id)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
                 return Err(Error::invalid(
                     at(),
                     format!(
-                        "tool call id {} is used twice (also in exchange {prev}); ids must be unique",
+                        "tool call id {} is used twice (also in exchange {prev}); ids must be unique{hint}",
                         call.id
                     ),
                 ));

@@ -13,6 +13,7 @@
 //!   },
 //!   "calls": { "toolu_01Lq7Bv9mZc2XgUe8HnRwY3D": { "fail": "upstream timed out" } },
 //!   "orders": ["call", "reverse", { "shuffle": 2 }],
+//!   "stream_chunking": "one_chunk",
 //!   "policy": { "tool_deadline_ms": 10000 },
 //!   "exercises": ["missing-result", "mismatched-result"]
 //! }
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cassette::{self, LoadedCassette};
 use crate::error::{Error, Location};
+use crate::provider::StreamChunking;
 use crate::rules::RuleId;
 use crate::transcript::{Part, ToolCall};
 
@@ -62,6 +64,12 @@ pub struct ScenarioFile {
     /// The completion orders to try; each is one run of the handler. Default: `["call", "reverse"]`.
     #[serde(default = "default_orders")]
     pub orders: Vec<OrderSpec>,
+    /// How the mock cuts a reply into stream chunks when a handler asks for a stream and the
+    /// cassette holds the reply as a body: `"one_chunk"` (default: every call in one chunk) or
+    /// `"call_per_chunk"` (each call alone in its own chunk, with no index). Only Gemini streams
+    /// differ; a recorded stream is always served as recorded.
+    #[serde(default, skip_serializing_if = "StreamChunking::is_default")]
+    pub stream_chunking: StreamChunking,
     /// What the handler is held to.
     #[serde(default)]
     pub policy: Policy,

@@ -110,7 +110,8 @@ pub struct Request {
     /// Names of the tools offered.
     pub tools: Vec<String>,
     /// Whether parallel tool calls are disabled (Anthropic
-    /// `tool_choice.disable_parallel_tool_use`, OpenAI `parallel_tool_calls: false`).
+    /// `tool_choice.disable_parallel_tool_use`, OpenAI `parallel_tool_calls: false`). Gemini has
+    /// no such switch: its requests always count as disabled, as there is nothing to set.
     pub parallel_disabled: bool,
     /// Whether the handler asked for a stream.
     pub stream: bool,

@@ -42,3 +42,15 @@ def responses_tools():
         {"type": "function", "name": n, "description": d, "parameters": SCHEMA}
         for n, d in TOOLS.items()
     ]
+
+
+def gemini_tools():
+    # google-genai takes the JSON Schema as `parameters_json_schema` (and sends it so).
+    return [
+        {
+            "function_declarations": [
+                {"name": n, "description": d, "parameters_json_schema": SCHEMA}
+                for n, d in TOOLS.items()
+            ]
+        }
+    ]

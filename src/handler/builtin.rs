@@ -294,6 +294,7 @@ fn build_results(
         .zip(&ran)
         .map(|(c, r)| ResultBlock {
             call_id: c.id.clone(),
+            name: c.name.clone(),
             content: r.content.clone(),
             is_error: r.is_error,
         })
@@ -317,6 +318,7 @@ fn build_results(
         Some(UnknownResult) => {
             results.push(ResultBlock {
                 call_id: fmt.call_id("TooltapeUnknownCallId"),
+                name: calls[0].name.clone(),
                 content: "result for a call nobody made".into(),
                 is_error: false,
             });
@@ -341,7 +343,13 @@ fn edit_first_user_text(history: &mut [Value]) {
         if entry.get("role").and_then(Value::as_str) != Some("user") {
             continue;
         }
-        match entry.get_mut("content") {
+        // Gemini keeps a message's content under `parts`.
+        let key = if entry.get("parts").is_some() {
+            "parts"
+        } else {
+            "content"
+        };
+        match entry.get_mut(key) {
             Some(Value::String(s)) => {
                 s.push_str(" (edited)");
                 return;

@@ -57,6 +57,7 @@ pub fn follow_up(
         .into_iter()
         .map(|c| ResultBlock {
             call_id: c.id.clone(),
+            name: c.name.clone(),
             content: MISSING_RESULT.to_string(),
             is_error: false,
         })

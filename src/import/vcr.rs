@@ -199,9 +199,13 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
         let fmt = provider::format(p);
         let request = json_body(it.request.body.as_ref(), None)
             .map_err(|m| Error::invalid(at(".request.body"), m))?;
-        let parsed = fmt.parse_request(&request).map_err(|e| {
+        let mut parsed = fmt.parse_request(&request).map_err(|e| {
             Error::invalid(at(".request.body"), format!("not a valid {p} request: {e}"))
         })?;
+        if parsed.model.is_none() {
+            // Gemini names the model in the URL only.
+            parsed.model = crate::provider::route(&method, path, None).and_then(|e| e.model);
+        }
         let reply =
             reply_of(&it.response, p).map_err(|m| Error::invalid(at(".response.body"), m))?;
         if recorded_at.is_none() {
@@ -237,7 +241,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
             Location::file(file),
             format!(
                 "no successful model call among its {} interaction(s) (POST …/v1/messages, \
-                 …/chat/completions or …/responses answered 2xx){}",
+                 …/chat/completions, …/responses or …/models/…:generateContent answered 2xx){}",
                 cassette.interactions.len(),
                 if notes.is_empty() {
                     String::new()
@@ -374,6 +378,15 @@ fn reply_of(response: &VcrResponse, p: Provider) -> Result<RecordedReply, String
     }
     let value: Value =
         serde_json::from_str(&text).map_err(|e| format!("expected a JSON body ({e})"))?;
+    // A stream sent as one JSON array (Gemini's streamGenerateContent without `alt=sse`).
+    if let Some(events) = provider::sse::events_from_json_array(&value) {
+        let whole = fmt
+            .reply_from_stream(&events)
+            .map_err(|e| format!("the {p} stream does not make a reply: {e}"))?;
+        fmt.parse_reply(&whole)
+            .map_err(|e| format!("the {p} stream does not make a reply: {e}"))?;
+        return Ok(RecordedReply::Stream(events));
+    }
     fmt.parse_reply(&value)
         .map_err(|e| format!("not a valid {p} reply: {e}"))?;
     Ok(RecordedReply::Body(value))

@@ -445,6 +445,11 @@ mod tests {
             json!({"output": [1, {"type": "message", "role": "assistant", "content": "x"}], "status": 1}),
             json!({"output": [{"type": "reasoning", "summary": [1, "x"]}], "status": "completed"}),
             json!({"tool_choice": "auto", "input": "x", "messages": {}}),
+            json!({"contents": [null, {"parts": [null, {"functionCall": 1}, {"functionResponse": {"name": 2}}]}]}),
+            json!({"contents": [{"role": "model", "parts": [{"functionCall": {"name": "a", "args": []}}, {"text": 1}]}], "tools": [1, {"functionDeclarations": [1]}]}),
+            json!({"candidates": [1], "responseId": 2}),
+            json!({"candidates": [{"content": {"parts": [{"functionCall": {}}, {"thought": "yes", "text": "x"}]}, "finishReason": 1}]}),
+            json!({"candidates": [{"content": []}], "error": 1}),
         ];
         let named = |name: &str, data: Value| SseEvent::named(name, &data);
         let streams: Vec<Vec<SseEvent>> = vec![
@@ -476,6 +481,13 @@ mod tests {
                 SseEvent::data("[DONE]"),
                 named("response.created", json!({})),
                 named("response.completed", json!({"response": []})),
+            ],
+            vec![
+                SseEvent::data(
+                    json!({"candidates": [{"content": {"parts": [{"text": "a"}, 1]}}]}).to_string(),
+                ),
+                SseEvent::data(json!({"candidates": [null, {"content": 1}]}).to_string()),
+                SseEvent::data(json!({"candidates": []}).to_string()),
             ],
         ];
         for provider in crate::provider::Provider::ALL {

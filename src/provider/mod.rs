@@ -1,6 +1,6 @@
 //! Provider-native JSON and everything else that differs between the model APIs.
 //!
-//! One folder per API (`anthropic/`, `openai_chat/`, `openai_responses/`), each implementing
+//! One folder per API (`anthropic/`, `openai_chat/`, `openai_responses/`, `gemini/`), each implementing
 //! [`Format`]: parsing requests and replies into the neutral [`crate::transcript`] model,
 //! streams, follow-ups, and the API's facts — its endpoints and how a request asks for a
 //! stream, the variables its SDKs read, its upstream, how its bodies are recognised, the texts
@@ -14,6 +14,7 @@
 
 pub mod anthropic;
 mod common;
+pub mod gemini;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::transcript::{Reply, Request};
-pub use sse::SseEvent;
+pub use sse::{SseEvent, StreamFraming};
 
 /// The model API a cassette was recorded against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -38,6 +39,10 @@ pub enum Provider {
     /// OpenAI Responses (`POST /v1/responses`).
     #[serde(rename = "openai-responses")]
     OpenAiResponses,
+    /// Google Gemini Developer API (`POST /v1beta/models/{model}:generateContent`, and
+    /// `:streamGenerateContent`).
+    #[serde(rename = "gemini")]
+    Gemini,
 }
 
 /// The registry: every API and its [`Format`]. The one table to extend with a new API.
@@ -48,6 +53,7 @@ const REGISTRY: &[(Provider, &dyn Format)] = &[
         Provider::OpenAiResponses,
         &openai_responses::OpenAiResponses,
     ),
+    (Provider::Gemini, &gemini::Gemini),
 ];
 
 /// Where `tooltape record` sends a request that no API claims by its path or headers (model
@@ -56,10 +62,11 @@ pub const FALLBACK_UPSTREAM: Provider = Provider::OpenAiChat;
 
 impl Provider {
     /// Every provider, in a stable order.
-    pub const ALL: [Provider; 3] = [
+    pub const ALL: [Provider; 4] = [
         Provider::Anthropic,
         Provider::OpenAiChat,
         Provider::OpenAiResponses,
+        Provider::Gemini,
     ];
 
     /// The API's [`Format`].
@@ -108,6 +115,8 @@ pub struct UrlSays {
     pub stream: Option<bool>,
     /// The model the URL names.
     pub model: Option<String>,
+    /// How a stream goes on the wire (Gemini without `alt=sse`: a JSON array).
+    pub framing: StreamFraming,
 }
 
 /// A model call's API, and what its URL says.
@@ -119,6 +128,8 @@ pub struct Endpoint {
     pub stream: Option<bool>,
     /// The model the URL names, where the API puts it there.
     pub model: Option<String>,
+    /// How a stream goes on the wire.
+    pub framing: StreamFraming,
 }
 
 /// The API whose model call `POST path?query` is. Gateways put the APIs under a prefix
@@ -134,6 +145,7 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Option<Endpoint> 
             provider: *p,
             stream: u.stream,
             model: u.model,
+            framing: u.framing,
         })
     })
 }
@@ -211,6 +223,9 @@ pub struct Refusal<'a> {
     pub uncovered: &'a [&'a str],
     /// The index of the follow-up's last wire message.
     pub last_message: usize,
+    /// The follow-up, parsed, for APIs whose text depends on its layout (Gemini names the turn
+    /// that is out of place).
+    pub followup: Option<&'a Request>,
 }
 
 /// How an API treats the results of one turn spread over several messages.
@@ -221,6 +236,29 @@ pub enum SplitVerdict {
     /// It accepts it (merging the messages, or reading items wherever they are); the text says
     /// how the split looks in this API.
     Accepted(&'static str),
+}
+
+/// How the mock cuts a reply into stream chunks when it makes a stream from a reply body (a
+/// recorded stream is always served as recorded). Only APIs whose chunks carry no index
+/// (Gemini) have a choice: the others stream every call as its own indexed events either way.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamChunking {
+    /// Every tool call of the reply in one chunk (after the text).
+    #[default]
+    OneChunk,
+    /// Each tool call in a chunk of its own, as the only part of that chunk and with no index
+    /// (Gemini does both; a client that keys calls by their part index keeps only one).
+    CallPerChunk,
+}
+
+impl StreamChunking {
+    /// Whether this is the default (for `skip_serializing_if`).
+    pub fn is_default(&self) -> bool {
+        *self == StreamChunking::default()
+    }
 }
 
 /// A problem in provider-native JSON, with the place it was found.
@@ -248,6 +286,9 @@ impl FormatError {
 pub struct ResultBlock {
     /// The call id the result answers.
     pub call_id: String,
+    /// The name of the tool the call asked for (Gemini's `functionResponse` requires it; the
+    /// other APIs ignore it).
+    pub name: String,
     /// The tool's output, or its error text.
     pub content: String,
     /// Whether the tool failed. Providers without an error flag ignore it (the text carries it).
@@ -255,8 +296,8 @@ pub struct ResultBlock {
 }
 
 /// The per-API operations tooltape needs. Implemented by [`anthropic::Anthropic`],
-/// [`openai_chat::OpenAiChat`] and [`openai_responses::OpenAiResponses`]; get one with
-/// [`format`].
+/// [`openai_chat::OpenAiChat`], [`openai_responses::OpenAiResponses`] and
+/// [`gemini::Gemini`]; get one with [`format`].
 pub trait Format: Send + Sync {
     /// The name used in files and on the command line (`anthropic`).
     fn name(&self) -> &'static str;
@@ -300,8 +341,33 @@ pub trait Format: Send + Sync {
     /// A call id in the API's style, made from `seed` (letters and digits).
     fn call_id(&self, seed: &str) -> String;
 
-    /// Whether results carry an error flag (Anthropic `is_error`).
+    /// Whether results carry an error flag (Anthropic `is_error`, Gemini's `error` key).
     fn has_error_flag(&self) -> bool;
+
+    /// How a failed call's result that lacks the error flag reads in a message ("its
+    /// tool_result lacks \"is_error\": true"); only asked where [`Format::has_error_flag`].
+    fn error_flag_missing(&self) -> &'static str {
+        "its result lacks the error flag"
+    }
+
+    /// Whether a request can ask the model for one call per turn at most (Anthropic
+    /// `disable_parallel_tool_use`, OpenAI `parallel_tool_calls: false`). Where it cannot
+    /// (Gemini), `parallel-writes-enabled` has nothing to check.
+    fn has_parallel_switch(&self) -> bool {
+        true
+    }
+
+    /// How the results of this reply's calls are matched to them, when not simply by id: a
+    /// note for the report (Gemini calls without ids are matched by name and position).
+    fn pairing_note(&self, _reply: &Reply) -> Option<String> {
+        None
+    }
+
+    /// Why a call id can occur twice in a recording and what to do, when the API has a reason
+    /// of its own (ids tooltape made for calls without one).
+    fn repeated_id_hint(&self, _call_id: &str) -> Option<&'static str> {
+        None
+    }
 
     /// Whether the API wants the results first in their message (Anthropic).
     fn results_first_in_message(&self) -> bool;
@@ -314,8 +380,9 @@ pub trait Format: Send + Sync {
     fn rejection_text(&self, refusal: &Refusal<'_>) -> String;
 
     /// A request the mock must answer itself, before the engine sees it, as a server without
-    /// some optional feature would (`Some((status, body))`).
-    fn preflight(&self, _request: &Value) -> Option<(u16, Value)> {
+    /// some optional feature would, or as the API answers a malformed URL (`Some((status,
+    /// body))`). `endpoint` is what the URL said.
+    fn preflight(&self, _endpoint: &Endpoint, _request: &Value) -> Option<(u16, Value)> {
         None
     }
 
@@ -345,6 +412,16 @@ pub trait Format: Send + Sync {
     /// indices, `event:` lines where the API has them, the API's closing frame).
     fn stream_from_reply(&self, body: &Value) -> Result<Vec<SseEvent>, FormatError>;
 
+    /// [`Format::stream_from_reply`], cut into chunks as `chunking` says where the API's
+    /// streams can come either way (Gemini); other APIs stream one way only.
+    fn stream_from_reply_as(
+        &self,
+        body: &Value,
+        _chunking: StreamChunking,
+    ) -> Result<Vec<SseEvent>, FormatError> {
+        self.stream_from_reply(body)
+    }
+
     /// The wire entries a reply adds to the next request's history, verbatim: the assistant
     /// message (Anthropic, Chat) or the output items (Responses).
     fn history_entries(&self, reply: &Value) -> Result<Vec<Value>, FormatError>;
@@ -362,7 +439,7 @@ pub trait Format: Send + Sync {
     /// into the equivalent one-message array).
     fn history_mut<'a>(&self, request: &'a mut Value) -> Result<&'a mut Vec<Value>, FormatError>;
 
-    /// Set or clear the request's parallel-disable switch.
+    /// Set or clear the request's parallel-disable switch (nothing, where the API has none).
     fn set_parallel_disabled(&self, request: &mut Value, disabled: bool);
 
     /// The provider's HTTP 400 error body for `message` (`invalid_request_error`).

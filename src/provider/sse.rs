@@ -56,3 +56,86 @@ impl SseEvent {
         out
     }
 }
+
+/// How a stream's events go on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamFraming {
+    /// Server-sent events (`text/event-stream`): every API, and Gemini with `alt=sse`.
+    #[default]
+    Sse,
+    /// One JSON array whose elements are the events' data, sent element by element
+    /// (`application/json`): Gemini's `streamGenerateContent` without `alt=sse`.
+    JsonArray,
+}
+
+impl StreamFraming {
+    /// The response's content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            StreamFraming::Sse => "text/event-stream",
+            StreamFraming::JsonArray => "application/json",
+        }
+    }
+
+    /// The bytes of each event on the wire, in order (a JSON array opens with the first event
+    /// and closes after the last; an empty stream is `[]`).
+    pub fn wire(self, events: &[SseEvent]) -> Vec<String> {
+        match self {
+            StreamFraming::Sse => events.iter().map(SseEvent::to_wire).collect(),
+            StreamFraming::JsonArray => {
+                let n = events.len();
+                if n == 0 {
+                    return vec!["[]".to_string()];
+                }
+                events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let open = if i == 0 { "[" } else { ",\r\n" };
+                        let close = if i + 1 == n { "]" } else { "" };
+                        format!("{open}{}{close}", e.data)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A stream received as one JSON array (Gemini's `streamGenerateContent` without `alt=sse`)
+/// as the events tooltape keeps: one per element, its data the element's JSON. `None` when
+/// `body` is not an array of objects.
+pub fn events_from_json_array(body: &serde_json::Value) -> Option<Vec<SseEvent>> {
+    let items = body.as_array()?;
+    if items.is_empty() || !items.iter().all(serde_json::Value::is_object) {
+        return None;
+    }
+    Some(
+        items
+            .iter()
+            .map(|v| SseEvent::data(v.to_string()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_array_framing_joins_the_events_into_one_array() {
+        let events = vec![SseEvent::data("{\"a\":1}"), SseEvent::data("{\"b\":2}")];
+        let wire = StreamFraming::JsonArray.wire(&events);
+        assert_eq!(wire, ["[{\"a\":1}", ",\r\n{\"b\":2}]"]);
+        let whole: serde_json::Value = serde_json::from_str(&wire.concat()).unwrap();
+        assert_eq!(events_from_json_array(&whole), Some(events.clone()));
+        assert_eq!(StreamFraming::JsonArray.wire(&events[..1]), ["[{\"a\":1}]"]);
+        assert_eq!(StreamFraming::JsonArray.wire(&[]), ["[]"]);
+        assert_eq!(
+            StreamFraming::Sse.wire(&events[..1]),
+            ["data: {\"a\":1}\n\n"]
+        );
+        assert_eq!(events_from_json_array(&serde_json::json!([])), None);
+        assert_eq!(events_from_json_array(&serde_json::json!([1])), None);
+        assert_eq!(events_from_json_array(&serde_json::json!({})), None);
+    }
+}

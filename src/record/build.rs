@@ -155,7 +155,11 @@ pub fn build(
                 Ok((mut exchange, reply)) => {
                     exchange.tool_latency_ms = std::mem::take(&mut pending_latency);
                     if built.model.is_none() {
-                        built.model = model_of(&exchange);
+                        built.model = model_of(&exchange).or_else(|| {
+                            // Gemini names the model in the URL only.
+                            provider::route(&e.method, &e.path, e.query.as_deref())
+                                .and_then(|ep| ep.model)
+                        });
                     }
                     if let Some(ended) = e.ended {
                         previous = Some((call_ids(&reply), ended));
@@ -199,7 +203,16 @@ fn exchange(
         let mut body: Value = serde_json::from_slice(&e.reply)
             .map_err(|err| format!("the reply body is not JSON ({err}); not recorded"))?;
         redactor.value(&mut body);
-        (RecordedReply::Body(body.clone()), body)
+        // A stream sent as one JSON array (Gemini without `alt=sse`) is kept as its events.
+        match provider::sse::events_from_json_array(&body) {
+            Some(events) => {
+                let whole = fmt.reply_from_stream(&events).map_err(|err| {
+                    format!("the streamed reply cannot be read ({err}); not recorded")
+                })?;
+                (RecordedReply::Stream(events), whole)
+            }
+            None => (RecordedReply::Body(body.clone()), body),
+        }
     };
     let parsed = fmt.parse_reply(&body).map_err(|err| {
         format!(

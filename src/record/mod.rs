@@ -1,7 +1,8 @@
 //! `tooltape record`: record a live run of an agent into a cassette.
 //!
 //! A reverse [`proxy`] on 127.0.0.1 sits in front of the real APIs; the agent command is started
-//! with `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL` pointing at it and its own credentials left in
+//! with every API's base-URL variable (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`,
+//! `GOOGLE_GEMINI_BASE_URL`) pointing at it and its own credentials left in
 //! its environment, so it sends them and the proxy forwards them. Requests go upstream
 //! unchanged and replies come back chunk by chunk as they arrive, each chunk also
 //! [`log`]ged (streams split into their events with [`sse`], stamped with their arrival gaps).

@@ -271,8 +271,8 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let arrived = entry.arrived;
     let index = p.log.register(entry);
 
-    if let (Some(replay), Some(provider)) = (&p.replay, provider)
-        && let Some(response) = serve_old(&p.log, index, replay, provider, &body, retry)
+    if let (Some(replay), Some(_)) = (&p.replay, provider)
+        && let Some(response) = serve_old(&p.log, index, replay, &parts.uri, &body, retry)
     {
         return response;
     }
@@ -362,10 +362,12 @@ fn serve_old(
     log: &Log,
     index: usize,
     replay: &Replay,
-    provider: Provider,
+    uri: &axum::http::Uri,
     body: &Bytes,
     retry: u32,
 ) -> Option<Response> {
+    let endpoint = provider::route("POST", uri.path(), uri.query())?;
+    let provider = endpoint.provider;
     let old = replay.cassette.provider();
     if provider != old {
         let why = format!("the old cassette is {old}; this request is for the {provider} API");
@@ -395,10 +397,13 @@ fn serve_old(
             None => return None,
         }
     };
-    let stream = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("stream").and_then(Value::as_bool))
-        == Some(true);
+    // The URL says (Gemini), else the body's `"stream": true`.
+    let stream = endpoint.stream.unwrap_or_else(|| {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("stream").and_then(Value::as_bool))
+            == Some(true)
+    });
     let fmt = provider::format(provider);
     let response = if stream {
         let events = match &replay.cassette.cassette.exchanges[served].reply {
@@ -407,8 +412,12 @@ fn serve_old(
         };
         match events {
             Ok(events) => {
-                let wire: String = events.iter().map(|e| e.to_wire()).collect();
-                ([(header::CONTENT_TYPE, "text/event-stream")], wire).into_response()
+                let wire: String = endpoint.framing.wire(&events).concat();
+                (
+                    [(header::CONTENT_TYPE, endpoint.framing.content_type())],
+                    wire,
+                )
+                    .into_response()
             }
             Err(e) => error_response(
                 Some(provider),
@@ -492,6 +501,22 @@ mod tests {
             u.url(Some(Provider::OpenAiResponses), &h, "/v1/responses", None),
             "https://api.openai.com/v1/responses"
         );
+        assert_eq!(
+            u.url(
+                Some(Provider::Gemini),
+                &h,
+                "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                Some("alt=sse")
+            ),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        );
+        let mut goog = HeaderMap::new();
+        goog.insert("x-goog-api-key", HeaderValue::from_static("k"));
+        assert_eq!(
+            u.url(None, &goog, "/v1beta/models", None),
+            "https://generativelanguage.googleapis.com/v1beta/models",
+            "a Gemini client's other calls go to Google"
+        );
         let mut ant = HeaderMap::new();
         ant.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         assert_eq!(
@@ -505,7 +530,7 @@ mod tests {
         );
         assert_eq!(
             u.describe(),
-            "https://api.anthropic.com (anthropic), https://api.openai.com (openai-chat, openai-responses)"
+            "https://api.anthropic.com (anthropic), https://api.openai.com (openai-chat, openai-responses), https://generativelanguage.googleapis.com (gemini)"
         );
         let one = Upstreams::new(Some("http://127.0.0.1:9/gw/")).unwrap();
         assert_eq!(

@@ -145,6 +145,7 @@ pub fn scenario_for(loaded: &LoadedCassette, cassette: PathBuf) -> (ScenarioFile
             OrderSpec::Named(NamedOrder::Call),
             OrderSpec::Named(NamedOrder::Reverse),
         ],
+        stream_chunking: Default::default(),
         policy: scenario::Policy::default(),
         exercises: Vec::new(),
         expect: BTreeMap::new(),

@@ -244,6 +244,7 @@ impl Session {
                 self.provider(),
                 &found,
                 body_len(fmt, body).saturating_sub(1),
+                obs.messages.followup.as_ref(),
             );
             st.timings
                 .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
@@ -269,6 +270,9 @@ impl Session {
         }
         let reply = exchanges.replies[k].clone();
         st.served = k + 1;
+        if let Some(note) = fmt.pairing_note(&reply) {
+            st.notes.push(format!("turn {}: {note}", k + 1));
+        }
         if reply.wants_tools() {
             let n = reply.calls().len();
             st.turn = Some(Turn {

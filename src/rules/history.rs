@@ -18,7 +18,7 @@ pub(super) const HISTORY_CHANGED: Rule = Rule {
     refused: Refused::Never,
     summary: "altered or dropped earlier messages of its own conversation",
     why: "Each request must repeat the conversation so far unchanged: the handler's own earlier messages and the model's replies as served. Edited or dropped turns break thinking signatures and reasoning items, and make the model reason over a past that did not happen.",
-    providers: "Anthropic: thinking blocks must be replayed unmodified. OpenAI Responses: reasoning and function_call items must be replayed together (\"was provided without its required 'reasoning' item\"). OpenAI Chat: the assistant tool_calls must be present as returned.",
+    providers: "Anthropic: thinking blocks must be replayed unmodified. OpenAI Responses: reasoning and function_call items must be replayed together (\"was provided without its required 'reasoning' item\"). OpenAI Chat: the assistant tool_calls must be present as returned. Gemini: the model content must come back whole, with the thoughtSignature on its first functionCall part (Gemini 3 rejects it otherwise); the parallel calls must stay in one content.",
     fix: "Keep the history as an append-only list; append the reply and the results, never rebuild earlier entries.",
     check: Check::Turn {
         check: |t| on_followup(t, changed),

@@ -193,11 +193,13 @@ pub fn exercised(facts: &ScenarioFacts) -> Vec<RuleId> {
 }
 
 /// The provider's 400 message for the first API-refused violation in `violations`, as the
-/// real API words it. `last_message` is the index of the follow-up's last wire message.
+/// real API words it. `last_message` is the index of the follow-up's last wire message;
+/// `followup` the follow-up itself, for APIs whose text depends on its layout.
 pub fn rejection_message(
     provider: Provider,
     violations: &[Violation],
     last_message: usize,
+    followup: Option<&Request>,
 ) -> Option<String> {
     let v = violations.iter().find(|v| v.refused_by_api())?;
     let fault = match v.rule.rule().refused {
@@ -221,6 +223,7 @@ pub fn rejection_message(
         call_id: v.call_id.as_deref(),
         uncovered: &uncovered,
         last_message,
+        followup,
     }))
 }
 

@@ -11,10 +11,13 @@ pub(super) const PARALLEL_WRITES_ENABLED: Rule = Rule {
     refused: Refused::Never,
     summary: "offered such tools without disabling parallel calls in the request",
     why: "When a handler offers side-effecting tools it should ask the model for at most one call per turn, so the model does not plan several writes at once.",
-    providers: "Anthropic: tool_choice: {\"type\": \"auto\", \"disable_parallel_tool_use\": true}. OpenAI Chat and Responses: parallel_tool_calls: false.",
+    providers: "Anthropic: tool_choice: {\"type\": \"auto\", \"disable_parallel_tool_use\": true}. OpenAI Chat and Responses: parallel_tool_calls: false. Gemini: no such switch exists (toolConfig.functionCallingConfig.mode chooses whether and which functions are called, never how many), so there is nothing to set and this rule does not apply; what protects the writes there is running them one at a time (unsafe-parallel-writes).",
     fix: "Set the provider's parallel-disable switch in every request that offers a side-effecting tool.",
     check: Check::Request(parallel_writes_enabled),
-    exercised_by: |s| s.offered.iter().any(|t| s.side_effect_tools.contains(t)),
+    exercised_by: |s| {
+        s.provider.format().has_parallel_switch()
+            && s.offered.iter().any(|t| s.side_effect_tools.contains(t))
+    },
 };
 
 /// `parallel-writes-enabled`: a request offering side-effecting tools disables parallel calls.

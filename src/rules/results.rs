@@ -29,7 +29,7 @@ pub(super) const MISSING_RESULT: Rule = Rule {
     refused: Refused::Always(ApiFault::MissingResult),
     summary: "sent no result for a call (e.g. dropped a failed tool)",
     why: "Every tool call must be answered, including calls that failed, timed out or were skipped. A dropped result either gets the follow-up rejected or leaves the model waiting for an answer it never sees.",
-    providers: "Anthropic: 400 \"`tool_use` ids were found without `tool_result` blocks immediately after\". OpenAI Chat: 400 \"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'\". OpenAI Responses: 400 \"No tool output found for function call\".",
+    providers: "Anthropic: 400 \"`tool_use` ids were found without `tool_result` blocks immediately after\". OpenAI Chat: 400 \"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'\". OpenAI Responses: 400 \"No tool output found for function call\". Gemini: 400 \"Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.\"",
     fix: "Build one result per call id before sending the follow-up; turn exceptions and timeouts into error results instead of skipping the call.",
     check: Check::Turn {
         check: |t| on_followup(t, |m, f, s| missing(m, f, s, t.execution)),
@@ -45,7 +45,7 @@ pub(super) const UNKNOWN_RESULT: Rule = Rule {
     refused: Refused::Always(ApiFault::UnknownResult),
     summary: "sent a result whose id no open call has",
     why: "A result must answer a call of the assistant turn right before it. A result with an id the model never issued is a bookkeeping bug (an id from another turn, a made-up or mangled id).",
-    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks\". OpenAI Chat: 400 \"'tool_call_id' of '…' not found in 'tool_calls' of previous message\". OpenAI Responses: 400 \"No tool call found for function call output with call_id\".",
+    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks\". OpenAI Chat: 400 \"'tool_call_id' of '…' not found in 'tool_calls' of previous message\". OpenAI Responses: 400 \"No tool call found for function call output with call_id\". Gemini: 400 \"Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.\" (for a result beyond the calls; an unknown id alone is not documented).",
     fix: "Take result ids from the calls of the latest reply and nowhere else.",
     check: Check::Turn {
         check: |t| on_followup(t, |m, f, _| unknown(m, f)),
@@ -61,7 +61,7 @@ pub(super) const DUPLICATE_RESULT: Rule = Rule {
     refused: Refused::Always(ApiFault::DuplicateResult),
     summary: "sent two results for one call",
     why: "One call, one result. Two results for one id usually mean a retry that appended instead of replacing, or a list built twice.",
-    providers: "Anthropic: 400 \"each tool_use must have a single result\". OpenAI Responses: \"Duplicate function_call_output for call_id\" on strict backends; OpenAI-compatible Chat servers: \"Duplicate value for 'tool_call_id'\".",
+    providers: "Anthropic: 400 \"each tool_use must have a single result\". OpenAI Responses: \"Duplicate function_call_output for call_id\" on strict backends; OpenAI-compatible Chat servers: \"Duplicate value for 'tool_call_id'\". Gemini: 400 \"Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.\" Without ids (Gemini 2.x) a second result for a call pairs with the next call of that name, so it shows as mismatched-result and unknown-result instead.",
     fix: "Key results by call id (a map), and send each once.",
     check: Check::Turn {
         check: |t| on_followup(t, duplicate),
@@ -77,7 +77,7 @@ pub(super) const MISMATCHED_RESULT: Rule = Rule {
     refused: Refused::Never,
     summary: "put a call's output under another call's id (paired by position or completion order)",
     why: "The API cannot see this one: every id is valid, but a call's output sits under another call's id, so the model reads the wrong answer to its question. The classic causes are pairing outputs with calls by position after collecting them in completion order, or zipping two lists built in different orders.",
-    providers: "No provider detects it; all of them match results to calls by id only (Anthropic tool_use_id, OpenAI tool_call_id / call_id).",
+    providers: "No provider detects it; all of them match results to calls by id only (Anthropic tool_use_id, OpenAI tool_call_id / call_id, Gemini functionResponse.id). Gemini calls without ids (2.x) are matched by name, then by position among the calls of that name, as google-genai's own loop does: there, results of same-name calls sent in another order than the calls are mismatched.",
     fix: "Carry the call id with the task that runs the call and tag the output with it; never rely on list positions or the order in which tasks finish.",
     check: Check::Turn {
         check: |t| on_followup(t, |m, _, s| mismatched(m, s, t.execution)),
@@ -91,10 +91,10 @@ pub(super) const ERROR_NOT_FLAGGED: Rule = Rule {
     level: Level::Must,
     family: Family::Results,
     refused: Refused::Never,
-    summary: "returned a failed tool's error without the provider's error flag (Anthropic is_error)",
+    summary: "returned a failed tool's error without the provider's error flag (Anthropic is_error, Gemini's error key)",
     why: "A failed tool must be reported as a failure, so the model knows the text is an error and not data.",
-    providers: "Anthropic: set is_error: true on the tool_result (the API accepts it either way, so only a harness sees it). OpenAI Chat and Responses: no flag exists; the error text is the signal, so this rule never fires there.",
-    fix: "When a tool raises or times out, send its message as the result with is_error: true.",
+    providers: "Anthropic: set is_error: true on the tool_result (the API accepts it either way, so only a harness sees it). Gemini: put the error under \"error\" in functionResponse.response, not under \"output\" (the documented convention; google-genai's own loop sends {\"error\": str(e)}). OpenAI Chat and Responses: no flag exists; the error text is the signal, so this rule never fires there.",
+    fix: "When a tool raises or times out, send its message as the result with the provider's error flag (Anthropic is_error: true, Gemini {\"error\": …}).",
     check: Check::Turn {
         check: |t| match t.execution {
             Some(x) => on_followup(t, |m, _, s| error_not_flagged(m, s, x)),
@@ -337,9 +337,10 @@ pub(crate) fn error_not_flagged(obs: &TurnMessages, s: &Shape, x: &Execution) ->
                 obs.turn,
                 Some(&c.call.id),
                 format!(
-                    "call {} ({}) {what}, but its tool_result lacks \"is_error\": true (content: {:?})",
+                    "call {} ({}) {what}, but {} (content: {:?})",
                     c.call.id,
                     c.call.name,
+                    obs.provider.format().error_flag_missing(),
                     clip(&s.results_by_call[i][0].content, 60)
                 ),
             )

@@ -15,7 +15,7 @@ pub(super) const SPLIT_RESULTS: Rule = Rule {
     refused: Refused::AtMustLevel(ApiFault::SplitResults),
     summary: "spread the results over several messages, or put other messages between them",
     why: "All results of one turn belong in one follow-up message, right after the assistant turn. Anthropic merges consecutive user messages (so that form is a should-level finding: its docs say it teaches the model to stop making parallel calls); any other message in between makes the real API reject the request.",
-    providers: "Anthropic: one user message holding every tool_result; a split with other content between is rejected as missing results. OpenAI Chat: a contiguous run of tool messages right after the assistant message. OpenAI Responses: the outputs together.",
+    providers: "Anthropic: one user message holding every tool_result; a split with other content between is rejected as missing results. OpenAI Chat: a contiguous run of tool messages right after the assistant message. OpenAI Responses: the outputs together. Gemini: every functionResponse part in one content; a split is rejected (400 \"Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.\").",
     fix: "Gather every result first, then append them as one message (Anthropic) or one contiguous run (OpenAI).",
     check: Check::Turn {
         check: |t| on_followup(t, |m, _, s| split(m, s).into_iter().collect()),
@@ -31,7 +31,7 @@ pub(super) const MISSING_ASSISTANT_TURN: Rule = Rule {
     refused: Refused::Always(ApiFault::MissingAssistantTurn),
     summary: "did not put the assistant turn with the calls right before the results",
     why: "The results answer calls that only exist in the assistant turn; the follow-up must repeat that turn, unchanged, right before the results (or, with OpenAI Responses, name it with previous_response_id).",
-    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks … must have a corresponding `tool_use` block in the previous message\". OpenAI Chat: 400 \"messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\". OpenAI Responses: 400 \"No tool call found for function call output\".",
+    providers: "Anthropic: 400 \"unexpected `tool_use_id` found in `tool_result` blocks … must have a corresponding `tool_use` block in the previous message\". OpenAI Chat: 400 \"messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\". OpenAI Responses: 400 \"No tool call found for function call output\". Gemini: 400 \"Please ensure that function response turn comes immediately after a function call turn.\" (or \"… function call turn comes immediately after a user turn or after a function response turn.\" when the model turn itself is out of place).",
     fix: "Append the model's reply to the history as it came (the assistant message, or the output items) before appending the results.",
     check: Check::Turn {
         check: |t| {
@@ -51,7 +51,7 @@ pub(super) const RESULTS_NOT_FIRST: Rule = Rule {
     refused: Refused::Always(ApiFault::ResultsNotFirst),
     summary: "(Anthropic) put other content before the tool_result blocks",
     why: "Anthropic requires the tool_result blocks at the start of the user message; text may follow them, never precede them.",
-    providers: "Anthropic: 400 (reported as the \"`tool_use` ids were found without `tool_result` blocks immediately after\" error; Bedrock: \"Did not find N `tool_result` block(s) at the beginning of this message\"). OpenAI: not applicable.",
+    providers: "Anthropic: 400 (reported as the \"`tool_use` ids were found without `tool_result` blocks immediately after\" error; Bedrock: \"Did not find N `tool_result` block(s) at the beginning of this message\"). OpenAI and Gemini: not applicable.",
     fix: "Put every tool_result block first in the content array, then any text.",
     check: Check::Turn {
         check: |t| on_followup(t, results_not_first),
@@ -151,6 +151,7 @@ pub(crate) fn split(obs: &TurnMessages, s: &Shape) -> Option<Violation> {
         .collect::<Vec<_>>()
         .join(", ");
     let (level, how) = match obs.provider.format().split_results(contiguous) {
+        SplitVerdict::Refused if contiguous => (Level::Must, "consecutive messages"),
         SplitVerdict::Refused => (Level::Must, "messages with other messages between them"),
         SplitVerdict::Accepted(how) => (Level::Should, how),
     };

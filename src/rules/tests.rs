@@ -3,8 +3,9 @@
 //! tricky cases each rule has to get right.
 //!
 //! Observations are built from the neutral model directly ([`observe`] gives a fully correct
-//! turn; tests then break one thing), or, for Anthropic and OpenAI Chat, parsed from compact
-//! provider JSON so the parsers' grouping is exercised too.
+//! turn; tests then break one thing), or, for Anthropic, OpenAI Chat and Gemini, parsed from
+//! compact provider JSON so the parsers' grouping (and Gemini's pairing of calls without ids)
+//! is exercised too.
 
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ fn reply_id(p: Provider) -> &'static str {
         Provider::Anthropic => "msg_01S",
         Provider::OpenAiChat => "chatcmpl-S",
         Provider::OpenAiResponses => "resp_01S",
+        Provider::Gemini => "gemini-resp-S",
     }
 }
 
@@ -138,11 +140,12 @@ fn assistant(p: Provider, parts: Vec<Part>) -> Message {
     }
 }
 
-/// One results message: an Anthropic user message of tool_result blocks, or a run of OpenAI
-/// tool messages / function_call_output items (one wire entry per part).
+/// One results message: an Anthropic user message of tool_result blocks, a Gemini user content
+/// of functionResponse parts, or a run of OpenAI tool messages / function_call_output items
+/// (one wire entry per part).
 fn results_message(p: Provider, parts: Vec<Part>) -> Message {
     match p {
-        Provider::Anthropic => message(Role::User, parts),
+        Provider::Anthropic | Provider::Gemini => message(Role::User, parts),
         _ => Message {
             wire_len: parts.len().max(1),
             ..message(Role::Tool, parts)
@@ -180,11 +183,12 @@ fn output_text(obs: &TurnObservation, i: usize) -> String {
     }
 }
 
-/// A correct result for call `i` (with `is_error` where Anthropic wants it).
+/// A correct result for call `i` (with the error flag where the API has one: Anthropic
+/// `is_error`, Gemini's `error` key).
 fn result_for(obs: &TurnObservation, i: usize) -> Part {
     let id = &obs.messages.calls[i].call.id;
     let failed = !matches!(obs.messages.calls[i].outcome, Some(Outcome::Output(_)));
-    if failed && obs.messages.provider == Provider::Anthropic {
+    if failed && obs.messages.provider.format().has_error_flag() {
         err_res(id, &output_text(obs, i))
     } else {
         res(id, &output_text(obs, i))
@@ -1092,8 +1096,12 @@ fn results_not_first_is_quiet_for_text_after_the_results() {
 }
 
 #[test]
-fn results_not_first_never_fires_for_openai() {
-    for p in [Provider::OpenAiChat, Provider::OpenAiResponses] {
+fn results_not_first_never_fires_for_openai_or_gemini() {
+    for p in [
+        Provider::OpenAiChat,
+        Provider::OpenAiResponses,
+        Provider::Gemini,
+    ] {
         let mut obs = two_calls(p);
         let mut parts = vec![text("Here are the results")];
         parts.extend(correct_results(&obs));
@@ -1919,7 +1927,7 @@ fn rejection_of_missing_results_is_the_anthropic_error() {
         "{v:#?}"
     );
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs)).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
         Some(
             "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01A, toolu_01B. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
         )
@@ -1934,7 +1942,7 @@ fn rejection_of_a_missing_result_is_the_openai_chat_error() {
     answer_with(&mut obs, results);
     let v = check_turn(&obs);
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs)).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
         Some(
             "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: call_B"
         )
@@ -1949,7 +1957,7 @@ fn rejection_of_a_missing_result_is_the_openai_responses_error() {
     answer_with(&mut obs, results);
     let v = check_turn(&obs);
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs)).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
         Some("No tool output found for function call call_A.")
     );
 }
@@ -1963,7 +1971,13 @@ fn rejection_of_other_must_violations_names_the_call() {
     results.push(res("call_X", "made up"));
     answer_with(&mut obs, results);
     assert_eq!(
-        rejection_message(p, &check_turn(&obs), last_wire(&obs)).as_deref(),
+        rejection_message(
+            p,
+            &check_turn(&obs),
+            last_wire(&obs),
+            obs.messages.followup.as_ref()
+        )
+        .as_deref(),
         Some(
             "Invalid parameter: 'tool_call_id' of 'call_X' not found in 'tool_calls' of previous message."
         )
@@ -1975,7 +1989,13 @@ fn rejection_of_other_must_violations_names_the_call() {
     results.push(result_for(&obs, 1));
     answer_with(&mut obs, results);
     assert_eq!(
-        rejection_message(p, &check_turn(&obs), last_wire(&obs)).as_deref(),
+        rejection_message(
+            p,
+            &check_turn(&obs),
+            last_wire(&obs),
+            obs.messages.followup.as_ref()
+        )
+        .as_deref(),
         Some(
             "messages.2.content.0: each tool_use must have a single result. Found multiple `tool_result` blocks with id: toolu_01B"
         )
@@ -1997,12 +2017,20 @@ fn rejection_is_none_for_should_level_splits_and_clean_turns() {
             (v[0].rule, v[0].level),
             (RuleId::SplitResults, Level::Should)
         );
-        assert_eq!(rejection_message(p, &v, last_wire(&obs)), None);
+        assert_eq!(
+            rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()),
+            None
+        );
     }
     for p in Provider::ALL {
         let obs = two_calls(p);
         assert_eq!(
-            rejection_message(p, &check_turn(&obs), last_wire(&obs)),
+            rejection_message(
+                p,
+                &check_turn(&obs),
+                last_wire(&obs),
+                obs.messages.followup.as_ref()
+            ),
             None
         );
     }
@@ -2022,7 +2050,10 @@ fn rejection_is_none_for_violations_the_api_cannot_see() {
     set_runs(&mut obs, &[(0, 1, 2), (1, 3, 4)]);
     let v = check_turn(&obs);
     assert!(!v.is_empty());
-    assert_eq!(rejection_message(p, &v, last_wire(&obs)), None);
+    assert_eq!(
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()),
+        None
+    );
 }
 
 #[test]
@@ -2035,7 +2066,13 @@ fn rejection_of_a_must_level_anthropic_split_is_the_missing_results_error() {
         results_message(p, vec![result_for(&obs, 1)]),
     ];
     answer(&mut obs, tail);
-    let msg = rejection_message(p, &check_turn(&obs), last_wire(&obs)).expect("rejected");
+    let msg = rejection_message(
+        p,
+        &check_turn(&obs),
+        last_wire(&obs),
+        obs.messages.followup.as_ref(),
+    )
+    .expect("rejected");
     assert!(
         msg.contains("`tool_use` ids were found without `tool_result` blocks immediately after"),
         "{msg}"
@@ -2052,10 +2089,308 @@ fn rejection_of_an_openai_chat_split_names_the_calls_cut_off() {
         results_message(p, vec![result_for(&obs, 1)]),
     ];
     answer(&mut obs, tail);
-    let msg = rejection_message(p, &check_turn(&obs), last_wire(&obs)).expect("rejected");
+    let msg = rejection_message(
+        p,
+        &check_turn(&obs),
+        last_wire(&obs),
+        obs.messages.followup.as_ref(),
+    )
+    .expect("rejected");
     // The real API lists the calls whose tool messages do not follow the assistant turn.
     assert!(
         msg.ends_with("did not have response messages: call_B"),
         "{msg}"
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// Gemini on the wire: calls with ids (Gemini 3) and without (2.x, paired by name and position)
+// ------------------------------------------------------------------------------------------
+
+/// Turn 1 of two get_weather calls and one get_time call, parsed from Gemini JSON: with ids
+/// or without. `tail` follows the model content in the follow-up. The observation's calls and
+/// tags are the parsed ones, so the tags follow the ids the parser gives.
+fn gemini_wire(with_ids: bool, tail: impl FnOnce(&[Value]) -> Vec<Value>) -> TurnObservation {
+    let p = Provider::Gemini;
+    let specs = [
+        ("get_weather", json!({"city": "Paris"})),
+        ("get_weather", json!({"city": "Rome"})),
+        ("get_time", json!({"tz": "UTC"})),
+    ];
+    let parts: Vec<Value> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, (name, args))| {
+            let mut fc = json!({"name": name, "args": args});
+            if with_ids {
+                fc["id"] = json!(format!("call_{i}"));
+            }
+            let mut part = json!({"functionCall": fc});
+            if i == 0 {
+                part["thoughtSignature"] = json!("CiQBsig");
+            }
+            part
+        })
+        .collect();
+    let model = json!({"role": "model", "parts": parts});
+    let first =
+        json!({"role": "user", "parts": [{"text": "Weather in Paris and Rome, and the time?"}]});
+    let tools = json!([{"functionDeclarations": [{"name": "get_weather"}, {"name": "get_time"}]}]);
+    let served = parse_reply(
+        p,
+        json!({"candidates": [{"content": model, "finishReason": "STOP"}], "responseId": "r1"}),
+    );
+    let calls: Vec<CallFacts> = served
+        .calls()
+        .into_iter()
+        .map(|c| ok(&c.id, &c.name, c.input.clone()))
+        .collect();
+    let mut obs = observe(p, calls);
+    obs.messages.served = served;
+    obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools}));
+    // The wire result of call `i`: its name, its id when it had one, its tagged output.
+    let results: Vec<Value> = (0..3)
+        .map(|i| {
+            let mut fr = json!({"name": specs[i].0, "response": {"output": output_text(&obs, i)}});
+            if with_ids {
+                fr["id"] = json!(format!("call_{i}"));
+            }
+            json!({"functionResponse": fr})
+        })
+        .collect();
+    let mut contents = vec![first, model];
+    contents.extend(tail(&results));
+    obs.messages.followup = Some(parse_request(
+        p,
+        json!({"contents": contents, "tools": tools}),
+    ));
+    obs
+}
+
+fn gemini_results(parts: Vec<Value>) -> Vec<Value> {
+    vec![json!({"role": "user", "parts": parts})]
+}
+
+fn gemini_rejection(obs: &TurnObservation) -> Option<String> {
+    rejection_message(
+        Provider::Gemini,
+        &check_turn(obs),
+        last_wire(obs),
+        obs.messages.followup.as_ref(),
+    )
+}
+
+const GEMINI_COUNT: &str = "Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.";
+
+#[test]
+fn gemini_wire_follow_ups_are_clean_with_and_without_ids() {
+    // With ids, in any order.
+    let obs = gemini_wire(true, |r| {
+        gemini_results(vec![r[2].clone(), r[1].clone(), r[0].clone()])
+    });
+    expect_clean(&obs);
+    // Without ids, in call order; a call of another name may move (the name tells them apart).
+    let obs = gemini_wire(false, |r| gemini_results(r.to_vec()));
+    assert!(id(&obs, 1).starts_with("get_weather#1@"), "{}", id(&obs, 1));
+    expect_clean(&obs);
+    let obs = gemini_wire(false, |r| {
+        gemini_results(vec![r[2].clone(), r[0].clone(), r[1].clone()])
+    });
+    expect_clean(&obs);
+}
+
+#[test]
+fn gemini_without_ids_swapped_same_name_outputs_are_mismatched() {
+    // Results sent in completion order (Rome first) with no ids: by position, Rome's answer is
+    // Paris's. With ids the same order is fine (above).
+    let obs = gemini_wire(false, |r| {
+        gemini_results(vec![r[1].clone(), r[0].clone(), r[2].clone()])
+    });
+    let all = check_turn(&obs);
+    assert_eq!(
+        rules_of(&obs),
+        vec![RuleId::MismatchedResult, RuleId::MismatchedResult]
+    );
+    let (a, b) = (id(&obs, 0), id(&obs, 1));
+    assert!(
+        all[0].message.contains(&format!(
+            "the result for {a} (get_weather) carries the output of {b}"
+        )),
+        "{all:#?}"
+    );
+    assert_eq!(gemini_rejection(&obs), None, "the API cannot see it");
+}
+
+#[test]
+fn gemini_missing_extra_and_split_results_are_the_count_400() {
+    // A dropped result.
+    let obs = gemini_wire(false, |r| gemini_results(r[..2].to_vec()));
+    expect_one(
+        &obs,
+        RuleId::MissingResult,
+        Level::Must,
+        Some(&id(&obs, 2)),
+        "has no result",
+    );
+    assert_eq!(gemini_rejection(&obs).as_deref(), Some(GEMINI_COUNT));
+    // One result too many, without an id: it pairs with a third get_weather nobody called.
+    let obs = gemini_wire(false, |r| {
+        gemini_results(vec![r[0].clone(), r[1].clone(), r[2].clone(), r[1].clone()])
+    });
+    let fp = id(&obs, 0).rsplit_once('@').unwrap().1.to_string();
+    let extra = format!("get_weather#2@{fp}");
+    expect_one(
+        &obs,
+        RuleId::UnknownResult,
+        Level::Must,
+        Some(&extra),
+        "which no call of this turn has",
+    );
+    assert_eq!(gemini_rejection(&obs).as_deref(), Some(GEMINI_COUNT));
+    // One content per result: a split the API refuses.
+    for with_ids in [true, false] {
+        let obs = gemini_wire(with_ids, |r| {
+            r.iter()
+                .map(|x| gemini_results(vec![x.clone()]).remove(0))
+                .collect()
+        });
+        expect_one(
+            &obs,
+            RuleId::SplitResults,
+            Level::Must,
+            Some(&id(&obs, 1)),
+            "spread over 3",
+        );
+        assert_eq!(rules_of(&obs), vec![RuleId::SplitResults]);
+        assert_eq!(gemini_rejection(&obs).as_deref(), Some(GEMINI_COUNT));
+    }
+    // Two results for one call with ids.
+    let obs = gemini_wire(true, |r| {
+        gemini_results(vec![r[0].clone(), r[0].clone(), r[1].clone(), r[2].clone()])
+    });
+    expect_one(
+        &obs,
+        RuleId::DuplicateResult,
+        Level::Must,
+        Some("call_0"),
+        "has 2 results",
+    );
+    assert_eq!(gemini_rejection(&obs).as_deref(), Some(GEMINI_COUNT));
+}
+
+#[test]
+fn gemini_results_away_from_the_model_turn_are_missing_assistant_turn() {
+    let obs = gemini_wire(true, |r| {
+        let mut t = vec![json!({"role": "user", "parts": [{"text": "(results follow)"}]})];
+        t.extend(gemini_results(r.to_vec()));
+        t
+    });
+    expect_one(
+        &obs,
+        RuleId::MissingAssistantTurn,
+        Level::Must,
+        None,
+        "1 message(s) sit between",
+    );
+    assert_eq!(
+        gemini_rejection(&obs).as_deref(),
+        Some(
+            "Please ensure that function response turn comes immediately after a function call turn."
+        )
+    );
+}
+
+#[test]
+fn gemini_history_changed_fires_for_a_dropped_thought_signature() {
+    let mut obs = gemini_wire(true, |r| gemini_results(r.to_vec()));
+    with_followup_messages(&mut obs, |m| {
+        m[1].parts
+            .retain(|p| !matches!(p, Part::Other(v) if v.get("thoughtSignature").is_some()));
+    });
+    expect_one(
+        &obs,
+        RuleId::HistoryChanged,
+        Level::Must,
+        None,
+        "the assistant turn in the follow-up differs from the reply served",
+    );
+}
+
+#[test]
+fn gemini_error_not_flagged_reads_the_error_key() {
+    let p = Provider::Gemini;
+    let mut obs = one_failure(p);
+    expect_clean(&obs);
+    let b = id(&obs, 1);
+    let results = vec![result_for(&obs, 0), res(&b, &output_text(&obs, 1))];
+    answer_with(&mut obs, results);
+    expect_one(
+        &obs,
+        RuleId::ErrorNotFlagged,
+        Level::Must,
+        Some(&b),
+        "failed, but its functionResponse.response has no \"error\" key",
+    );
+    // On the wire: a failure sent under "output" is not flagged, under "error" it is.
+    for (key, flagged) in [("output", false), ("error", true)] {
+        let req = parse_request(
+            p,
+            json!({"contents": [{"role": "user", "parts": [
+                {"functionResponse": {"id": "c", "name": "f", "response": {key: "boom"}}}
+            ]}]}),
+        );
+        assert_eq!(
+            req.messages[0].parts,
+            [Part::Result(ToolResult {
+                call_id: "c".into(),
+                content: "boom".into(),
+                is_error: Some(flagged),
+            })]
+        );
+    }
+}
+
+#[test]
+fn gemini_execution_rules_fire_as_for_every_api() {
+    let p = Provider::Gemini;
+    // Two writes at once.
+    let mut obs = observe(
+        p,
+        vec![
+            write(&cid(p, "A"), "append_line", json!({"line": "1"}), false),
+            write(&cid(p, "B"), "append_line", json!({"line": "2"}), false),
+        ],
+    );
+    set_runs(&mut obs, &[(0, 1, 3), (1, 2, 4)]);
+    assert_eq!(rules_of(&obs), vec![RuleId::UnsafeParallelWrites]);
+    set_runs(&mut obs, &[(0, 1, 2), (1, 3, 4)]);
+    expect_clean(&obs);
+    // A hung call answered past the deadline.
+    let mut obs = observe(p, vec![hanging(&cid(p, "H"), "slow_lookup", json!({}))]);
+    obs.execution.tool_deadline = ms(1_000);
+    obs.execution.invocations[0].end = Some(ms(1_500));
+    obs.execution.judged_at = ms(1_600);
+    assert_eq!(rules_of(&obs), vec![RuleId::TimeoutNotEnforced]);
+}
+
+#[test]
+fn parallel_writes_enabled_does_not_apply_to_gemini() {
+    // Gemini has no switch: its requests never break the rule, and no scenario exercises it.
+    let req = parse_request(
+        Provider::Gemini,
+        json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+               "tools": [{"functionDeclarations": [{"name": "send_email"}]}]}),
+    );
+    assert_eq!(req.tools, ["send_email"]);
+    assert_eq!(check_request(&req, &["send_email"], 1), None);
+    let facts = |provider| crate::rules::input::ScenarioFacts {
+        provider,
+        turns: vec![vec![ok("c", "send_email", json!({}))]],
+        reorders_distinct_calls: false,
+        offered: vec!["send_email".into()],
+        side_effect_tools: vec!["send_email".into()],
+        require_concurrency: true,
+    };
+    assert!(super::exercised(&facts(Provider::Anthropic)).contains(&RuleId::ParallelWritesEnabled));
+    assert!(!super::exercised(&facts(Provider::Gemini)).contains(&RuleId::ParallelWritesEnabled));
 }

@@ -2,8 +2,10 @@
 //!
 //! One server serves one run (one [`Session`]): Anthropic `POST /v1/messages` (and
 //! `/messages`, as `@ai-sdk/anthropic` posts there), OpenAI `POST /v1/chat/completions` and
-//! `POST /v1/responses`, plain JSON or SSE when the request says `"stream": true`, and
-//! `POST /_tools/NAME` for the fake tools. It binds 127.0.0.1 only.
+//! `POST /v1/responses`, plain JSON or SSE when the request says `"stream": true`, Gemini
+//! `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent` (the URL says
+//! stream, and with `alt=sse` SSE, else a JSON array), and `POST /_tools/NAME` for the fake
+//! tools. It binds 127.0.0.1 only.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -20,7 +22,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::provider::Provider;
-use crate::provider::{self, SseEvent};
+use crate::provider::{self, SseEvent, StreamFraming};
 use crate::replay::session::{Session, ToolAnswer};
 
 /// A running mock server.
@@ -121,7 +123,7 @@ impl Drop for Streaming {
 #[derive(Clone)]
 enum CachedResponse {
     Json(StatusCode, Value),
-    Stream(Vec<SseEvent>),
+    Stream(Vec<SseEvent>, StreamFraming),
 }
 
 /// Start a server for `session` on 127.0.0.1:`port` (0: any free port).
@@ -242,7 +244,7 @@ async fn model(
             return json_response(StatusCode::BAD_REQUEST, fmt.error_body(&msg));
         }
     };
-    if let Some((status, err)) = fmt.preflight(&request) {
+    if let Some((status, err)) = fmt.preflight(&endpoint, &request) {
         return json_response(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             err,
@@ -257,9 +259,11 @@ async fn model(
             rejection.body,
         ),
         Ok(served) if stream => match served.stream {
-            Some(events) => CachedResponse::Stream(events.to_vec()),
-            None => match fmt.stream_from_reply(&served.body) {
-                Ok(events) => CachedResponse::Stream(events),
+            Some(events) => CachedResponse::Stream(events.to_vec(), endpoint.framing),
+            None => match fmt
+                .stream_from_reply_as(&served.body, s.session.scenario.file.stream_chunking)
+            {
+                Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     fmt.error_body(&format!("tooltape mock: cannot stream this reply: {e}")),
@@ -280,22 +284,28 @@ fn render(
 ) -> Response {
     match r {
         CachedResponse::Json(status, body) => json_response(status, body),
-        CachedResponse::Stream(events) => {
+        CachedResponse::Stream(events, framing) => {
             // The closure owns the guard, so the count drops when hyper drops the body.
             let guard = Streaming::start(streaming);
-            let frames = futures_util::stream::iter(events).then(move |e| {
-                let _alive = &guard;
-                async move {
-                    if e.gap_ms > 0 {
-                        tokio::time::sleep(Duration::from_millis(e.gap_ms).mul_f64(time_scale))
-                            .await;
-                    }
-                    Ok::<_, Infallible>(Bytes::from(e.to_wire()))
-                }
-            });
+            let gaps: Vec<u64> = events.iter().map(|e| e.gap_ms).collect();
+            let wire = framing.wire(&events);
+            let frames =
+                futures_util::stream::iter(gaps.into_iter().chain(std::iter::repeat(0)).zip(wire))
+                    .then(move |(gap_ms, bytes)| {
+                        let _alive = &guard;
+                        async move {
+                            if gap_ms > 0 {
+                                tokio::time::sleep(
+                                    Duration::from_millis(gap_ms).mul_f64(time_scale),
+                                )
+                                .await;
+                            }
+                            Ok::<_, Infallible>(Bytes::from(bytes))
+                        }
+                    });
             Response::builder()
                 .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "text/event-stream")
+                .header(header::CONTENT_TYPE, framing.content_type())
                 .header(header::CACHE_CONTROL, "no-cache")
                 .body(Body::from_stream(frames))
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())

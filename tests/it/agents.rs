@@ -1,10 +1,10 @@
 //! Agents written with the official Python SDKs, run as commands against the mock server:
-//! the correct ones pass (streamed and not, all three APIs), each broken one is caught with
+//! the correct ones pass (streamed and not, all four APIs), each broken one is caught with
 //! its rule, and nothing is left running after a hung agent.
 //!
-//! Needs a Python with `anthropic` and `openai` installed: `TOOLTAPE_PYTHON`, or `.venv/bin/python`
-//! (.ci/run creates it). Without one these tests are skipped, unless `TOOLTAPE_REQUIRE_PYTHON=1`
-//! (set by .ci/run), which makes a missing Python a failure.
+//! Needs a Python with `anthropic`, `openai` and `google-genai` installed: `TOOLTAPE_PYTHON`, or
+//! `.venv/bin/python` (.ci/run creates it). Without one these tests are skipped, unless
+//! `TOOLTAPE_REQUIRE_PYTHON=1` (set by .ci/run), which makes a missing Python a failure.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ fn python() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".venv/bin/python"));
     let ok = std::process::Command::new(&candidate)
-        .args(["-c", "import anthropic, openai"])
+        .args(["-c", "import anthropic, openai, google.genai"])
         .output()
         .is_ok_and(|o| o.status.success());
     if ok {
@@ -32,11 +32,13 @@ fn python() -> Option<PathBuf> {
     }
     if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
         panic!(
-            "no Python with anthropic and openai at {}",
+            "no Python with anthropic, openai and google-genai at {}",
             candidate.display()
         );
     }
-    eprintln!("skipped: no Python with anthropic and openai (set TOOLTAPE_PYTHON or create .venv)");
+    eprintln!(
+        "skipped: no Python with anthropic, openai and google-genai (set TOOLTAPE_PYTHON or create .venv)"
+    );
     None
 }
 
@@ -90,6 +92,27 @@ fn assert_caught(reports: &[ScenarioReport], rule: RuleId) {
 }
 
 use NamedOrder::{Call, Reverse};
+
+/// Every bundled Gemini scenario, each with one completion order.
+fn every_gemini_scenario(order: NamedOrder) -> Vec<Arc<Scenario>> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| {
+            Some(
+                n.strip_prefix("gemini-")?
+                    .strip_suffix(".json")?
+                    .to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    names
+        .iter()
+        .map(|n| scenario(&format!("gemini-{n}"), &[order]))
+        .collect()
+}
 
 #[test]
 fn anthropic_agent_passes_plain_json() {
@@ -321,4 +344,79 @@ fn the_anthropic_sdk_tool_runner_works_through_the_thread_fallback_and_runs_sequ
     };
     // No missing-assistant-turn: the declined thread made the SDK resend full history.
     assert_caught(&r, RuleId::SequentialExecution);
+}
+
+#[test]
+fn gemini_agent_passes_every_gemini_scenario_plain_json() {
+    let Some(reports) = run(&every_gemini_scenario(Reverse), "gemini_agent.py", &[]) else {
+        return;
+    };
+    assert_pass(&reports);
+    let twenty = reports
+        .iter()
+        .find(|r| r.name == "gemini-twenty_parallel")
+        .unwrap();
+    assert_eq!(twenty.runs[0].turns[0].peak_in_flight, 20);
+    // Calls without ids: the report says how their results were matched.
+    let no_ids = reports
+        .iter()
+        .find(|r| r.name == "gemini-three_parallel_no_ids")
+        .unwrap();
+    assert!(
+        no_ids.runs[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("matched to them by name, then by position")),
+        "{:?}",
+        no_ids.runs[0].notes
+    );
+}
+
+#[test]
+fn gemini_agent_passes_every_gemini_scenario_streamed() {
+    let Some(reports) = run(
+        &every_gemini_scenario(Reverse),
+        "gemini_agent.py",
+        &["--stream"],
+    ) else {
+        return;
+    };
+    assert_pass(&reports);
+}
+
+#[test]
+fn gemini_results_in_completion_order_without_ids_are_caught() {
+    // With no ids the API pairs results by name and position: completion order swaps the
+    // answers of two get_weather calls.
+    let Some(r) = run(
+        &[scenario("gemini-three_parallel_no_ids", &[Reverse])],
+        "broken/gemini_pairs_by_completion.py",
+        &[],
+    ) else {
+        return;
+    };
+    assert_caught(&r, RuleId::MismatchedResult);
+}
+
+#[test]
+fn gemini_calls_keyed_by_part_index_are_caught_when_each_call_has_its_own_chunk() {
+    let script = "broken/gemini_keys_stream_calls_by_part_index.py";
+    let Some(r) = run(&[scenario("gemini-call_per_chunk", &[Call])], script, &[]) else {
+        return;
+    };
+    for report in &r {
+        assert_eq!(
+            report.rules_broken(),
+            BTreeSet::from([RuleId::MissingResult, RuleId::CallNotRun]),
+            "{}",
+            describe(report)
+        );
+    }
+    // The same stream with every call in one chunk hides the bug: the option is what shows it.
+    let mut together = (*scenario("gemini-call_per_chunk", &[Call])).clone();
+    together.file.stream_chunking = tooltape::provider::StreamChunking::OneChunk;
+    let Some(r) = run(&[Arc::new(together)], script, &[]) else {
+        return;
+    };
+    assert_pass(&r);
 }

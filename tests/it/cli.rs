@@ -186,7 +186,7 @@ fn broken_scenarios_and_cassettes_exit_2_naming_file_line_and_column() {
         ),
         (
             "unknown_provider.json",
-            r"tests/fixtures/bad/cassettes/unknown_provider\.json:4:\d+ \(at `provider`\): unknown variant `gemini`",
+            r"tests/fixtures/bad/cassettes/unknown_provider\.json:4:\d+ \(at `provider`\): unknown variant `mistral`",
         ),
         (
             "call_without_id.json",

@@ -53,11 +53,22 @@ fn unreadable_input_exits_2_with_the_place() {
         .args([
             "lint",
             "--provider",
-            "gemini",
+            "mistral",
             "tests/fixtures/lint/chat_clean.json",
         ])
         .assert()
         .code(2);
+    // A known API that the file does not fit: unreadable as that API, naming the place.
+    tooltape()
+        .args([
+            "lint",
+            "--provider",
+            "gemini",
+            "tests/fixtures/lint/chat_clean.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("contents"));
 }
 
 #[test]
@@ -104,4 +115,33 @@ fn json_output_lists_each_finding_with_its_rule_and_place() {
     assert_eq!(f["violation"]["rule"], "missing-result");
     assert_eq!(f["violation"]["call_id"], "call_rome");
     assert_eq!(f["message"], 2);
+}
+
+#[test]
+fn gemini_logs_lint_with_calls_paired_by_name_and_position() {
+    // Calls without ids: the results of a turn, split over two contents, still pair with
+    // their calls by name and position; the split is the finding.
+    tooltape()
+        .args([
+            "lint",
+            "tests/fixtures/lint/gemini_log.jsonl",
+            "tests/fixtures/lint/gemini_split_results.json",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "tests/fixtures/lint/gemini_split_results.json: message 3, call get_weather#1@f3c2bc40: split-results — the results of this turn are spread over 2 consecutive messages: messages #2, #3",
+        ))
+        .stdout(predicate::str::contains("2 files checked, 3 requests: 1 finding in 1 file\n"));
+    // A nameless functionResponse: unreadable, with the line and the API's own text.
+    tooltape()
+        .args(["lint", "tests/fixtures/lint/bad/gemini_empty_name.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tests/fixtures/lint/bad/gemini_empty_name.jsonl:2:",
+        ))
+        .stderr(predicate::str::contains(
+            "(at `contents[2].parts[1].functionResponse.name`): Name cannot be empty (the real API answers 400 INVALID_ARGUMENT: \"* GenerateContentRequest.contents[2].parts[1].function_response.name: Name cannot be empty.\")",
+        ));
 }

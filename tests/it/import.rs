@@ -65,7 +65,7 @@ fn calls(c: &cassette::LoadedCassette) -> usize {
 }
 
 #[test]
-fn recorded_vcrpy_cassettes_of_all_three_apis_import_and_replay() {
+fn recorded_vcrpy_cassettes_of_all_four_apis_import_and_replay() {
     let cases = [
         ("test_anthropic_plain", Provider::Anthropic, false, 3),
         ("test_anthropic_streamed", Provider::Anthropic, true, 1),
@@ -83,6 +83,9 @@ fn recorded_vcrpy_cassettes_of_all_three_apis_import_and_replay() {
             true,
             3,
         ),
+        // Gemini calls without ids (plain) and with ids (streamed, alt=sse).
+        ("test_gemini_plain", Provider::Gemini, false, 3),
+        ("test_gemini_streamed", Provider::Gemini, true, 3),
     ];
     for (name, provider, streamed, n_calls) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -248,6 +251,20 @@ fn logs_become_exchanges_with_replies_from_the_next_request() {
     assert_eq!(loaded[0].provider(), Provider::OpenAiResponses);
     assert_eq!(calls(&loaded[0]), 3);
     replays_cleanly(&loaded[0].path);
+
+    // Gemini requests whose calls carry no ids: the rebuilt reply keeps them id-less, and the
+    // logged results pair with them by name and position.
+    let (_, loaded) = import_into(dir.path(), &fixture("logs/gemini_requests.jsonl"));
+    let c = &loaded[0];
+    assert_eq!(c.provider(), Provider::Gemini);
+    assert_eq!(calls(c), 3);
+    assert!(
+        c.replies[0]
+            .calls()
+            .iter()
+            .all(|k| k.id.starts_with("get_weather#"))
+    );
+    replays_cleanly(&c.path);
 }
 
 #[test]
@@ -368,4 +385,27 @@ fn keys_inside_bodies_never_reach_the_imported_cassette() {
         assert!(!text.contains(key), "the key reached {text}");
         assert!(text.contains("REDACTED"), "{text}");
     }
+}
+
+#[test]
+fn a_gemini_stream_sent_as_a_json_array_is_kept_as_its_chunks() {
+    // The streamed recording as a client gets it without `alt=sse`: one JSON array per reply.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, array) = import_into(dir.path(), &fixture("variants/gemini_json_array.yaml"));
+    let (_, sse) = import_into(dir.path(), &recorded("test_gemini_streamed"));
+    let (a, b) = (&array[0], &sse[0]);
+    assert_eq!(a.provider(), Provider::Gemini);
+    assert_eq!(
+        a.cassette.meta.model.as_deref(),
+        Some("gemini-2.5-flash"),
+        "from the URL"
+    );
+    for (x, y) in a.cassette.exchanges.iter().zip(&b.cassette.exchanges) {
+        let (RecordedReply::Stream(xe), RecordedReply::Stream(ye)) = (&x.reply, &y.reply) else {
+            panic!("both kept as streams");
+        };
+        assert_eq!(xe.len(), ye.len(), "one event per array element");
+    }
+    assert_eq!(a.replies, b.replies);
+    replays_cleanly(&a.path);
 }

@@ -24,6 +24,7 @@ use upstream::{Fail, Script};
 /// header-only recording keeps them out of the file (no pattern would mask them).
 const ANTHROPIC_KEY: &str = "tt-anthropic-KEY-7Qx9Lm2Pz4Rw8Ty1";
 const OPENAI_KEY: &str = "tt-openai-KEY-3Hv6Nb0Jc5Kd9Fg2";
+const GEMINI_KEY: &str = "tt-gemini-KEY-8Wc1Ys4Ue7Ab3Xq6";
 
 /// The full name of [`helper_agent`] in this test binary (`record::helper_agent`).
 const HELPER_AGENT: &str = "record::helper_agent";
@@ -92,15 +93,18 @@ impl Agent {
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join(".venv/bin/python"));
         let ok = std::process::Command::new(&py)
-            .args(["-c", "import anthropic, openai"])
+            .args(["-c", "import anthropic, openai, google.genai"])
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
             if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
-                panic!("no Python with anthropic and openai at {}", py.display());
+                panic!(
+                    "no Python with anthropic, openai and google-genai at {}",
+                    py.display()
+                );
             }
             eprintln!(
-                "skipped: no Python with anthropic and openai (set TOOLTAPE_PYTHON or create .venv)"
+                "skipped: no Python with anthropic, openai and google-genai (set TOOLTAPE_PYTHON or create .venv)"
             );
             return None;
         }
@@ -144,6 +148,8 @@ fn recorder(dir: &Path, args: &[&str], agent: &Agent) -> tokio::process::Command
         .current_dir(dir)
         .env("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
         .env("OPENAI_API_KEY", OPENAI_KEY)
+        .env("GEMINI_API_KEY", GEMINI_KEY)
+        .env_remove("GOOGLE_API_KEY")
         .env_remove("ANTHROPIC_AUTH_TOKEN")
         .env_remove("TOOLTAPE_TOOLS_URL")
         .env_remove("TOOLTAPE_TEST_AGENT")
@@ -192,7 +198,7 @@ fn var(vars: &[(String, String)], name: &str) -> String {
 fn assert_no_secret(path: &Path) {
     let bytes = std::fs::read(path).expect("cassette");
     let text = String::from_utf8_lossy(&bytes);
-    for key in [ANTHROPIC_KEY, OPENAI_KEY] {
+    for key in [ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY] {
         assert!(!text.contains(key), "{key} is in {}", path.display());
         for skip in 0..3 {
             for url_safe in [false, true] {
@@ -303,17 +309,18 @@ fn scenario_cassette(scenario: &str) -> PathBuf {
     )
 }
 
-const CASES: [(&str, &str); 3] = [
+const CASES: [(&str, &str); 4] = [
     ("anthropic-three_round_loop", "anthropic_agent.py"),
     ("openai-chat-three_parallel", "openai_chat_agent.py"),
     (
         "openai-responses-three_parallel",
         "openai_responses_agent.py",
     ),
+    ("gemini-three_parallel_no_ids", "gemini_agent.py"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_all_three_apis_plain_and_streamed() {
+async fn records_all_four_apis_plain_and_streamed() {
     let mut runs = Vec::new();
     for (scenario, _) in CASES {
         for stream in [false, true] {

@@ -248,3 +248,207 @@ async fn a_stream_in_flight_holds_drained_until_its_last_frame() {
     assert!(r.body.contains("message_stop"), "{}", r.body);
     let _ = m.finish().await;
 }
+
+// ------------------------------------------------------------------------------------------
+// Gemini: the URL says the model, whether it streams, and how (SSE with alt=sse, else a JSON
+// array); errors come in Gemini's envelope.
+// ------------------------------------------------------------------------------------------
+
+const GEMINI_PLAIN: &str = "/v1/models/gemini-2.5-flash:generateContent";
+const GEMINI_SSE: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+const GEMINI_ARRAY: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
+
+fn gemini() -> &'static dyn tooltape::provider::Format {
+    tooltape::provider::Provider::Gemini.format()
+}
+
+/// The calls of a Gemini reply body, as (name, args).
+fn gemini_calls(body: &Value) -> Vec<(String, Value)> {
+    gemini()
+        .parse_reply(body)
+        .unwrap()
+        .calls()
+        .into_iter()
+        .map(|c| (c.name.clone(), c.input.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn gemini_is_served_plain_as_sse_and_as_a_json_array() {
+    let first =
+        |s: &tooltape::scenario::Scenario| s.cassette.cassette.exchanges[0].request.to_string();
+    let (m, s) = mock("gemini-three_parallel_no_ids.json").await;
+    let r = post(
+        m.addr(),
+        GEMINI_PLAIN,
+        &[("x-goog-api-key", "k")],
+        &first(&s),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let plain: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(gemini_calls(&plain).len(), 3);
+    let _ = m.finish().await;
+
+    let (m, s) = mock("gemini-three_parallel_no_ids.json").await;
+    let r = post(m.addr(), GEMINI_SSE, &[], &first(&s)).await;
+    assert!(
+        r.headers.contains("content-type: text/event-stream"),
+        "{}",
+        r.headers
+    );
+    assert!(!r.body.contains("event:") && !r.body.contains("[DONE]"));
+    let events: Vec<tooltape::provider::SseEvent> = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(tooltape::provider::SseEvent::data)
+        .collect();
+    let sse = gemini().reply_from_stream(&events).unwrap();
+    assert_eq!(gemini_calls(&sse), gemini_calls(&plain));
+    let _ = m.finish().await;
+
+    let (m, s) = mock("gemini-three_parallel_no_ids.json").await;
+    let r = post(m.addr(), GEMINI_ARRAY, &[], &first(&s)).await;
+    assert!(
+        r.headers.contains("content-type: application/json"),
+        "{}",
+        r.headers
+    );
+    let chunks: Value = serde_json::from_str(&r.body).expect("one JSON array");
+    let elements = tooltape::provider::sse::events_from_json_array(&chunks).unwrap();
+    assert_eq!(elements, events, "the same chunks, framed as an array");
+    let array = gemini().reply_from_stream(&elements).unwrap();
+    assert_eq!(array, sse);
+    let _ = m.finish().await;
+}
+
+#[tokio::test]
+async fn gemini_call_per_chunk_streams_each_call_alone() {
+    let (m, s) = mock("gemini-call_per_chunk.json").await;
+    let body = s.cassette.cassette.exchanges[0].request.to_string();
+    let r = post(m.addr(), GEMINI_SSE, &[], &body).await;
+    let chunks: Vec<Value> = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let with_calls: Vec<&Value> = chunks
+        .iter()
+        .filter(|c| c.to_string().contains("functionCall"))
+        .collect();
+    assert_eq!(with_calls.len(), 4);
+    for c in with_calls {
+        assert_eq!(
+            c["candidates"][0]["content"]["parts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    let _ = m.finish().await;
+}
+
+#[tokio::test]
+async fn gemini_refusals_come_in_gemini_s_envelope() {
+    // A model name the API would not take: its own 400, before the engine sees anything.
+    let (m, s) = mock("gemini-single_call.json").await;
+    let first = s.cassette.cassette.exchanges[0].request.clone();
+    let r = post(
+        m.addr(),
+        "/v1beta/models/gemini%202.5%20flash:generateContent",
+        &[],
+        &first.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let err: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        err["error"]["message"],
+        "* GenerateContentRequest.model: unexpected model name format"
+    );
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    assert_eq!(err["error"]["code"], 400);
+
+    // The same request under a good name is served; then a follow-up answering a call nobody
+    // made (no ids: it pairs with no call) gets the API's count 400.
+    let r = post(m.addr(), GEMINI_PLAIN, &[], &first.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reply: Value = serde_json::from_str(&r.body).unwrap();
+    let mut next = first.clone();
+    let contents = next["contents"].as_array_mut().unwrap();
+    contents.push(reply["candidates"][0]["content"].clone());
+    contents.push(json!({"role": "user", "parts": [
+        {"functionResponse": {"name": "lookup_weather", "response": {"output": "sunny"}}}
+    ]}));
+    let r = post(m.addr(), GEMINI_PLAIN, &[], &next.to_string()).await;
+    assert_eq!(r.status, 400);
+    assert!(r.headers.contains("x-should-retry: false"));
+    let err: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        err["error"]["message"],
+        "Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn."
+    );
+    let report = m.finish().await;
+    let rules: Vec<&str> = report.violations.iter().map(|v| v.rule.as_str()).collect();
+    assert!(
+        rules.contains(&"missing-result") && rules.contains(&"unknown-result"),
+        "{rules:?}"
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("by name, then by position")),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_gemini_body_is_a_gemini_400_that_says_where() {
+    let (m, _) = mock("gemini-single_call.json").await;
+    let r = post(
+        m.addr(),
+        GEMINI_PLAIN,
+        &[],
+        &json!({"contents": [{"role": "user", "parts": [{"functionResponse": {"name": "", "response": {}}}]}]})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let err: Value = serde_json::from_str(&r.body).unwrap();
+    let msg = err["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("contents[0].parts[0].functionResponse.name")
+            && msg.contains("Name cannot be empty"),
+        "{msg}"
+    );
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    let report = m.finish().await;
+    assert!(
+        report
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not a valid gemini request")
+    );
+}
+
+#[tokio::test]
+async fn gemini_agents_get_the_sdk_variables() {
+    let (m, _) = mock("gemini-single_call.json").await;
+    let vars = m.env_vars();
+    let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("GOOGLE_GEMINI_BASE_URL"),
+        Some(format!("http://{}", m.addr())),
+        "no version: the SDKs add /v1beta or /v1"
+    );
+    assert!(get("GEMINI_API_KEY").is_some());
+    assert_eq!(get("GOOGLE_API_KEY"), None);
+    assert!(tooltape::server::Server::env_remove().contains(&"GOOGLE_API_KEY"));
+    let _ = m.finish().await;
+}

@@ -14,7 +14,7 @@ mod tests;
 use serde_json::{Value, json};
 
 use super::common::{history_items, offers_tool_with, styled_id};
-use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
+use super::{Endpoint, Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request};
 
 /// The Anthropic API.
@@ -94,6 +94,10 @@ impl Format for Anthropic {
         true
     }
 
+    fn error_flag_missing(&self) -> &'static str {
+        "its tool_result lacks \"is_error\": true"
+    }
+
     fn results_first_in_message(&self) -> bool {
         true
     }
@@ -114,7 +118,7 @@ impl Format for Anthropic {
         follow_up::rejection_text(refusal)
     }
 
-    fn preflight(&self, request: &Value) -> Option<(u16, Value)> {
+    fn preflight(&self, _endpoint: &Endpoint, request: &Value) -> Option<(u16, Value)> {
         follow_up::preflight(request)
     }
 

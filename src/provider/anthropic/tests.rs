@@ -529,11 +529,13 @@ fn follow_up_built_from_entries_parses_back() {
     let results = [
         ResultBlock {
             call_id: "toolu_01B7rTq2dXq3mYb1vN4pQz8K".into(),
+            name: "get_weather".into(),
             content: "NYC: 12°C, rain".into(),
             is_error: false,
         },
         ResultBlock {
             call_id: "toolu_01A09q90qw90lq917835lq9".into(),
+            name: "get_weather".into(),
             content: "weather backend timed out".into(),
             is_error: true,
         },

@@ -505,11 +505,13 @@ fn follow_up_built_from_entries_parses_back() {
     let results = [
         ResultBlock {
             call_id: "call_DNYTawLBoN8fj3KN6qU9N1Ou".into(),
+            name: "get_weather".into(),
             content: "AAPL 231.40 USD".into(),
             is_error: false,
         },
         ResultBlock {
             call_id: "call_JMW1whyEaYG438VE1OIflxA2".into(),
+            name: "get_weather".into(),
             content: "Error: weather service unavailable".into(),
             is_error: true,
         },

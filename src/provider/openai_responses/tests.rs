@@ -511,11 +511,13 @@ fn follow_up_built_from_entries_parses_back() {
     let results = [
         ResultBlock {
             call_id: "call_gH6jK9lM2nP5qR8sT1uV4wX7".into(),
+            name: "get_weather".into(),
             content: "Detroit tonight: 15°C".into(),
             is_error: false,
         },
         ResultBlock {
             call_id: "call_kP3sQ9vT2wX5yZ8aB1cD4eF7".into(),
+            name: "get_weather".into(),
             content: "Error: search backend unavailable".into(),
             is_error: true,
         },

@@ -56,7 +56,10 @@ async fn agent(mode: &str) -> Result<(), String> {
     let fmt = provider::format(provider);
     let stream = std::env::var("TOOLTAPE_TEST_STREAM").is_ok_and(|v| v == "1");
     let mut request = cassette.cassette.exchanges[0].request.clone();
-    request["stream"] = json!(stream);
+    if provider != Provider::Gemini {
+        // Gemini's URL says whether it streams.
+        request["stream"] = json!(stream);
+    }
     if let Ok(extra) = std::env::var("TOOLTAPE_TEST_PROMPT") {
         fmt.history_mut(&mut request)
             .map_err(|e| e.to_string())?
@@ -128,6 +131,22 @@ async fn ask(
             format!("{}/v1/messages", var("ANTHROPIC_BASE_URL")?),
             ("x-api-key", var("ANTHROPIC_API_KEY")?),
         ),
+        // The key both ways Gemini takes it: the header and `?key=`.
+        Provider::Gemini => {
+            let key = var("GEMINI_API_KEY")?;
+            let method = if stream {
+                "streamGenerateContent?alt=sse&"
+            } else {
+                "generateContent?"
+            };
+            (
+                format!(
+                    "{}/v1beta/models/gemini-2.5-flash:{method}key={key}",
+                    var("GOOGLE_GEMINI_BASE_URL")?
+                ),
+                ("x-goog-api-key", key),
+            )
+        }
         p => {
             let path = if p == Provider::OpenAiChat {
                 "chat/completions"
@@ -189,6 +208,7 @@ async fn ask(
 async fn run_tool(client: &reqwest::Client, call: &ToolCall) -> ResultBlock {
     let done = |content: String, is_error| ResultBlock {
         call_id: call.id.clone(),
+        name: call.name.clone(),
         content,
         is_error,
     };

@@ -333,6 +333,7 @@ fn request(provider: Provider, text: &str) -> Value {
         Provider::OpenAiResponses => {
             json!({"model": "gpt-x", "stream": true, "input": [{"role": "user", "content": text}]})
         }
+        Provider::Gemini => json!({"contents": [{"role": "user", "parts": [{"text": text}]}]}),
     }
 }
 
@@ -368,6 +369,12 @@ fn reply(provider: Provider, text: Option<&str>, arguments: Option<&str>) -> Val
             "created_at": 1, "status": "completed", "model": "gpt-x", "output": [{"type": "function_call",
             "id": "fc_1", "call_id": "call_1", "name": "lookup", "arguments": args, "status": "completed"}],
             "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}),
+        (Provider::Gemini, None) => json!({"candidates": [{"content": {"role": "model",
+            "parts": [{"text": text.unwrap_or("ok")}]}, "finishReason": "STOP"}],
+            "modelVersion": "gemini-x", "responseId": "r-1"}),
+        (Provider::Gemini, Some(args)) => json!({"candidates": [{"content": {"role": "model",
+            "parts": [{"functionCall": {"name": "lookup", "args": serde_json::from_str::<Value>(args).unwrap()}}]},
+            "finishReason": "STOP"}], "modelVersion": "gemini-x", "responseId": "r-1"}),
     }
 }
 
@@ -379,6 +386,9 @@ fn delta_pointer(provider: Provider, arguments: bool) -> &'static str {
         (Provider::OpenAiChat, false) => "/choices/0/delta/content",
         (Provider::OpenAiChat, true) => "/choices/0/delta/tool_calls/0/function/arguments",
         (Provider::OpenAiResponses, _) => "/delta",
+        (Provider::Gemini, false) => "/candidates/0/content/parts/0/text",
+        // Gemini sends a call's arguments whole, as an object: no deltas to join.
+        (Provider::Gemini, true) => panic!("Gemini does not stream arguments"),
     }
 }
 

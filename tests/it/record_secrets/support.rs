@@ -24,6 +24,7 @@ fn sample(provider: Provider) -> (Value, Value) {
         Provider::Anthropic => bundled("anthropic/single_call.json"),
         Provider::OpenAiChat => bundled("openai-chat/single_call.json"),
         Provider::OpenAiResponses => bundled("openai-responses/three_parallel.json"),
+        Provider::Gemini => bundled("gemini/single_call.json"),
     };
     (
         c.cassette.exchanges[0].request.clone(),
@@ -104,6 +105,7 @@ fn path_of(provider: Provider) -> &'static str {
         Provider::Anthropic => "/v1/messages",
         Provider::OpenAiChat => "/v1/chat/completions",
         Provider::OpenAiResponses => "/v1/responses",
+        Provider::Gemini => "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
     }
 }
 
@@ -201,8 +203,9 @@ impl Pipeline {
         self
     }
 
-    /// An exchange whose stream no provider of this tree parses (Gemini's shape): redacted
-    /// with [`Redactor::stream`] as `build` does, and stored as it is.
+    /// An exchange whose stream is stored as it comes (Gemini's shape, built by hand rather
+    /// than by the provider's own stream writer): redacted with [`Redactor::stream`] as `build`
+    /// does.
     pub fn raw_stream(mut self, request: Value, events: Vec<SseEvent>) -> Self {
         self.raw = Some((request, events));
         self
@@ -228,8 +231,7 @@ impl Pipeline {
                     reply: RecordedReply::Stream(events),
                     tool_latency_ms: Default::default(),
                 };
-                // The cassette format has no Gemini yet: any provider holds the events.
-                (Provider::Anthropic, vec![exchange], String::new())
+                (Provider::Gemini, vec![exchange], String::new())
             }
             None => {
                 let built = build::build(&self.entries, None, &self.redactor).expect("one API");
