@@ -195,9 +195,13 @@ pub fn import(inputs: &[PathBuf], options: &Options) -> Result<Vec<Imported>, Er
     Ok(done)
 }
 
-/// Read and convert one input file.
+/// The largest input (and the largest a compressed input may unpack to): recordings of agent
+/// runs are kilobytes to a few megabytes; anything near this is not one.
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Read and convert one input file (`.gz` inputs are unpacked first).
 pub fn convert_file(input: &Path, provider: Option<Provider>) -> Result<Conversion, Error> {
-    let text = std::fs::read_to_string(input).map_err(|e| Error::io(input, e))?;
+    let text = body::read_input(input, MAX_INPUT_BYTES)?;
     convert(input, &text, provider)
 }
 
@@ -230,9 +234,9 @@ pub fn convert(input: &Path, text: &str, provider: Option<Provider>) -> Result<C
 /// Whether `text` is a vcrpy cassette: a `.yaml`/`.yml` file, or JSON with an `interactions`
 /// list (vcrpy's JSON serializer).
 fn is_vcr(input: &Path, text: &str) -> bool {
-    let yaml = input
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let name = input.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
     yaml || serde_json::from_str::<Value>(text)
         .ok()
         .is_some_and(|v| v.get("interactions").is_some_and(Value::is_array))
@@ -314,6 +318,12 @@ pub fn output_paths(input: &Path, n: usize, options: &Options) -> Result<Vec<Pat
             let stem = input
                 .file_stem()
                 .ok_or_else(|| Error::Usage(format!("{}: not a file name", input.display())))?;
+            // `run.yaml.gz` is named after `run`, as `run.yaml` is.
+            let stem = Path::new(stem);
+            let stem = match input.extension() {
+                Some(ext) if ext.eq_ignore_ascii_case("gz") => stem.file_stem().unwrap_or_default(),
+                _ => stem.as_os_str(),
+            };
             let name = format!("{}.json", stem.to_string_lossy());
             match dir {
                 Some(d) => d.join(name),
@@ -385,9 +395,8 @@ fn scrub(c: &mut crate::cassette::Cassette, r: &crate::record::redact::Redactor)
                 r.value(b);
             }
             crate::cassette::RecordedReply::Stream(events) => {
-                for e in events {
-                    e.data = r.sse_data(&e.data);
-                }
+                // As a whole: a key split across deltas is masked too.
+                r.stream(events);
             }
         }
     }

@@ -230,7 +230,10 @@ fn vcr_keeps_the_last_answer_of_a_repeated_request() {
     assert_eq!(conv.cassettes[0].exchanges.len(), 1);
     assert_eq!(
         conv.notes,
-        ["interactions[1]: repeats the request of interactions[0]; kept this later answer"]
+        [
+            "interactions[0]: skipped POST /v1/messages, the same request is answered again later",
+            "interactions[1]: repeats the request of interactions[0]; kept this later answer"
+        ]
     );
     // The query string is not kept anywhere.
     let text = serde_json::to_string(&conv.cassettes[0]).unwrap();

@@ -57,6 +57,10 @@ struct VcrRequest {
     uri: String,
     #[serde(default)]
     body: Option<Tagged<Option<String>>>,
+    /// A JSON body kept as a YAML mapping (a custom serializer some agent frameworks use for
+    /// their test cassettes writes `parsed_body` instead of `body` for JSON bodies).
+    #[serde(default)]
+    parsed_body: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +70,9 @@ struct VcrResponse {
     headers: BTreeMap<String, HeaderValues>,
     #[serde(default)]
     body: Option<ResponseBody>,
+    /// A JSON reply kept as a YAML mapping (see [`VcrRequest::parsed_body`]).
+    #[serde(default)]
+    parsed_body: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +167,8 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
     let mut found: Vec<Found> = Vec::new();
     let mut notes = Vec::new();
     let mut recorded_at = None;
+    // The note that says the last exchange was kept (rewritten when a repeat replaces it).
+    let mut last_kept: Option<usize> = None;
     for (i, spanned) in cassette.interactions.iter().enumerate() {
         let it = &spanned.value;
         let place = format!("interactions[{i}]");
@@ -197,8 +206,11 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
             }
         }
         let fmt = provider::format(p);
-        let request = json_body(it.request.body.as_ref(), None)
-            .map_err(|m| Error::invalid(at(".request.body"), m))?;
+        let request = match &it.request.parsed_body {
+            Some(v) => v.clone(),
+            None => json_body(it.request.body.as_ref(), None)
+                .map_err(|m| Error::invalid(at(".request.body"), m))?,
+        };
         let mut parsed = fmt.parse_request(&request).map_err(|e| {
             Error::invalid(at(".request.body"), format!("not a valid {p} request: {e}"))
         })?;
@@ -215,6 +227,13 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
             && prev.request == request
         {
             // A retry answered twice (or an episode recorded again): one request, its last answer.
+            if let Some(k) = last_kept {
+                notes[k] = format!(
+                    "{}: skipped {method} {path}, the same request is answered again later",
+                    prev.place
+                );
+            }
+            last_kept = Some(notes.len());
             notes.push(format!(
                 "{place}: repeats the request of {}; kept this later answer",
                 prev.place
@@ -228,6 +247,11 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
             };
             continue;
         }
+        last_kept = Some(notes.len());
+        notes.push(format!(
+            "{place}: kept {method} {path} as exchange {}",
+            found.len()
+        ));
         found.push(Found {
             request,
             parsed,
@@ -365,6 +389,9 @@ fn json_body(
 /// API's reply so that a problem names the interaction.
 fn reply_of(response: &VcrResponse, p: Provider) -> Result<RecordedReply, String> {
     let fmt = provider::format(p);
+    if let Some(value) = &response.parsed_body {
+        return json_reply(fmt, p, value.clone());
+    }
     let stored = response.body.as_ref().and_then(|b| b.string.as_ref());
     let text = body_text(stored, header(response, "content-encoding"))?;
     if body::is_stream(header(response, "content-type"), &text) {
@@ -378,6 +405,15 @@ fn reply_of(response: &VcrResponse, p: Provider) -> Result<RecordedReply, String
     }
     let value: Value =
         serde_json::from_str(&text).map_err(|e| format!("expected a JSON body ({e})"))?;
+    json_reply(fmt, p, value)
+}
+
+/// A reply read as JSON: a body, or a stream sent as one JSON array.
+fn json_reply(
+    fmt: &dyn provider::Format,
+    p: Provider,
+    value: Value,
+) -> Result<RecordedReply, String> {
     // A stream sent as one JSON array (Gemini's streamGenerateContent without `alt=sse`).
     if let Some(events) = provider::sse::events_from_json_array(&value) {
         let whole = fmt

@@ -92,7 +92,15 @@ fn recorded_vcrpy_cassettes_of_all_four_apis_import_and_replay() {
         let input = recorded(name);
         let (imported, loaded) = import_into(dir.path(), &input);
         assert_eq!(imported.kind, Kind::Vcr, "{name}");
-        assert!(imported.notes.is_empty(), "{name}: {:?}", imported.notes);
+        // One note per interaction, each saying it was kept.
+        assert_eq!(imported.notes.len(), 2, "{name}: {:?}", imported.notes);
+        for (i, note) in imported.notes.iter().enumerate() {
+            assert!(
+                note.starts_with(&format!("interactions[{i}]: kept POST /"))
+                    && note.ends_with(&format!(" as exchange {i}")),
+                "{name}: {note}"
+            );
+        }
         let [c] = loaded.as_slice() else {
             panic!("{name}: expected one cassette, got {}", loaded.len())
         };
@@ -156,6 +164,79 @@ fn binary_bodies_and_the_json_serializer_read_like_the_plain_yaml() {
     assert!(text.contains("    body: !!binary |") && text.contains("string: !!binary |"));
     same_exchanges("variants/binary_bodies.yaml", "test_openai_responses_plain");
     same_exchanges("variants/json_serializer.json", "test_anthropic_plain");
+    // Bodies kept as YAML mappings under `parsed_body`.
+    let text = std::fs::read_to_string(fixture("variants/parsed_body.yaml")).unwrap();
+    assert!(text.contains("    parsed_body:\n") && !text.contains("    body:"));
+    same_exchanges("variants/parsed_body.yaml", "test_anthropic_plain");
+    // Gzip replies as untagged base64 and as one character per byte.
+    same_exchanges(
+        "variants/string_encoded_bodies.yaml",
+        "test_openai_chat_gzip",
+    );
+    // A whole cassette gzipped, named after its stem.
+    same_exchanges(
+        "variants/anthropic_streamed.yaml.gz",
+        "test_anthropic_streamed",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, loaded) = import_into(dir.path(), &fixture("variants/anthropic_streamed.yaml.gz"));
+    assert_eq!(loaded[0].path, dir.path().join("anthropic_streamed.json"));
+    replays_cleanly(&loaded[0].path);
+}
+
+#[test]
+fn an_imported_recording_of_a_broken_client_is_flagged_by_lint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, loaded) = import_into(dir.path(), &fixture("variants/missing_result.yaml"));
+    let report = tooltape::lint::lint_file(&loaded[0].path, &Default::default()).unwrap();
+    let rules: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.request, f.violation.rule.to_string()))
+        .collect();
+    assert_eq!(
+        rules,
+        [(Some(2), "missing-result".to_string())],
+        "{:?}",
+        report.findings
+    );
+    // The conformant recording it was made from lints clean.
+    let (_, clean) = import_into(dir.path(), &recorded("test_anthropic_plain"));
+    let report = tooltape::lint::lint_file(&clean[0].path, &Default::default()).unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+#[test]
+fn a_cut_or_corrupt_gzip_input_exits_2_naming_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(fixture("variants/anthropic_streamed.yaml.gz")).unwrap();
+    let cut = dir.path().join("cut.yaml.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = dir.path().join("out");
+    tooltape()
+        .args(["import", "--out-dir"])
+        .arg(&out)
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cut.yaml.gz"))
+        .stderr(predicate::str::contains("corrupt or cut short"));
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    // Larger than any recording: refused before it is read (a sparse file costs no disk).
+    let huge = dir.path().join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(import::MAX_INPUT_BYTES + 1)
+        .unwrap();
+    tooltape()
+        .args(["import", "--out-dir"])
+        .arg(&out)
+        .arg(&huge)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("huge.yaml"))
+        .stderr(predicate::str::contains("larger than"));
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
 
 #[test]
@@ -167,6 +248,8 @@ fn other_requests_and_failed_attempts_are_skipped_with_a_note() {
         [
             "interactions[0]: skipped GET /v1/models (not a model call)",
             "interactions[1]: skipped POST /v1/messages, answered 500 Internal Server Error",
+            "interactions[2]: kept POST /v1/messages as exchange 0",
+            "interactions[3]: kept POST /v1/messages as exchange 1",
         ]
     );
     assert_eq!(loaded[0].cassette.exchanges.len(), 2);
