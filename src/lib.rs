@@ -63,6 +63,8 @@ pub mod harness;
 pub mod import;
 mod jsonpos;
 pub mod lint;
+#[cfg(feature = "cli")]
+pub mod logging;
 pub mod partition;
 #[cfg(feature = "mock")]
 pub mod process;

@@ -22,6 +22,36 @@ use tooltape::runner;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Options every command takes.
+#[derive(clap::Args)]
+struct Global {
+    /// More detail: `-v` shows every scenario's timeline (test) and harness warnings; `-vv`
+    /// logs what tooltape decided (each model request served or rejected, each tool call and
+    /// the call it was filed under, each barrier hold and release, each proxy exchange);
+    /// `-vvv` everything. `TOOLTAPE_LOG` (RUST_LOG syntax, e.g. `tooltape::replay=trace`)
+    /// overrides the log level.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Append the log to FILE instead of stderr (at least `-vv` detail).
+    #[arg(long, value_name = "FILE", global = true)]
+    log: Option<PathBuf>,
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = parse_color, global = true)]
+    color: tooltape::logging::ColorWhen,
+}
+
+fn parse_color(s: &str) -> Result<tooltape::logging::ColorWhen, String> {
+    use tooltape::logging::ColorWhen;
+    match s {
+        "auto" => Ok(ColorWhen::Auto),
+        "always" => Ok(ColorWhen::Always),
+        "never" => Ok(ColorWhen::Never),
+        _ => Err("expected auto, always or never".into()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -101,8 +131,8 @@ struct TestArgs {
     /// Write the JSON report here (`-`: stdout, the terminal report then goes to stderr).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Show every scenario's timeline.
-    #[arg(long, short)]
+    /// Show every scenario's timeline (set by the global `-v`).
+    #[arg(skip)]
     verbose: bool,
     /// Run only shard K of N (1-based), split by a hash of each scenario's name.
     #[arg(long, value_name = "K/N")]
@@ -250,8 +280,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    tooltape::logging::set_color(cli.global.color);
+    tooltape::logging::init(cli.global.verbose, cli.global.log.as_deref())?;
     match cli.command {
-        Command::Test(args) => test(*args),
+        Command::Test(mut args) => {
+            args.verbose = cli.global.verbose > 0;
+            test(*args)
+        }
         Command::Lint(args) => lint(args),
         Command::Serve {
             scenario,

@@ -48,6 +48,7 @@ pub async fn run(
     opts: &ProcessOptions,
 ) -> RunReport {
     let grace = scenario.file.policy.real_grace();
+    let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
     let session = Session::new(scenario, plan.clone(), grace, opts.time_scale);
     let failed = |msg: String| RunReport::failed(&plan, msg);
     let server = match crate::server::start(session.clone(), 0, opts.time_scale).await {
@@ -68,6 +69,12 @@ pub async fn run(
             return failed(format!("could not start `{}`: {e}", command.join(" ")));
         }
     };
+    tracing::debug!(
+        parent: &span,
+        command = ?command,
+        pid = child.pgid(),
+        "started the command under test"
+    );
     let ended = async {
         match child.wait().await {
             Ok(status) if status.success() => HandlerEnd::Finished,
@@ -76,6 +83,11 @@ pub async fn run(
         }
     };
     let mut report = supervise(&session, ended, || async {}).await;
+    tracing::debug!(
+        parent: &span,
+        violations = report.violations.len(),
+        "the run ended"
+    );
     // Whether it exited or was stopped, nothing of its group may outlive the run.
     let output = child.finish().await;
     server.stop().await;

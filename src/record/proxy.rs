@@ -294,6 +294,7 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => {
             let why = format!("could not reach {}: {}", base_of(&url), error_chain(&e));
+            tracing::warn!(path = %path, "{why}");
             p.log.update(index, |en| {
                 en.ended = Some(Instant::now());
                 en.state = EntryState::Failed(why.clone());
@@ -316,6 +317,14 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
                 .starts_with("text/event-stream")
         });
     p.log.cookies_from(reply.headers());
+    tracing::debug!(
+        method = %parts.method,
+        path = %path,
+        upstream = %base_of(&url),
+        status = status.as_u16(),
+        streamed,
+        "proxied a model request"
+    );
     p.log.update(index, |en| {
         en.status = Some(status.as_u16());
         en.streamed = streamed;

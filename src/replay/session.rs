@@ -73,6 +73,8 @@ pub(crate) struct Session {
     t0: Instant,
     state: Mutex<State>,
     changed: Notify,
+    /// The run's log context (scenario and order) for `-vv` logs; disabled when nobody logs.
+    span: tracing::Span,
 }
 
 #[derive(Default)]
@@ -133,7 +135,9 @@ impl Session {
                 }
             })
             .collect();
+        let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
         Arc::new(Session {
+            span,
             scenario,
             plan,
             latencies,
@@ -186,6 +190,7 @@ impl Session {
     }
 
     fn reject(&self, message: String) -> Rejection {
+        tracing::debug!(parent: &self.span, reason = %message, "model request rejected");
         let body = provider::format(self.provider()).error_body(&message);
         Rejection {
             status: 400,
@@ -246,6 +251,12 @@ impl Session {
                 body_len(fmt, body).saturating_sub(1),
                 obs.messages.followup.as_ref(),
             );
+            tracing::debug!(
+                parent: &self.span,
+                turn = obs.messages.turn,
+                violations = found.len(),
+                "follow-up judged"
+            );
             st.timings
                 .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
             st.violations.extend(found);
@@ -289,6 +300,12 @@ impl Session {
         }
         drop(st);
         self.changed.notify_waiters();
+        tracing::debug!(
+            parent: &self.span,
+            reply = k + 1,
+            calls = exchanges.replies[k].calls().len(),
+            "model request served"
+        );
         Ok(Served {
             index: k,
             body: exchanges.reply_bodies[k].clone(),
@@ -479,6 +496,16 @@ impl Session {
         let held = matches!(matched, Match::Exact)
             && call.is_some_and(|i| !behaviours[i].side_effects)
             && !turn.barrier_open;
+        tracing::debug!(
+            parent: &self.span,
+            turn = turn_index + 1,
+            tool = name,
+            via,
+            call_id = call.map(|i| behaviours[i].call.id.as_str()),
+            matched = ?matched,
+            held,
+            "tool call filed"
+        );
         match call {
             Some(i) if held => {
                 turn.arrived[i] = true;
@@ -517,6 +544,12 @@ impl Session {
             TurnOrder::Latency => held.sort_by_key(|&(k, i)| (natural(k, i), i)),
             TurnOrder::Ranks(ranks) => held.sort_by_key(|&(_, i)| ranks[i]),
         }
+        tracing::debug!(
+            parent: &self.span,
+            turn = t + 1,
+            order = ?held.iter().map(|&(_, i)| behaviours[i].call.id.as_str()).collect::<Vec<_>>(),
+            "barrier opened: held calls released in this order"
+        );
         let mut prev: Option<Instant> = None;
         for (k, i) in held {
             let mut at = natural(k, i).max(now);
@@ -546,6 +579,11 @@ impl Session {
                 let first = turn.first_arrival.unwrap_or_else(Instant::now);
                 let grace_end = first + self.grace;
                 if Instant::now() >= grace_end {
+                    tracing::debug!(
+                        parent: &self.span,
+                        turn = turn_index + 1,
+                        "barrier grace over before every call arrived"
+                    );
                     self.open_barrier(turn, Instant::now());
                     self.changed.notify_waiters();
                     continue;

@@ -620,6 +620,110 @@ fn piped_output_and_no_color_have_no_escape_codes() {
     assert_eq!(no_color, plain);
 }
 
+#[test]
+fn color_flag_overrides_the_environment() {
+    let broken = [
+        "test",
+        "--handler",
+        "builtin:breaks-mismatched-result",
+        SMALL,
+    ];
+    let always = stdout_of(tooltape().args(broken).args(["--color", "always"]));
+    assert!(always.contains("\x1b["), "--color always gave no colour");
+    let never = stdout_of(
+        tooltape()
+            .args(broken)
+            .args(["--color", "never"])
+            .env("CLICOLOR_FORCE", "1"),
+    );
+    assert!(!never.contains('\x1b'), "--color never has escape codes");
+    tooltape()
+        .args(["--color", "sometimes", "rules"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected auto, always or never"));
+}
+
+// ---- logs of what tooltape decided ----
+
+#[test]
+fn logs_are_off_by_default_and_vv_shows_each_decision_on_stderr() {
+    let quiet = tooltape()
+        .args(["test", SMALL])
+        .env_remove("TOOLTAPE_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("DEBUG"), "logs without -vv: {stderr}");
+    let out = tooltape()
+        .args(["test", SMALL, "-vv", "--color", "never"])
+        .env_remove("TOOLTAPE_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for decision in [
+        "model request served reply=1",
+        "tool call filed turn=1",
+        "matched=Exact held=true",
+        "barrier opened: held calls released in this order",
+        "follow-up judged turn=1 violations=0",
+    ] {
+        assert!(stderr.contains(decision), "no {decision:?} in: {stderr}");
+    }
+    // Each line says which scenario and order it belongs to; stdout stays the report's.
+    assert!(stderr.contains("run{scenario=small order="), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("DEBUG"));
+}
+
+#[test]
+fn log_file_takes_the_log_and_a_bad_filter_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tooltape.log");
+    let out = tooltape()
+        .args([
+            "test",
+            SMALL,
+            "--handler",
+            "builtin:breaks-mismatched-result",
+            "--log",
+        ])
+        .arg(&log)
+        .env_remove("TOOLTAPE_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("DEBUG"));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("tool call filed") && text.contains("follow-up judged"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "escape codes in the log file");
+    // TOOLTAPE_LOG narrows it, in RUST_LOG syntax.
+    let out = tooltape()
+        .args(["test", SMALL])
+        .env("TOOLTAPE_LOG", "tooltape::replay=debug")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tool call filed"));
+    tooltape()
+        .args(["test", SMALL])
+        .env("TOOLTAPE_LOG", "tooltape=notalevel")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "TOOLTAPE_LOG=\"tooltape=notalevel\" is not a filter",
+        ));
+    tooltape()
+        .args(["test", SMALL, "--log", "/nonexistent-dir/x.log"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot create the log file /nonexistent-dir/x.log",
+        ));
+}
+
 // ---- the terminal report, as snapshots ----
 
 #[test]
