@@ -61,6 +61,8 @@ pub mod handler;
 pub mod harness;
 #[cfg(feature = "import")]
 pub mod import;
+#[cfg(feature = "cli")]
+pub mod init;
 mod jsonpos;
 pub mod lint;
 #[cfg(feature = "cli")]

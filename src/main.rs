@@ -101,6 +101,20 @@ enum Command {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// Start testing an agent's repository: writes tooltape/ (a synthesis spec that needs no
+    /// recording and no key, and a README) and a GitHub Actions workflow, then prints the two
+    /// commands to run. Never replaces a file without --force.
+    Init {
+        /// The agent's repository.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The command that runs the agent (default: guessed from its files).
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the JSON Schema of a file format.
     Schema {
         /// `scenario` or `cassette`.
@@ -293,6 +307,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             port,
             seed,
         } => serve(&scenario, port, seed),
+        Command::Init {
+            dir,
+            command,
+            force,
+        } => init(dir, command, force),
         Command::Rules { id } => {
             let text = match id {
                 Some(id) => {
@@ -673,6 +692,36 @@ fn scenario_exercises(paths: &[PathBuf], seed: u64, write: bool) -> anyhow::Resu
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `tooltape init`: the files written, the APIs found, and the two commands to run.
+fn init(dir: PathBuf, command: Option<String>, force: bool) -> anyhow::Result<ExitCode> {
+    let done = tooltape::init::init(&tooltape::init::Options {
+        dir: dir.clone(),
+        command,
+        force,
+    })?;
+    let mut out = anstream::stdout();
+    for w in &done.written {
+        let _ = writeln!(out, "wrote {}", dir.join(w).display());
+    }
+    for f in &done.apis {
+        let _ = writeln!(out, "found: {} API ({})", f.api, f.file.display());
+    }
+    if !done.command_known {
+        let _ = writeln!(
+            out,
+            "note: the agent command is not clear from the files; replace `{}` below and in {} \
+             (or run again with --command CMD --force)",
+            done.command,
+            tooltape::init::WORKFLOW
+        );
+    }
+    let _ = writeln!(out, "\nNext:");
+    for c in &done.next {
+        let _ = writeln!(out, "  {c}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tooltape import`: a line per cassette written and per note, on stderr.
