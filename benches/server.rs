@@ -183,7 +183,7 @@ fn case(file: &'static str, latency_ms: u64) -> Case {
             r
         })
         .collect();
-    let plan = order::plans(&s, SEED).remove(0);
+    let plan = order::plans(&s, SEED).next().unwrap();
     Case {
         name: file,
         scenario: Arc::new(s),

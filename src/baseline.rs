@@ -288,6 +288,7 @@ mod tests {
                 turns: vec![],
                 output: None,
             }],
+            harness_error: None,
         }
     }
 

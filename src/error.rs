@@ -106,23 +106,33 @@ impl Error {
 /// Deserialize JSON text into `T`, naming the file, line, column and JSON path on failure.
 pub fn from_json_text<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let json_path = e.path().to_string();
-            let inner = e.into_inner();
-            let line_col = (inner.line() > 0).then(|| (inner.line(), inner.column()));
-            let message = clean_serde_message(&inner.to_string());
-            Err(Error::Invalid {
-                at: Location {
-                    file: path.to_path_buf(),
-                    line_col,
-                    json_path: (json_path != "." && !json_path.is_empty()).then_some(json_path),
-                },
-                message,
-            })
+    let fail = |json_path: String, inner: serde_json::Error| {
+        let line_col = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+        Error::Invalid {
+            at: Location {
+                file: path.to_path_buf(),
+                line_col,
+                json_path: (json_path != "." && !json_path.is_empty()).then_some(json_path),
+            },
+            message: clean_serde_message(&inner.to_string()),
         }
-    }
+    };
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let json_path = e.path().to_string();
+        fail(json_path, e.into_inner())
+    })?;
+    // Only whitespace may follow the value: `deserialize` alone accepts `{...} THIS IS NOT
+    // JSON`.
+    de.end().map_err(|e| match fail(String::new(), e) {
+        Error::Invalid { at, message } => Error::Invalid {
+            at,
+            message: format!(
+                "{message} after the JSON document (only one value may be in the file)"
+            ),
+        },
+        other => other,
+    })?;
+    Ok(value)
 }
 
 /// serde_json appends " at line L column C" to its messages; the location is printed already.

@@ -467,11 +467,16 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.timeline {
         report::timeline::write(p, &suite)?;
     }
-    Ok(if suite.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    // A scenario tooltape itself failed on has no verdict: that is not the handler's fault.
+    Ok(
+        if suite.scenarios.iter().any(|r| r.harness_error.is_some()) {
+            ExitCode::from(2)
+        } else if suite.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// Where the reports go: `--json` and `--junit` files, or one of them on stdout (`-`), in which
@@ -566,7 +571,9 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
 
 fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCode> {
     let scenario = std::sync::Arc::new(tooltape::scenario::load(path)?);
-    let plan = tooltape::replay::order::plans(&scenario, seed).remove(0);
+    let Some(plan) = tooltape::replay::order::plans(&scenario, seed).next() else {
+        anyhow::bail!("{}: the scenario asks for no run", path.display());
+    };
     let order = plan.label.clone();
     tooltape::process::become_subreaper();
     let rt = tokio::runtime::Builder::new_multi_thread()

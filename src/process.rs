@@ -282,6 +282,7 @@ pub fn run_suite(
     let reports = rt.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
+        let mut index = std::collections::HashMap::new();
         for (i, s) in scenarios.iter().enumerate() {
             let (s, limit, command, opts, handler) = (
                 s.clone(),
@@ -290,26 +291,56 @@ pub fn run_suite(
                 opts.clone(),
                 handler.clone(),
             );
-            tasks.spawn(async move {
+            let task = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let mut runs = Vec::new();
                 for plan in crate::replay::order::plans(&s, seed) {
                     runs.push(run(s.clone(), plan, &command, &opts).await);
                 }
-                let report = crate::replay::ScenarioReport::new(&s, handler, runs);
-                (i, report)
+                crate::replay::ScenarioReport::new(&s, handler, runs)
             });
+            index.insert(task.id(), i);
         }
-        let mut slots: Vec<Option<crate::replay::ScenarioReport>> = vec![None; scenarios.len()];
-        while let Some(done) = tasks.join_next().await {
-            if let Ok((i, report)) = done {
-                on_done(&report);
-                slots[i] = Some(report);
-            }
-        }
-        slots.into_iter().flatten().collect()
+        gather(tasks, &index, scenarios, &handler, on_done).await
     });
     Ok(reports)
+}
+
+/// Collect the scenario tasks' reports in the scenarios' order. A task that panicked or was
+/// cancelled still gets its report, as a harness failure: a scenario never vanishes from a
+/// suite (which could then pass).
+async fn gather(
+    mut tasks: tokio::task::JoinSet<crate::replay::ScenarioReport>,
+    index: &std::collections::HashMap<tokio::task::Id, usize>,
+    scenarios: &[Arc<Scenario>],
+    handler: &str,
+    on_done: &(dyn Fn(&crate::replay::ScenarioReport) + Sync),
+) -> Vec<crate::replay::ScenarioReport> {
+    let mut slots: Vec<Option<crate::replay::ScenarioReport>> = vec![None; scenarios.len()];
+    while let Some(done) = tasks.join_next_with_id().await {
+        let (id, report) = match done {
+            Ok((id, report)) => (id, report),
+            Err(e) => {
+                let id = e.id();
+                let Some(&i) = index.get(&id) else { continue };
+                let why = match e.try_into_panic() {
+                    Ok(payload) => crate::util::panic_message(payload.as_ref()),
+                    Err(e) => e.to_string(),
+                };
+                let report = crate::replay::ScenarioReport::harness_failure(
+                    &scenarios[i],
+                    handler.to_string(),
+                    why,
+                );
+                (id, report)
+            }
+        };
+        if let Some(&i) = index.get(&id) {
+            on_done(&report);
+            slots[i] = Some(report);
+        }
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// `tooltape serve`: the mock server alone for one run of `scenario`, for an agent started by

@@ -101,7 +101,18 @@ pub fn run_suite(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(s) = scenarios.get(i) else { break };
-                    let report = crate::handler::run_scenario(s.clone(), handler, seed);
+                    // A panic here (in the engine or an in-process handler) must not take
+                    // the scenario out of the suite: it is reported as a harness failure.
+                    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::handler::run_scenario(s.clone(), handler, seed)
+                    }))
+                    .unwrap_or_else(|payload| {
+                        ScenarioReport::harness_failure(
+                            s,
+                            handler.name().to_string(),
+                            crate::util::panic_message(payload.as_ref()),
+                        )
+                    });
                     on_done(&report);
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
                 }

@@ -174,7 +174,9 @@ pub enum NamedOrder {
     Reverse,
     /// Calls complete when their latency says (ties in call order).
     Latency,
-    /// Every permutation, for turns of at most 5 calls (larger turns use call and reverse).
+    /// Every permutation of each turn of at most 5 calls. A larger turn completes in call order,
+    /// in reverse, then in seeded shuffles: at least 12 runs in all when a turn has more than 5
+    /// calls (turns of at most 5 calls still go through all their permutations).
     All,
 }
 
@@ -300,6 +302,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
             at("orders"),
             "at least one completion order is needed".into(),
         ));
+    }
+    let mut runs: u64 = 0;
+    for (i, o) in file.orders.iter().enumerate() {
+        runs += match o {
+            OrderSpec::Shuffle { shuffle: 0 } => {
+                return Err(Error::invalid(
+                    at(&format!("orders[{i}].shuffle")),
+                    "a shuffle count of 0 makes no run; give at least 1".into(),
+                ));
+            }
+            OrderSpec::Shuffle { shuffle } => u64::from(*shuffle),
+            OrderSpec::Named(_) => 1,
+        };
+        if runs > MAX_RUNS {
+            return Err(Error::invalid(
+                at(&format!("orders[{i}]")),
+                format!(
+                    "the orders ask for more than {MAX_RUNS} runs; a scenario may have at most {MAX_RUNS} (use fewer shuffles, or more seeds across CI runs)"
+                ),
+            ));
+        }
     }
     let cassette_path = path
         .parent()
@@ -439,6 +462,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
         turns,
     })
 }
+
+/// The most runs a scenario's orders may ask for (`all` counts as one here: it makes at most
+/// 120). Each run is kept for the report, so the count bounds memory.
+pub const MAX_RUNS: u64 = 10_000;
 
 /// Durations longer than this are refused: no test waits a week, and clock arithmetic on
 /// absurd values would overflow.

@@ -46,7 +46,7 @@ pub fn exercised(scenario: &Scenario, seed: u64) -> Vec<RuleId> {
 /// output under the wrong call. Hung calls complete last (when the handler gives up on them).
 fn reorders_distinct_calls(scenario: &Scenario, seed: u64) -> bool {
     let latencies = order::latencies(scenario, seed);
-    order::plans(scenario, seed).iter().any(|plan| {
+    order::plans(scenario, seed).any(|plan| {
         plan.turns.iter().enumerate().any(|(t, turn_order)| {
             let calls = &scenario.turns[t];
             let key = |i: usize| (&calls[i].call.name, &calls[i].call.input);

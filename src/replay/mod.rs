@@ -83,6 +83,10 @@ pub struct ScenarioReport {
     pub handler: String,
     /// One per completion order.
     pub runs: Vec<RunReport>,
+    /// tooltape itself failed on this scenario (a panic in the engine, a task lost): the verdict
+    /// is unknown, so the suite ends with exit 2 whatever the other scenarios gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness_error: Option<String>,
 }
 
 impl ScenarioReport {
@@ -94,12 +98,31 @@ impl ScenarioReport {
             provider: scenario.cassette.provider(),
             handler,
             runs,
+            harness_error: None,
         }
+    }
+
+    /// The report of a scenario on which tooltape itself failed (`error` says how): one failed
+    /// run carrying the error, so every report shows it, and [`Self::harness_error`] set.
+    pub fn harness_failure(scenario: &Scenario, handler: String, error: String) -> ScenarioReport {
+        let plan = RunPlan {
+            label: "(harness)".into(),
+            seed: 0,
+            turns: Vec::new(),
+        };
+        let error = format!("tooltape failed on this scenario (not the handler): {error}");
+        let mut report = Self::new(
+            scenario,
+            handler,
+            vec![RunReport::failed(&plan, error.clone())],
+        );
+        report.harness_error = Some(error);
+        report
     }
 
     /// Whether every run passed.
     pub fn passed(&self, lenient: bool) -> bool {
-        self.runs.iter().all(|r| r.passed(lenient))
+        self.harness_error.is_none() && self.runs.iter().all(|r| r.passed(lenient))
     }
 
     /// The distinct rules broken over all runs.

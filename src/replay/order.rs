@@ -2,6 +2,7 @@
 //! latencies drawn from ranges. Seeded with ChaCha8 (portable across platforms and rand
 //! versions) and our own Fisher–Yates, so a printed `--seed` always reproduces a run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -11,6 +12,10 @@ use crate::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
 
 /// Turns larger than this are not enumerated by the `all` order.
 pub const MAX_PERMUTED_CALLS: usize = 5;
+
+/// The fewest runs `all` makes when a turn has more than [`MAX_PERMUTED_CALLS`] calls: such a
+/// turn completes in call order, in reverse, then in seeded shuffles.
+pub const MIN_ALL_RUNS_LARGE: usize = 12;
 
 /// How the calls of one turn complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,67 +37,107 @@ pub struct RunPlan {
     pub turns: Vec<TurnOrder>,
 }
 
-/// Every run a scenario asks for, in the order of its `orders`.
-pub fn plans(scenario: &Scenario, seed: u64) -> Vec<RunPlan> {
-    let sizes: Vec<usize> = scenario.turns.iter().map(Vec::len).collect();
-    let mut out = Vec::new();
-    for spec in &scenario.file.orders {
-        match spec {
+/// Every run a scenario asks for, in the order of its `orders`, built one at a time as the
+/// iterator is drawn: a scenario asking for thousands of shuffles holds one plan at a time.
+pub fn plans(scenario: &Scenario, seed: u64) -> Plans {
+    let sizes: Arc<[usize]> = scenario.turns.iter().map(Vec::len).collect();
+    let orders = scenario.file.orders.clone();
+    Plans(Box::new(orders.into_iter().flat_map(move |spec| {
+        let sizes = sizes.clone();
+        let runs: Box<dyn Iterator<Item = RunPlan> + Send> = match spec {
             OrderSpec::Named(NamedOrder::Call) => {
-                out.push(fixed("call", seed, &sizes, |n| (0..n).collect()))
+                Box::new(std::iter::once(fixed("call", seed, &sizes, |n| {
+                    (0..n).collect()
+                })))
             }
             OrderSpec::Named(NamedOrder::Reverse) => {
-                out.push(fixed("reverse", seed, &sizes, |n| (0..n).rev().collect()))
+                Box::new(std::iter::once(fixed("reverse", seed, &sizes, |n| {
+                    (0..n).rev().collect()
+                })))
             }
-            OrderSpec::Named(NamedOrder::Latency) => out.push(RunPlan {
+            OrderSpec::Named(NamedOrder::Latency) => Box::new(std::iter::once(RunPlan {
                 label: "latency".into(),
                 seed,
                 turns: sizes.iter().map(|_| TurnOrder::Latency).collect(),
-            }),
-            OrderSpec::Shuffle { shuffle } => {
-                for k in 0..*shuffle {
-                    let mut rng = rng(seed, &format!("shuffle/{k}"));
-                    out.push(RunPlan {
-                        label: format!("shuffle {}/{shuffle}", k + 1),
-                        seed,
-                        turns: sizes
-                            .iter()
-                            .map(|&n| TurnOrder::Ranks(ranks_of(&shuffled(n, &mut rng))))
-                            .collect(),
-                    });
+            })),
+            OrderSpec::Shuffle { shuffle } => Box::new((0..shuffle).map(move |k| {
+                let mut rng = rng(seed, &format!("shuffle/{k}"));
+                RunPlan {
+                    label: format!("shuffle {}/{shuffle}", k + 1),
+                    seed,
+                    turns: sizes
+                        .iter()
+                        .map(|&n| TurnOrder::Ranks(ranks_of(&shuffled(n, &mut rng))))
+                        .collect(),
                 }
-            }
+            })),
             OrderSpec::Named(NamedOrder::All) => {
-                let largest = sizes
-                    .iter()
-                    .copied()
-                    .filter(|&n| n <= MAX_PERMUTED_CALLS)
-                    .max()
-                    .unwrap_or(1);
-                let count = factorial(largest);
-                for k in 0..count {
-                    out.push(RunPlan {
+                let count = all_count(&sizes);
+                Box::new((0..count).map(move |k| {
+                    RunPlan {
                         label: format!("permutation {}/{count}", k + 1),
                         seed,
                         turns: sizes
                             .iter()
-                            .map(|&n| {
+                            .enumerate()
+                            .map(|(t, &n)| {
                                 let order = if n <= MAX_PERMUTED_CALLS {
                                     nth_permutation(n, k % factorial(n))
-                                } else if k % 2 == 0 {
-                                    (0..n).collect()
                                 } else {
-                                    (0..n).rev().collect()
+                                    large_turn_order(n, k, seed, t)
                                 };
                                 TurnOrder::Ranks(ranks_of(&order))
                             })
                             .collect(),
-                    });
-                }
+                    }
+                }))
             }
-        }
+        };
+        runs
+    })))
+}
+
+/// The runs of a scenario, made as they are drawn (see [`plans`]).
+pub struct Plans(Box<dyn Iterator<Item = RunPlan> + Send>);
+
+impl Iterator for Plans {
+    type Item = RunPlan;
+    fn next(&mut self) -> Option<RunPlan> {
+        self.0.next()
     }
-    out
+}
+
+impl std::fmt::Debug for Plans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Plans")
+    }
+}
+
+/// How many runs `all` makes: every permutation of the largest turn it can enumerate, and at
+/// least [`MIN_ALL_RUNS_LARGE`] when a turn is too large to enumerate.
+fn all_count(sizes: &[usize]) -> usize {
+    let enumerated = sizes
+        .iter()
+        .copied()
+        .filter(|&n| n <= MAX_PERMUTED_CALLS)
+        .map(factorial)
+        .max()
+        .unwrap_or(1);
+    if sizes.iter().any(|&n| n > MAX_PERMUTED_CALLS) {
+        enumerated.max(MIN_ALL_RUNS_LARGE)
+    } else {
+        enumerated
+    }
+}
+
+/// The k-th order `all` tries on a turn too large to enumerate: call order, reverse, then
+/// seeded shuffles (drawn per turn, so two large turns are not shuffled alike).
+fn large_turn_order(n: usize, k: usize, seed: u64, turn: usize) -> Vec<usize> {
+    match k {
+        0 => (0..n).collect(),
+        1 => (0..n).rev().collect(),
+        _ => shuffled(n, &mut rng(seed, &format!("all/{turn}/{k}"))),
+    }
 }
 
 fn fixed(label: &str, seed: u64, sizes: &[usize], order: impl Fn(usize) -> Vec<usize>) -> RunPlan {

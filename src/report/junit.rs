@@ -246,6 +246,7 @@ mod tests {
                 run("reverse", vec![miss.clone(), dup], None),
                 run("latency", vec![], Some("the handler failed: boom")),
             ],
+            harness_error: None,
         };
         let t = ScenarioReport {
             name: "beta".into(),
@@ -257,6 +258,7 @@ mod tests {
                 vec![Violation::new(RuleId::MissingResult, 1, Some("x"), "m")],
                 None,
             )],
+            harness_error: None,
         };
         let b = Baseline::parse(
             std::path::Path::new("b.json"),

@@ -65,7 +65,7 @@ impl Drop for Load {
 fn sequential_verdicts(handler: &str, runs: usize) -> usize {
     let s = scenario("anthropic-three_parallel.json", &[5, 5, 5]);
     let handler = builtin::by_name(handler).unwrap();
-    let plan = order::plans(&s, 42).remove(0);
+    let plan = order::plans(&s, 42).next().unwrap();
     let rt = runtime();
     let _load = Load::start(3);
     (0..runs)
@@ -99,7 +99,7 @@ fn a_sequential_handler_never_passes_on_a_loaded_machine() {
 fn real_clock_figures_match_the_truth() {
     let s = scenario("anthropic-three_parallel.json", &[300, 200, 100]);
     let handler = builtin::by_name("reference").unwrap();
-    let plan = order::plans(&s, 42).remove(0);
+    let plan = order::plans(&s, 42).next().unwrap();
     let report = runtime().block_on(tooltape::handler::drive(
         s,
         &handler,

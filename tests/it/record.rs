@@ -181,7 +181,7 @@ async fn mock(scenario: &str) -> MockRun {
         tooltape::scenario::load(&root().join("scenarios").join(format!("{scenario}.json")))
             .expect("bundled scenario");
     s.file.orders = vec![OrderSpec::Named(NamedOrder::Call)];
-    let plan = tooltape::replay::order::plans(&s, 42).remove(0);
+    let plan = tooltape::replay::order::plans(&s, 42).next().unwrap();
     MockRun::start(Arc::new(s), plan, 0, 0.2)
         .await
         .expect("mock server")

@@ -70,7 +70,7 @@ async fn mock(name: &str) -> (MockRun, Arc<tooltape::scenario::Scenario>) {
         .join("scenarios")
         .join(name);
     let s = Arc::new(tooltape::scenario::load(&path).unwrap());
-    let plan = order::plans(&s, 42).remove(0);
+    let plan = order::plans(&s, 42).next().unwrap();
     (MockRun::start(s.clone(), plan, 0, 1.0).await.unwrap(), s)
 }
 

@@ -1,0 +1,130 @@
+//! Verdicts users can trust (issue #9): no false pass, no false blame, bad input refused with
+//! the place. In-process on the virtual clock unless an item needs a process.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tooltape::handler::{BoxError, Env, builtin, from_fn, run_scenario};
+use tooltape::rules::RuleId;
+use tooltape::scenario::{NamedOrder, OrderSpec, Scenario};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bundled(name: &str) -> Scenario {
+    tooltape::scenario::load(&root().join("scenarios").join(name)).expect("bundled scenario")
+}
+
+/// Parse scenario text as if it were a file beside tests/fixtures/ok/small.json (so
+/// `cassettes/small.json` resolves).
+fn parse_ok_dir(text: &str) -> Result<Scenario, tooltape::error::Error> {
+    let path: PathBuf = root().join("tests/fixtures/ok/edited.json");
+    tooltape::scenario::parse(&path, text)
+}
+
+fn small_with(extra: &str) -> String {
+    format!(
+        r#"{{"format": "tooltape-scenario", "version": 1, "cassette": "cassettes/small.json"{extra}}}"#
+    )
+}
+
+fn handler(name: &str) -> builtin::Builtin {
+    builtin::by_name(name).expect("built-in handler")
+}
+
+// ---- 1. `all` on large turns ----
+
+#[test]
+fn all_orders_on_a_twenty_call_turn_catch_completion_order_pairing() {
+    let mut s = bundled("anthropic-twenty_parallel.json");
+    s.file.orders = vec![OrderSpec::Named(NamedOrder::All)];
+    let s = Arc::new(s);
+    let labels: Vec<String> = tooltape::replay::order::plans(&s, 42)
+        .map(|p| p.label)
+        .collect();
+    assert!(labels.len() >= 3, "all made only {labels:?}");
+    let broken = run_scenario(s.clone(), &handler("breaks-mismatched-result"), 42);
+    assert!(
+        broken.rules_broken().contains(&RuleId::MismatchedResult),
+        "{:?}",
+        broken.rules_broken()
+    );
+    let reference = run_scenario(s, &handler("reference"), 42);
+    assert!(reference.passed(false), "{:?}", reference.rules_broken());
+}
+
+// ---- 2. and 9. run counts refused at load ----
+
+#[test]
+fn a_scenario_with_zero_or_too_many_runs_is_refused_at_load() {
+    let e = parse_ok_dir(&small_with(r#", "orders": [{"shuffle": 0}]"#))
+        .expect_err("zero shuffles make no run")
+        .to_string();
+    assert!(
+        e.contains("edited.json") && e.contains("orders[0].shuffle"),
+        "{e}"
+    );
+    let e = parse_ok_dir(&small_with(
+        r#", "orders": ["call", {"shuffle": 4294967295}]"#,
+    ))
+    .expect_err("four billion runs")
+    .to_string();
+    assert!(
+        e.contains("orders[1]") && e.contains("at most 10000"),
+        "{e}"
+    );
+    assert!(parse_ok_dir(&small_with(r#", "orders": [{"shuffle": 10000}]"#)).is_ok());
+}
+
+#[test]
+fn plans_are_made_as_they_are_drawn() {
+    // A lazily made list costs nothing until drawn: the first of 10000 shuffles comes at once
+    // and nothing holds the rest.
+    let s = parse_ok_dir(&small_with(r#", "orders": [{"shuffle": 10000}]"#)).unwrap();
+    let mut plans = tooltape::replay::order::plans(&s, 7);
+    assert_eq!(plans.next().unwrap().label, "shuffle 1/10000");
+    assert_eq!(plans.count(), 9999);
+}
+
+// ---- 3. a scenario whose run panics stays in the report ----
+
+async fn panics(_env: Env) -> Result<(), BoxError> {
+    panic!("deliberate panic in a test handler")
+}
+
+#[test]
+fn a_scenario_whose_run_panics_is_reported_as_a_harness_failure() {
+    let s = Arc::new(bundled("anthropic-single_call.json"));
+    let h = from_fn("panics", panics);
+    let reports = tooltape::runner::run_suite(&[s], &h, 42, 1, &|_| {});
+    assert_eq!(reports.len(), 1, "the scenario vanished from the suite");
+    let r = &reports[0];
+    assert!(!r.passed(false));
+    let e = r.harness_error.as_deref().expect("a harness error");
+    assert!(e.contains("deliberate panic"), "{e}");
+}
+
+// ---- 4. trailing garbage ----
+
+#[test]
+fn trailing_garbage_after_a_scenario_or_cassette_is_refused() {
+    let e = parse_ok_dir(&(small_with("") + " THIS IS NOT JSON"))
+        .expect_err("garbage after the scenario")
+        .to_string();
+    assert!(
+        e.contains("edited.json:1:") && e.contains("trailing characters"),
+        "{e}"
+    );
+    let text = std::fs::read_to_string(root().join("tests/fixtures/ok/cassettes/small.json"))
+        .unwrap()
+        + "\n{} THIS IS NOT JSON\n";
+    let path = root().join("tests/fixtures/ok/cassettes/edited.json");
+    let e = tooltape::cassette::parse(&path, &text)
+        .expect_err("garbage after the cassette")
+        .to_string();
+    assert!(
+        e.contains("edited.json:") && e.contains("trailing characters"),
+        "{e}"
+    );
+}
