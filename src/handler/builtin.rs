@@ -21,6 +21,8 @@ pub const TOOL_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Builtin {
     bug: Option<RuleId>,
     name: &'static str,
+    /// `breaks-wrong-arguments` alters every call's input, not only the first one's.
+    every_call: bool,
 }
 
 /// Every built-in handler: `reference` first, then one per rule.
@@ -28,12 +30,27 @@ pub fn all() -> Vec<Builtin> {
     std::iter::once(Builtin {
         bug: None,
         name: "reference",
+        every_call: false,
     })
     .chain(RuleId::ALL.iter().map(|&r| Builtin {
         bug: Some(r),
         name: breaks_name(r),
+        every_call: false,
     }))
     .collect()
+}
+
+/// Built-in handlers beyond one per rule, for self-tests of the engine:
+/// `breaks-wrong-arguments-every-call` adds a member to every call's input (as a handler that
+/// injects a default like `"units": "metric"` does), so each tool request matches no call
+/// exactly and must still be paired with the call it answers; it starts the calls last first,
+/// so the requests arrive out of call order.
+pub fn extras() -> Vec<Builtin> {
+    vec![Builtin {
+        bug: Some(RuleId::WrongArguments),
+        name: "breaks-wrong-arguments-every-call",
+        every_call: true,
+    }]
 }
 
 /// `breaks-<rule>`, made once per rule for the life of the process (handler names are
@@ -51,7 +68,7 @@ fn breaks_name(r: RuleId) -> &'static str {
 
 /// The built-in handler called `name` (`reference` or `breaks-<rule>`).
 pub fn by_name(name: &str) -> Option<Builtin> {
-    all().into_iter().find(|b| b.name == name)
+    all().into_iter().chain(extras()).find(|b| b.name == name)
 }
 
 impl Builtin {
@@ -66,7 +83,7 @@ impl Handler for Builtin {
         self.name
     }
     fn run(&self, env: Env) -> HandlerFuture {
-        Box::pin(agent(env, self.bug))
+        Box::pin(agent(env, self.bug, self.every_call))
     }
 }
 
@@ -77,7 +94,7 @@ struct Ran {
     is_error: bool,
 }
 
-async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
+async fn agent(env: Env, bug: Option<RuleId>, every_call: bool) -> Result<(), BoxError> {
     use RuleId::*;
     let provider = env.provider();
     let fmt = provider::format(provider);
@@ -98,7 +115,7 @@ async fn agent(env: Env, bug: Option<RuleId>) -> Result<(), BoxError> {
         if calls.is_empty() {
             return Ok(());
         }
-        let (ran, completion) = run_calls(&env, &calls, &writes, bug).await;
+        let (ran, completion) = run_calls(&env, &calls, &writes, bug, every_call).await;
         if bug == Some(StoppedEarly) {
             return Ok(());
         }
@@ -153,6 +170,7 @@ async fn run_calls(
     calls: &[ToolCall],
     writes: &[String],
     bug: Option<RuleId>,
+    every_call: bool,
 ) -> (Vec<Option<Ran>>, Vec<usize>) {
     use RuleId::*;
     let timeout = bug != Some(TimeoutNotEnforced);
@@ -162,14 +180,14 @@ async fn run_calls(
     let doubled = Arc::new(std::sync::atomic::AtomicBool::new(
         bug != Some(CallRunTwice),
     ));
-    let wrong_args = (bug == Some(WrongArguments)).then_some(0);
+    let wrong_args = |i: usize| bug == Some(WrongArguments) && (every_call || i == 0);
 
     let job = |i: usize| {
         let env = env.clone();
         let call = calls[i].clone();
         let done = done.clone();
         let doubled = doubled.clone();
-        let input = if wrong_args == Some(i) {
+        let input = if wrong_args(i) {
             altered(&call.input)
         } else {
             call.input.clone()
@@ -201,6 +219,13 @@ async fn run_calls(
                 .iter()
                 .partition(|&&i| !sequential_writes || !writes.contains(&calls[i].name));
             let mut set = JoinSet::new();
+            // The every-call variant starts them last first (as a thread pool may), so its
+            // tool requests arrive out of call order.
+            let reads: Vec<usize> = if every_call {
+                reads.into_iter().rev().collect()
+            } else {
+                reads
+            };
             for i in reads {
                 set.spawn(job(i));
             }

@@ -470,10 +470,7 @@ impl Session {
             (Some(i), Match::Exact)
         } else if let Some(&i) = exact.iter().min_by_key(|&&i| runs(i)) {
             (Some(i), Match::Repeat)
-        } else if let Some(i) = (0..behaviours.len())
-            .filter(|&i| behaviours[i].call.name == name)
-            .min_by_key(|&i| runs(i))
-        {
+        } else if let Some(i) = closest_call(behaviours, name, input, runs) {
             (Some(i), Match::WrongArguments)
         } else {
             (None, Match::UnknownTool)
@@ -714,6 +711,38 @@ impl Session {
             served: st.served,
             notes: std::mem::take(&mut st.notes),
         }
+    }
+}
+
+/// The call of tool `name` an invocation with other input than any call's most likely meant:
+/// among the calls not run yet (else all of them), the one whose input differs least from
+/// `input`, ties in call order. Which one is a guess, so the invocation is filed as
+/// [`Match::WrongArguments`] and no rule judges result pairing or error flags through it.
+fn closest_call(
+    behaviours: &[CallBehaviour],
+    name: &str,
+    input: &Value,
+    runs: impl Fn(usize) -> usize,
+) -> Option<usize> {
+    let named: Vec<usize> = (0..behaviours.len())
+        .filter(|&i| behaviours[i].call.name == name)
+        .collect();
+    let fresh: Vec<usize> = named.iter().copied().filter(|&i| runs(i) == 0).collect();
+    let pool = if fresh.is_empty() { named } else { fresh };
+    pool.into_iter()
+        .min_by_key(|&i| (input_distance(&behaviours[i].call.input, input), i))
+}
+
+/// How many top-level members two inputs differ in (added, removed or changed); inputs that
+/// are not both objects differ by one when unequal.
+fn input_distance(a: &Value, b: &Value) -> usize {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let changed = x.iter().filter(|(k, v)| y.get(*k) != Some(*v)).count();
+            let added = y.keys().filter(|k| !x.contains_key(*k)).count();
+            changed + added
+        }
+        _ => usize::from(a != b),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::provider::ApiFault;
 use crate::rules::catalogue::{Check, Family, Refused, Rule, Turn};
-use crate::rules::input::{Execution, Outcome, TurnMessages};
+use crate::rules::input::{Execution, Match, Outcome, TurnMessages};
 use crate::rules::shape::{Shape, results_at, wire_of};
 use crate::rules::{Level, RuleId, Violation};
 use crate::transcript::{Part, Request};
@@ -217,6 +217,8 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
     if obs.tags.is_empty() {
         return Vec::new();
     }
+    let exec = x;
+    let guess = |i: usize| exec.is_some_and(|x| guessed(obs, x, i));
     let same = |a: usize, b: usize| {
         obs.calls[a].call.name == obs.calls[b].call.name
             && obs.calls[a].call.input == obs.calls[b].call.input
@@ -233,6 +235,8 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
             };
             let id = &obs.calls[x].call.id;
             match carried {
+                // Through a guessed pairing, whose output is under which id proves nothing.
+                Some(y) if guess(x) || guess(y) => {}
                 Some(y) if y != x && !same(x, y) => out.push(
                     Violation::new(
                         RuleId::MismatchedResult,
@@ -278,7 +282,8 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
             .iter()
             .map(|&j| x.map_or(0, |x| x.runs_of(j).count()))
             .sum();
-        if y.is_some() && taken_by_other && runs <= group.len() {
+        let through_guess = guess(owners[k]) || y.is_some_and(guess);
+        if y.is_some() && taken_by_other && runs <= group.len() && !through_guess {
             let x = owners[k];
             let id = &obs.calls[x].call.id;
             out.push(Violation::new(
@@ -293,6 +298,16 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
         }
     }
     out
+}
+
+/// Whether call `i` was run only through a guess: an invocation with other input than any
+/// call's, filed under `i` while another call of the turn has the same tool. What such a run
+/// answered may belong to the other call, so neither result pairing nor error flags are judged
+/// through it (`wrong-arguments` reports the input).
+fn guessed(obs: &TurnMessages, x: &Execution, i: usize) -> bool {
+    let name = &obs.calls[i].call.name;
+    let twins = obs.calls.iter().filter(|c| &c.call.name == name).count() > 1;
+    twins && x.runs_of(i).any(|v| v.matched == Match::WrongArguments)
 }
 
 fn content_diff(obs: &TurnMessages, x: usize, actual: &str) -> Option<String> {
@@ -320,6 +335,7 @@ pub(crate) fn error_not_flagged(obs: &TurnMessages, s: &Shape, x: &Execution) ->
         .enumerate()
         .filter(|(i, c)| {
             x.runs_of(*i).next().is_some()
+                && !guessed(obs, x, *i)
                 && matches!(c.outcome, Some(Outcome::Fail(_) | Outcome::Hang))
         })
         .filter(|(i, _)| {

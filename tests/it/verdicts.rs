@@ -128,3 +128,35 @@ fn trailing_garbage_after_a_scenario_or_cassette_is_refused() {
         "{e}"
     );
 }
+
+// ---- 5. a request with altered arguments is paired with the call it answers ----
+
+/// Every bundled scenario with a turn of two or more calls.
+fn multi_call_scenarios() -> Vec<Arc<Scenario>> {
+    let files = tooltape::runner::discover(&[root().join("scenarios")]).unwrap();
+    files
+        .iter()
+        .map(|f| tooltape::scenario::load(f).unwrap())
+        .filter(|s| s.turns.iter().any(|t| t.len() > 1))
+        .map(Arc::new)
+        .collect()
+}
+
+#[test]
+fn altered_arguments_on_every_call_are_blamed_on_wrong_arguments_alone() {
+    let h = handler("breaks-wrong-arguments-every-call");
+    let scenarios = multi_call_scenarios();
+    assert!(scenarios.len() >= 15, "{} scenarios", scenarios.len());
+    let mut wrong = Vec::new();
+    for s in &scenarios {
+        for seed in 0..50 {
+            let report = run_scenario(s.clone(), &h, seed);
+            let errors: Vec<_> = report.runs.iter().filter_map(|r| r.error.clone()).collect();
+            let got = report.rules_broken();
+            if got != [RuleId::WrongArguments].into() || !errors.is_empty() {
+                wrong.push(format!("{} seed {seed}: {got:?} {errors:?}", s.name));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
