@@ -13,8 +13,15 @@ use crate::provider::{self, ResultBlock};
 use crate::rules::RuleId;
 use crate::transcript::ToolCall;
 
-/// How long the built-in handlers wait for a tool before answering it with an error.
+/// The longest the built-in handlers wait for a tool before answering it with an error; a
+/// scenario with a shorter `tool_deadline_ms` gets [`tool_timeout`] instead.
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the built-in handlers wait for a tool under a scenario's deadline: nine tenths of
+/// it (a margin for the real clock's timer granularity), at most [`TOOL_TIMEOUT`].
+pub fn tool_timeout(deadline: Duration) -> Duration {
+    TOOL_TIMEOUT.min(deadline.mul_f64(0.9))
+}
 
 /// A built-in handler: the reference, or the reference with the bug that breaks one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,13 +266,14 @@ async fn run_calls(
 async fn run_one(env: &Env, name: &str, input: &Value, timeout: bool) -> Ran {
     let fut = env.tool(name, input);
     let result = if timeout {
-        match tokio::time::timeout(TOOL_TIMEOUT, fut).await {
+        let limit = tool_timeout(env.tool_deadline());
+        match tokio::time::timeout(limit, fut).await {
             Ok(r) => r,
             Err(_) => {
                 return Ran {
                     content: format!(
-                        "Error: tool {name} timed out after {} s",
-                        TOOL_TIMEOUT.as_secs()
+                        "Error: tool {name} timed out after {} ms",
+                        limit.as_millis()
                     ),
                     is_error: true,
                 };

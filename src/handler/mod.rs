@@ -130,6 +130,12 @@ impl Env {
         self.session.side_effect_tools()
     }
 
+    /// How long the scenario lets a tool call run before the handler must give it up
+    /// (`policy.tool_deadline_ms`; past it, a hung call is `timeout-not-enforced`).
+    pub fn tool_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.session.scenario.file.policy.tool_deadline_ms)
+    }
+
     /// Send a request to the model; get the reply body, or the API's error.
     pub async fn model(&self, request: Value) -> Result<Value, ModelError> {
         // Let other tasks run first, as a network round trip would.

@@ -160,3 +160,20 @@ fn altered_arguments_on_every_call_are_blamed_on_wrong_arguments_alone() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+// ---- 6. the built-in handlers follow the scenario's deadline ----
+
+#[test]
+fn the_reference_gives_up_a_hung_tool_within_a_short_scenario_deadline() {
+    let mut s = bundled("anthropic-hung_tool.json");
+    s.file.policy.tool_deadline_ms = 4000;
+    let reference = run_scenario(Arc::new(s.clone()), &handler("reference"), 42);
+    assert!(
+        reference.passed(false),
+        "{}",
+        tooltape::report::terminal::render_failures(&reference)
+    );
+    // And a handler that never gives up is still caught under it.
+    let broken = run_scenario(Arc::new(s), &handler("breaks-timeout-not-enforced"), 42);
+    assert!(broken.rules_broken().contains(&RuleId::TimeoutNotEnforced));
+}
