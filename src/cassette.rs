@@ -117,6 +117,10 @@ impl LoadedCassette {
     }
 }
 
+/// The longest gap between two recorded stream events a cassette may hold (ten minutes, the
+/// default run timeout): a longer one stalls every run that replays it.
+pub const MAX_GAP_MS: u64 = 600_000;
+
 /// Read and check a cassette file.
 pub fn load(path: &Path) -> Result<LoadedCassette, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -182,6 +186,17 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
                 e.message.clone(),
             )
         })?;
+        if let RecordedReply::Stream(events) = &ex.reply
+            && let Some(k) = events.iter().position(|e| e.gap_ms > MAX_GAP_MS)
+        {
+            return Err(Error::invalid(
+                at(format!("exchanges[{i}].reply.stream[{k}].gap_ms")),
+                format!(
+                    "a gap of {} ms between stream events is longer than the {MAX_GAP_MS} ms (ten minutes) a cassette may hold; it would stall every run",
+                    events[k].gap_ms
+                ),
+            ));
+        }
         let body = match &ex.reply {
             RecordedReply::Body(b) => b.clone(),
             RecordedReply::Stream(events) => fmt.reply_from_stream(events).map_err(|e| {

@@ -276,8 +276,12 @@ fn parse_provider(s: &str) -> Result<tooltape::provider::Provider, String> {
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
+    const MAX: f64 = tooltape::process::MAX_TIME_SCALE;
     match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        Ok(f) if f.is_finite() && f > 0.0 && f <= MAX => Ok(f),
+        Ok(f) if f.is_finite() && f > MAX => Err(format!(
+            "{s} is more than {MAX}: a scale that large would stretch every latency past any timeout"
+        )),
         _ => Err(format!("{s:?} is not a positive number")),
     }
 }

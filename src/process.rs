@@ -13,6 +13,10 @@ use crate::replay::session::Session;
 use crate::replay::{HandlerEnd, RunPlan, RunReport, supervise};
 use crate::scenario::Scenario;
 
+/// The largest `--time-scale` accepted: a scale that large already stretches every latency
+/// past any sensible timeout.
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
 /// How a command is run.
 #[derive(Debug, Clone)]
 pub struct ProcessOptions {
@@ -265,13 +269,11 @@ pub fn run_suite(
                 "no command given after `--`",
             ));
         }
-        Some(program) if find_program(program).is_none() => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("`{program}` was not found (not a file, and not on PATH)"),
-            ));
+        Some(program) => {
+            if let Err(why) = find_program(program) {
+                return Err(std::io::Error::new(std::io::ErrorKind::NotFound, why));
+            }
         }
-        Some(_) => {}
     }
     become_subreaper();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -371,18 +373,46 @@ pub async fn serve(
 }
 
 /// Where `program` would be started from: itself when it names a path, else the first
-/// executable of that name on `PATH`.
-fn find_program(program: &str) -> Option<std::path::PathBuf> {
+/// executable of that name on `PATH`; or why it cannot be started.
+fn find_program(program: &str) -> Result<std::path::PathBuf, String> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &std::path::Path| {
         p.metadata()
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
-    if program.contains('/') {
+    let not_found = || format!("`{program}` was not found (not a file, and not on PATH)");
+    let found = if program.contains('/') {
         let p = std::path::PathBuf::from(program);
-        return executable(&p).then_some(p);
+        if p.is_file() && !executable(&p) {
+            return Err(format!(
+                "`{program}` is not executable (chmod +x it, or name its interpreter first)"
+            ));
+        }
+        executable(&p).then_some(p).ok_or_else(not_found)?
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(program))
+            .find(|p| executable(p))
+            .ok_or_else(not_found)?
+    };
+    startable(&found).map_err(|why| format!("`{program}` cannot be started: {why}"))?;
+    Ok(found)
+}
+
+/// Whether the kernel can start `path`: a script (`#!`) or a binary (ELF on Linux). Checked by
+/// hand because the only other way to know is to start it, which runs the agent: a file with
+/// the execute bit but neither header fails with "Exec format error" (Rust's `Command` does not
+/// fall back to `sh` as a shell would).
+fn startable(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| e.to_string())?;
+    let head = &head[..n];
+    if head.starts_with(b"#!") || !cfg!(target_os = "linux") || head == b"\x7fELF" {
+        Ok(())
+    } else {
+        Err("it is neither a script starting with `#!` nor a binary (Exec format error)".into())
     }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
 }

@@ -384,7 +384,33 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
             at(&format!("calls.{id}.latency_ms"))
         })?;
     }
+    for (name, spec) in &file.tools {
+        one_outcome(
+            spec.hang,
+            spec.fail.is_some(),
+            spec.output.is_some(),
+            || at(&format!("tools.{name}")),
+        )?;
+    }
+    for (id, c) in &file.calls {
+        one_outcome(c.hang, c.fail.is_some(), c.output.is_some(), || {
+            at(&format!("calls.{id}"))
+        })?;
+    }
     let p = &file.policy;
+    for (ms, field) in [
+        (p.tool_deadline_ms, "tool_deadline_ms"),
+        (p.run_timeout_ms, "run_timeout_ms"),
+    ] {
+        if ms == 0 {
+            return Err(Error::invalid(
+                at(&format!("policy.{field}")),
+                format!(
+                    "{field} of 0 leaves no time at all; give a positive number of milliseconds"
+                ),
+            ));
+        }
+    }
     too_long(p.tool_deadline_ms, || at("policy.tool_deadline_ms"))?;
     too_long(p.run_timeout_ms, || at("policy.run_timeout_ms"))?;
     too_long(p.grace_ms.unwrap_or(0), || at("policy.grace_ms"))?;
@@ -476,6 +502,30 @@ fn too_long(ms: u64, at: impl FnOnce() -> Location) -> Result<(), Error> {
         return Err(Error::invalid(
             at(),
             format!("{ms} ms is longer than the {MAX_MS} ms (one week) a scenario may use"),
+        ));
+    }
+    Ok(())
+}
+
+/// A tool or call is set to at most one of hang, fail and output: with two, which one wins
+/// would be a guess.
+fn one_outcome(
+    hang: bool,
+    fail: bool,
+    output: bool,
+    at: impl FnOnce() -> Location,
+) -> Result<(), Error> {
+    let set: Vec<&str> = [(hang, "hang"), (fail, "fail"), (output, "output")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    if set.len() > 1 {
+        return Err(Error::invalid(
+            at(),
+            format!(
+                "{} are both set; a call can do only one of hang, fail and output",
+                set.join(" and ")
+            ),
         ));
     }
     Ok(())

@@ -62,3 +62,17 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "panic (no message)".into()
     }
 }
+
+/// `d` times `scale`, saturating at about 136 years instead of panicking
+/// (`Duration::mul_f64` panics on overflow, and an `Instant` plus `Duration::MAX` would too).
+pub fn scaled(d: std::time::Duration, scale: f64) -> std::time::Duration {
+    let most = std::time::Duration::from_secs(u64::from(u32::MAX));
+    std::time::Duration::try_from_secs_f64(d.as_secs_f64() * scale).map_or(
+        if scale > 0.0 {
+            most
+        } else {
+            std::time::Duration::ZERO
+        },
+        |x| x.min(most),
+    )
+}

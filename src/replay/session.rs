@@ -122,7 +122,11 @@ impl Session {
     ) -> Arc<Session> {
         let latencies = order::latencies(&scenario, plan.seed)
             .into_iter()
-            .map(|t| t.into_iter().map(|l| l.mul_f64(scale)).collect())
+            .map(|t| {
+                t.into_iter()
+                    .map(|l| crate::util::scaled(l, scale))
+                    .collect()
+            })
             .collect();
         let tags = scenario
             .turns

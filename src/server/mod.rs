@@ -295,9 +295,10 @@ fn render(
                         let _alive = &guard;
                         async move {
                             if gap_ms > 0 {
-                                tokio::time::sleep(
-                                    Duration::from_millis(gap_ms).mul_f64(time_scale),
-                                )
+                                tokio::time::sleep(crate::util::scaled(
+                                    Duration::from_millis(gap_ms),
+                                    time_scale,
+                                ))
                                 .await;
                             }
                             Ok::<_, Infallible>(Bytes::from(bytes))

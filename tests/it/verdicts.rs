@@ -177,3 +177,102 @@ fn the_reference_gives_up_a_hung_tool_within_a_short_scenario_deadline() {
     let broken = run_scenario(Arc::new(s), &handler("breaks-timeout-not-enforced"), 42);
     assert!(broken.rules_broken().contains(&RuleId::TimeoutNotEnforced));
 }
+
+// ---- 7. bad input is refused at load with the place, not blamed on the handler ----
+
+#[test]
+fn impossible_policies_and_outcomes_are_refused_at_load() {
+    let cases = [
+        (
+            r#", "policy": {"run_timeout_ms": 0}"#,
+            "policy.run_timeout_ms",
+        ),
+        (
+            r#", "policy": {"tool_deadline_ms": 0}"#,
+            "policy.tool_deadline_ms",
+        ),
+        (
+            r#", "tools": {"get_weather": {"hang": true, "fail": "boom"}}"#,
+            "tools.get_weather",
+        ),
+    ];
+    for (extra, place) in cases {
+        let e = parse_ok_dir(&small_with(extra))
+            .expect_err(extra)
+            .to_string();
+        assert!(
+            e.contains("edited.json:") && e.contains(place),
+            "{extra}: {e}"
+        );
+    }
+    let ids: Vec<String> = parse_ok_dir(&small_with(""))
+        .unwrap()
+        .turns
+        .iter()
+        .flatten()
+        .map(|c| c.call.id.clone())
+        .collect();
+    let extra = format!(
+        r#", "calls": {{"{}": {{"hang": true, "fail": "boom"}}}}"#,
+        ids[0]
+    );
+    let e = parse_ok_dir(&small_with(&extra))
+        .expect_err("hang and fail")
+        .to_string();
+    assert!(
+        e.contains(&format!("calls.{}", ids[0])) && e.contains("hang and fail"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_stream_gap_that_would_stall_every_run_is_refused() {
+    let path = root().join("cassettes/anthropic/three_parallel.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let stream = doc["exchanges"][0]["reply"]["stream"]
+        .as_array_mut()
+        .expect("a streamed reply");
+    stream[1]["gap_ms"] = u64::MAX.into();
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let e = tooltape::cassette::parse(&path, &text)
+        .expect_err("gap of u64::MAX")
+        .to_string();
+    assert!(e.contains("exchanges[0].reply.stream[1].gap_ms"), "{e}");
+}
+
+fn tooltape() -> assert_cmd::Command {
+    let mut c = assert_cmd::cargo::cargo_bin_cmd!("tooltape");
+    c.current_dir(root()).env_remove("TOOLTAPE_SEED");
+    c
+}
+
+#[test]
+fn an_absurd_time_scale_or_a_command_that_cannot_start_exits_2() {
+    use predicates::prelude::*;
+    let single = "scenarios/anthropic-single_call.json";
+    tooltape()
+        .args(["test", single, "--time-scale", "1e300", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1e300 is more than 1000"));
+    let dir = tempfile::tempdir().unwrap();
+    let text_file = dir.path().join("notes.txt");
+    std::fs::write(&text_file, "just text\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&text_file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, "just text\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for (file, says) in [
+        (&text_file, "neither a script"),
+        (&plain, "is not executable"),
+    ] {
+        tooltape()
+            .args(["test", single, "--"])
+            .arg(file)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+}
