@@ -9,6 +9,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+pub mod leftovers;
+
 use crate::replay::session::Session;
 use crate::replay::{HandlerEnd, RunPlan, RunReport, supervise};
 use crate::scenario::Scenario;
@@ -59,9 +61,12 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => return failed(format!("could not start the mock server: {e}")),
     };
+    let run_id = leftovers::new_run_id();
+    let mut env = server.env_vars();
+    env.push((leftovers::RUN_ID_VAR.to_string(), run_id.clone()));
     let mut child = match spawn(
         command,
-        &server.env_vars(),
+        &env,
         &crate::server::Server::env_remove(),
         Output::Capture {
             limit: opts.output_limit,
@@ -93,7 +98,22 @@ pub async fn run(
         "the run ended"
     );
     // Whether it exited or was stopped, nothing of its group may outlive the run.
+    child.kill().await;
+    // What left the group (setsid, double fork) is found by the run's id, killed and named;
+    // before the output is collected, as such a process may hold the pipes open.
+    let left = leftovers::kill_all(&run_id).await;
     let output = child.finish().await;
+    if !left.is_empty() {
+        let names: Vec<String> = left
+            .iter()
+            .map(|p| format!("pid {} `{}`", p.pid, crate::util::clip(&p.command, 80)))
+            .collect();
+        report.notes.push(format!(
+            "the command left {} process(es) running after it exited, now killed: {}",
+            left.len(),
+            names.join(", ")
+        ));
+    }
     server.stop().await;
     report.output = output;
     report
@@ -181,14 +201,20 @@ impl GroupChild {
         self.child.wait().await
     }
 
-    /// Kill what is left of the group (SIGTERM, then SIGKILL after half a second) and give
-    /// the captured output, if any was captured.
-    pub async fn finish(mut self) -> Option<String> {
+    /// Kill what is left of the group (SIGTERM, then SIGKILL after half a second) and wait
+    /// for the leader.
+    pub async fn kill(&mut self) {
         if let Some(pgid) = self.pgid {
             kill_group(pgid).await;
         }
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+    }
+
+    /// Kill what is left of the group (see [`Self::kill`]) and give the captured output, if
+    /// any was captured (waiting at most two seconds for the pipes to close).
+    pub async fn finish(mut self) -> Option<String> {
+        self.kill().await;
         for r in std::mem::take(&mut self.readers) {
             let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
         }

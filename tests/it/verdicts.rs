@@ -276,3 +276,62 @@ fn an_absurd_time_scale_or_a_command_that_cannot_start_exits_2() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+// ---- 8. nothing the command started outlives its run ----
+
+/// Processes whose command line is exactly `cmd`.
+fn running(cmd: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+            let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let zombie = stat.rsplit(')').next()?.trim_start().starts_with('Z');
+            (line.trim() == cmd && !zombie).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_setsid_grandchild_is_killed_and_named_when_the_command_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("one.json");
+    let cassette = root().join("cassettes/anthropic/single_call.json");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"{{"format": "tooltape-scenario", "version": 1, "cassette": {:?}, "orders": ["call"]}}"#,
+            cassette.display().to_string()
+        ),
+    )
+    .unwrap();
+    // A duration no other test uses, so the process is ours to look for. The pause lets the
+    // grandchild leave the group before the command exits.
+    let marker = format!("sleep 4242.{}", std::process::id());
+    let out = tooltape()
+        .args(["test", "--json", "-"])
+        .arg(&scenario)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!("setsid {marker} & sleep 0.3; exit 0"),
+        ])
+        .output()
+        .unwrap();
+    let survivors = running(&marker);
+    for pid in &survivors {
+        // Clean up before failing, so a regression leaves nothing behind either.
+        let _ = std::process::Command::new("kill").arg(pid).status();
+    }
+    assert!(survivors.is_empty(), "{marker} outlived the run");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = report["scenarios"][0]["runs"][0]["notes"].to_string();
+    assert!(
+        notes.contains(&marker) && notes.contains("now killed"),
+        "{notes}"
+    );
+}
