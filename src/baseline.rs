@@ -287,6 +287,7 @@ mod tests {
                 notes: vec![],
                 turns: vec![],
                 output: None,
+                timed_out: false,
             }],
             harness_error: None,
         }

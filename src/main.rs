@@ -57,6 +57,11 @@ fn parse_color(s: &str) -> Result<tooltape::logging::ColorWhen, String> {
 #[derive(Subcommand)]
 enum Command {
     /// Replay scenarios against a handler and report every broken rule.
+    ///
+    /// With a command, each run (one per completion order) may last up to the scenario's
+    /// `policy.run_timeout_ms`, 600000 ms (10 minutes) unless the scenario sets it: a hung
+    /// agent costs that much per order. `--run-timeout MS` shortens it for every scenario and
+    /// `--fail-fast` starts no run after the first failing one.
     Test(Box<TestArgs>),
     /// Check recorded conversations on their own: every call answered once, ids unique, ...
     ///
@@ -164,6 +169,14 @@ struct TestArgs {
     /// Draw every scenario's turns as a Gantt chart (FILE.svg, or FILE.html for a page).
     #[arg(long, value_name = "FILE")]
     timeline: Option<PathBuf>,
+    /// Stop every scenario's runs for good after the first failing run (with a command);
+    /// scenarios not started are left out of the report.
+    #[arg(long)]
+    fail_fast: bool,
+    /// End any run that lasts longer than MS milliseconds, whatever the scenario's
+    /// `policy.run_timeout_ms` says (default there: 600000, 10 minutes).
+    #[arg(long, value_name = "MS", value_parser = parse_run_timeout)]
+    run_timeout: Option<u64>,
     /// With a command: multiply every tool latency and stream gap by this factor.
     #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
     time_scale: f64,
@@ -273,6 +286,15 @@ fn parse_provider(s: &str) -> Result<tooltape::provider::Provider, String> {
             let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
             format!("expected one of {}", names.join(", "))
         })
+}
+
+fn parse_run_timeout(s: &str) -> Result<u64, String> {
+    let max = tooltape::scenario::MAX_MS;
+    match s.parse::<u64>() {
+        Ok(ms) if (1..=max).contains(&ms) => Ok(ms),
+        Ok(_) => Err(format!("{s} is not between 1 and {max} milliseconds")),
+        Err(_) => Err(format!("{s:?} is not a whole number of milliseconds")),
+    }
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -396,6 +418,17 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    let scenarios: Vec<std::sync::Arc<tooltape::scenario::Scenario>> = match args.run_timeout {
+        Some(ms) => scenarios
+            .into_iter()
+            .map(|s| {
+                let mut s = std::sync::Arc::unwrap_or_clone(s);
+                s.file.policy.run_timeout_ms = ms;
+                std::sync::Arc::new(s)
+            })
+            .collect(),
+        None => scenarios,
+    };
     let suite_names: BTreeSet<String> = scenarios.iter().map(|s| s.name.clone()).collect();
     let scenarios = runner::filter(scenarios, args.filter.as_deref());
     if scenarios.is_empty() {
@@ -421,8 +454,28 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let reports = if args.command.is_empty() {
         runner::run_suite(&scenarios, &handler, args.seed, jobs, &|r| progress.done(r))
     } else {
+        let note = progress.clone();
+        let fail_fast = args.fail_fast;
+        let on_run = move |s: &tooltape::scenario::Scenario,
+                           r: &tooltape::replay::RunReport,
+                           left: usize| {
+            if r.timed_out && fail_fast {
+                note.note(&format!(
+                    "note: {} ({}) timed out after {} ms; --fail-fast: no further run starts",
+                    s.name, r.order, s.file.policy.run_timeout_ms
+                ));
+            } else if r.timed_out && left > 0 {
+                note.note(&format!(
+                    "note: {} ({}) timed out after {} ms; {left} more run(s) of it follow (--fail-fast stops at the first failure, --run-timeout MS sets a shorter limit)",
+                    s.name, r.order, s.file.policy.run_timeout_ms
+                ));
+            }
+        };
         let opts = tooltape::process::ProcessOptions {
             time_scale: args.time_scale,
+            fail_fast: args.fail_fast,
+            lenient: args.lenient,
+            on_run: Some(tooltape::process::RunHook(std::sync::Arc::new(on_run))),
             ..Default::default()
         };
         tooltape::process::run_suite(&scenarios, &args.command, args.seed, jobs, &opts, &|r| {
@@ -431,6 +484,14 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         .context("cannot run the command under test")?
     };
     progress.finish();
+    if reports.len() < scenarios.len() {
+        let _ = writeln!(
+            anstream::stderr(),
+            "note: --fail-fast: stopped after the first failure; {} of {} scenario(s) not run",
+            scenarios.len() - reports.len(),
+            scenarios.len()
+        );
+    }
     let mut suite = Suite::new(
         if args.command.is_empty() {
             args.handler.clone()

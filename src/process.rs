@@ -26,6 +26,24 @@ pub struct ProcessOptions {
     pub time_scale: f64,
     /// Keep at most this many bytes of the command's output (the last ones).
     pub output_limit: usize,
+    /// Start no run after the first one that fails (`--fail-fast`); scenarios not started are
+    /// left out of the reports.
+    pub fail_fast: bool,
+    /// Should-level violations do not fail a run (what `fail_fast` counts as failing).
+    pub lenient: bool,
+    /// Told of every run as it ends, before the next one of its scenario begins.
+    pub on_run: Option<RunHook>,
+}
+
+/// A callback given each run's report as it ends: the scenario, the report, and how many runs
+/// of the scenario are still to come.
+#[derive(Clone)]
+pub struct RunHook(pub Arc<dyn Fn(&Scenario, &RunReport, usize) + Send + Sync>);
+
+impl std::fmt::Debug for RunHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunHook")
+    }
 }
 
 impl Default for ProcessOptions {
@@ -33,6 +51,9 @@ impl Default for ProcessOptions {
         ProcessOptions {
             time_scale: 1.0,
             output_limit: 64 * 1024,
+            fail_fast: false,
+            lenient: false,
+            on_run: None,
         }
     }
 }
@@ -309,23 +330,38 @@ pub fn run_suite(
     let handler = command.join(" ");
     let reports = rt.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tasks = tokio::task::JoinSet::new();
         let mut index = std::collections::HashMap::new();
         for (i, s) in scenarios.iter().enumerate() {
-            let (s, limit, command, opts, handler) = (
+            let (s, limit, command, opts, handler, failed) = (
                 s.clone(),
                 limit.clone(),
                 command.to_vec(),
                 opts.clone(),
                 handler.clone(),
+                failed.clone(),
             );
             let task = tasks.spawn(async move {
+                use std::sync::atomic::Ordering::SeqCst;
                 let _permit = limit.acquire_owned().await;
                 let mut runs = Vec::new();
+                let total = crate::replay::order::plans(&s, seed).count();
                 for plan in crate::replay::order::plans(&s, seed) {
-                    runs.push(run(s.clone(), plan, &command, &opts).await);
+                    if opts.fail_fast && failed.load(SeqCst) {
+                        break;
+                    }
+                    let report = run(s.clone(), plan, &command, &opts).await;
+                    if opts.fail_fast && !report.passed(opts.lenient) {
+                        failed.store(true, SeqCst);
+                    }
+                    if let Some(hook) = &opts.on_run {
+                        (hook.0)(&s, &report, total - runs.len() - 1);
+                    }
+                    runs.push(report);
                 }
-                crate::replay::ScenarioReport::new(&s, handler, runs)
+                // Not started (--fail-fast): no report, rather than one of zero runs that passes.
+                (!runs.is_empty()).then(|| crate::replay::ScenarioReport::new(&s, handler, runs))
             });
             index.insert(task.id(), i);
         }
@@ -338,7 +374,7 @@ pub fn run_suite(
 /// cancelled still gets its report, as a harness failure: a scenario never vanishes from a
 /// suite (which could then pass).
 async fn gather(
-    mut tasks: tokio::task::JoinSet<crate::replay::ScenarioReport>,
+    mut tasks: tokio::task::JoinSet<Option<crate::replay::ScenarioReport>>,
     index: &std::collections::HashMap<tokio::task::Id, usize>,
     scenarios: &[Arc<Scenario>],
     handler: &str,
@@ -347,7 +383,8 @@ async fn gather(
     let mut slots: Vec<Option<crate::replay::ScenarioReport>> = vec![None; scenarios.len()];
     while let Some(done) = tasks.join_next_with_id().await {
         let (id, report) = match done {
-            Ok((id, report)) => (id, report),
+            Ok((_, None)) => continue,
+            Ok((id, Some(report))) => (id, report),
             Err(e) => {
                 let id = e.id();
                 let Some(&i) = index.get(&id) else { continue };

@@ -41,6 +41,9 @@ pub struct RunReport {
     /// What a handler process printed (stdout and stderr, the last part if long).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The run was stopped at `run_timeout_ms` (its `error` says so).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 impl RunReport {
@@ -54,6 +57,7 @@ impl RunReport {
             notes: Vec::new(),
             turns: Vec::new(),
             output: None,
+            timed_out: false,
         }
     }
 
@@ -208,5 +212,6 @@ where
         notes,
         turns: judged.timings,
         output: None,
+        timed_out: matches!(end, End::Timeout),
     }
 }

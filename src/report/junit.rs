@@ -220,6 +220,7 @@ mod tests {
             notes: vec![],
             turns: vec![],
             output: None,
+            timed_out: false,
         }
     }
 

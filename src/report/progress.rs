@@ -48,6 +48,7 @@ impl Surroundings {
 }
 
 /// The bar of a suite run; hidden where [`Surroundings::show_bar`] says so.
+#[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
 }
@@ -85,6 +86,16 @@ impl Progress {
     /// Remove the bar from the screen.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+
+    /// Say something on stderr while the run goes on (above the bar when it is drawn).
+    pub fn note(&self, text: &str) {
+        if self.bar.is_hidden() {
+            use std::io::Write;
+            let _ = writeln!(anstream::stderr(), "{text}");
+        } else {
+            self.bar.println(text);
+        }
     }
 }
 

@@ -335,3 +335,73 @@ fn a_setsid_grandchild_is_killed_and_named_when_the_command_exits() {
         "{notes}"
     );
 }
+
+// ---- 10. a hung agent: --run-timeout, --fail-fast, and a word before the next run ----
+
+/// A scenario file over a bundled cassette with the given orders, in `dir`.
+fn scenario_file(dir: &Path, name: &str, orders: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let cassette = root().join("cassettes/anthropic/single_call.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"format": "tooltape-scenario", "version": 1, "cassette": {:?}, "orders": {orders}}}"#,
+            cassette.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_hung_agent_is_cut_short_and_said_so_before_the_next_run() {
+    use predicates::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let two = scenario_file(dir.path(), "two", r#"["call", "reverse"]"#);
+    tooltape()
+        .args(["test", "--run-timeout", "300"])
+        .arg(&two)
+        .args(["--", "sleep", "30"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "two (call) timed out after 300 ms; 1 more run(s) of it follow",
+        ))
+        .stdout(predicate::str::contains("run_timeout_ms (300 ms)"));
+    let a = scenario_file(dir.path(), "a", r#"["call"]"#);
+    let b = scenario_file(dir.path(), "b", r#"["call"]"#);
+    let out = tooltape()
+        .args([
+            "test",
+            "--jobs",
+            "1",
+            "--fail-fast",
+            "--run-timeout",
+            "300",
+            "--json",
+            "-",
+        ])
+        .args([&a, &b])
+        .args(["--", "sleep", "30"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 of 2 scenario(s) not run"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scenarios"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn test_help_states_the_run_timeout() {
+    use predicates::prelude::*;
+    tooltape()
+        .args(["test", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("600000 ms (10 minutes)"))
+        .stdout(predicate::str::contains("--fail-fast"))
+        .stdout(predicate::str::contains("--run-timeout <MS>"));
+}
