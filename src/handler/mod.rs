@@ -151,7 +151,7 @@ impl Env {
     pub async fn tool(&self, name: &str, input: &Value) -> Result<String, ToolError> {
         match self.session.tool_call(name, input, "in-process").await {
             ToolAnswer::Output(o) => Ok(o),
-            ToolAnswer::Failed(e) => Err(ToolError(e)),
+            ToolAnswer::Failed(e) | ToolAnswer::Refused { reason: e, .. } => Err(ToolError(e)),
         }
     }
 }

@@ -288,10 +288,16 @@ pub(super) fn openai_parallel_disabled(root: &Obj) -> bool {
 
 /// OpenAI's HTTP 400 envelope (both APIs).
 pub(super) fn openai_error_body(message: &str) -> Value {
+    openai_error_body_status(400, message)
+}
+
+/// OpenAI's error envelope for an HTTP status: `server_error` for 5xx, else
+/// `invalid_request_error` (as the API answers an unknown URL or a body too large).
+pub(super) fn openai_error_body_status(status: u16, message: &str) -> Value {
     json!({
         "error": {
             "message": message,
-            "type": "invalid_request_error",
+            "type": if status >= 500 { "server_error" } else { "invalid_request_error" },
             "param": null,
             "code": null
         }

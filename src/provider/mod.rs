@@ -444,4 +444,11 @@ pub trait Format: Send + Sync {
 
     /// The provider's HTTP 400 error body for `message` (`invalid_request_error`).
     fn error_body(&self, message: &str) -> Value;
+
+    /// The provider's error body for another HTTP status (404, 413, 500, ...), so that every
+    /// answer of the mock is one the agent's SDK can read. Default: the 400 body.
+    fn error_body_status(&self, status: u16, message: &str) -> Value {
+        let _ = status;
+        self.error_body(message)
+    }
 }

@@ -51,6 +51,14 @@ pub enum ToolAnswer {
     Output(String),
     /// The tool failed with this text.
     Failed(String),
+    /// The request names no call: no model reply with calls is open, or no call of the open
+    /// turn has that tool. Not a tool failure but a wrong request (HTTP answers it with 4xx).
+    Refused {
+        /// No turn is open (else: no call has the tool).
+        no_turn: bool,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// How the run ended, when the engine ended it.
@@ -424,13 +432,14 @@ impl Session {
             Some(Outcome::Output(o)) => ToolAnswer::Output(self.tagged(turn_index, call, &o)),
             Some(Outcome::Fail(e)) => ToolAnswer::Failed(self.tagged(turn_index, call, &e)),
             Some(Outcome::Hang) => unreachable!("hung calls never get here"),
-            None => ToolAnswer::Failed(format!(
-                "tooltape: no call of this turn asks for tool {name:?}"
-            )),
+            None => ToolAnswer::Refused {
+                no_turn: false,
+                reason: format!("tooltape: no call of this turn asks for tool {name:?}"),
+            },
         };
         let ended = match answer {
             ToolAnswer::Output(_) => End::Output,
-            ToolAnswer::Failed(_) => End::Failed,
+            ToolAnswer::Failed(_) | ToolAnswer::Refused { .. } => End::Failed,
         };
         guard.finish(ended);
         answer
@@ -456,9 +465,12 @@ impl Session {
         st.seq += 1;
         let seq = st.seq;
         let Some(turn) = st.turn.as_mut() else {
-            return Err(ToolAnswer::Failed(format!(
-                "tooltape: tool {name:?} was called while no model reply with tool calls is open"
-            )));
+            return Err(ToolAnswer::Refused {
+                no_turn: true,
+                reason: format!(
+                    "tooltape: tool {name:?} was called while no model reply with tool calls is open"
+                ),
+            });
         };
         let behaviours = &self.scenario.turns[turn.index];
         let runs = |i: usize| {

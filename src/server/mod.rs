@@ -144,6 +144,7 @@ pub(crate) async fn start(
     let app = Router::new()
         .route("/_tools/{name}", post(tool))
         .fallback(dispatch)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     let (addr, tx, task) = listen(app, port).await?;
     Ok(Server {
@@ -177,25 +178,39 @@ pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening>
     Ok((addr, tx, task))
 }
 
-/// Every request but the fake tools': a model call of some API, or a 404.
+/// The largest request body the mock reads (the recording proxy's limit too): a long real
+/// conversation is far above axum's 2 MB default, and no API answers 413 that early.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Every request but the fake tools': a model call of some API, or a 404. Errors are in the
+/// scenario's API's own shape, so the agent's SDK reads them as it would the real API's.
 async fn dispatch(
     State(s): State<Arc<AppState>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let fmt = s.session.scenario.cassette.provider().format();
+            let status = e.status();
+            let msg = format!(
+                "tooltape mock: cannot read the request body: {}",
+                e.body_text()
+            );
+            return json_response(status, fmt.error_body_status(status.as_u16(), &msg));
+        }
+    };
     match provider::route(method.as_str(), uri.path(), uri.query()) {
         Some(endpoint) => model(s, endpoint, headers, body).await,
-        None => not_found(uri).await,
+        None => {
+            let fmt = s.session.scenario.cassette.provider().format();
+            let msg = format!("tooltape mock: no route for {uri}");
+            json_response(StatusCode::NOT_FOUND, fmt.error_body_status(404, &msg))
+        }
     }
-}
-
-async fn not_found(uri: axum::http::Uri) -> Response {
-    json_response(
-        StatusCode::NOT_FOUND,
-        json!({"error": {"type": "not_found_error", "message": format!("tooltape mock: no route for {uri}")}}),
-    )
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -221,7 +236,7 @@ async fn model(
         let msg = format!(
             "tooltape mock: this scenario replays a {expected} cassette; the agent called the {provider} API"
         );
-        return json_response(StatusCode::NOT_FOUND, fmt.error_body(&msg));
+        return json_response(StatusCode::NOT_FOUND, fmt.error_body_status(404, &msg));
     }
     let retry = headers
         .get("x-stainless-retry-count")
@@ -266,7 +281,10 @@ async fn model(
                 Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    fmt.error_body(&format!("tooltape mock: cannot stream this reply: {e}")),
+                    fmt.error_body_status(
+                        500,
+                        &format!("tooltape mock: cannot stream this reply: {e}"),
+                    ),
                 ),
             },
         },
@@ -315,7 +333,8 @@ fn render(
 }
 
 /// `POST /_tools/NAME` with the tool's input as the JSON body: 200 with the output text, or
-/// 500 with the error text. A hung call never answers; when the agent gives up and closes the
+/// 500 with the error text of a failing tool; 404 when no call of the open turn has the tool,
+/// 409 when no turn is open, each with the reason. A hung call never answers; when the agent gives up and closes the
 /// connection, the call is recorded as abandoned.
 async fn tool(State(s): State<Arc<AppState>>, Path(name): Path<String>, body: Bytes) -> Response {
     let input: Value = if body.is_empty() {
@@ -343,6 +362,17 @@ async fn tool(State(s): State<Arc<AppState>>, Path(name): Path<String>, body: By
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             e,
+        )
+            .into_response(),
+        // A request that names no call is the agent's mistake, not a tool failure.
+        ToolAnswer::Refused { no_turn, reason } => (
+            if no_turn {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::NOT_FOUND
+            },
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            reason,
         )
             .into_response(),
     }

@@ -202,7 +202,8 @@ async fn fake_tools_answer_by_name_and_input_and_refuse_garbage() {
     let garbage = post(m.addr(), &format!("/_tools/{name}"), &[], "{oops").await;
     assert_eq!(garbage.status, 400);
     let unknown = post(m.addr(), "/_tools/no_such_tool", &[], "{}").await;
-    assert_eq!(unknown.status, 500);
+    // Not a tool failure: the agent asked for a tool no call has (issue #9 item 11).
+    assert_eq!(unknown.status, 404);
     assert!(unknown.body.contains("no_such_tool"), "{}", unknown.body);
     let ok = post(
         m.addr(),
@@ -451,4 +452,64 @@ async fn gemini_agents_get_the_sdk_variables() {
     assert_eq!(get("GOOGLE_API_KEY"), None);
     assert!(tooltape::server::Server::env_remove().contains(&"GOOGLE_API_KEY"));
     let _ = m.finish().await;
+}
+
+// ---- issue #9 item 11: body limit, error shapes, tool endpoint statuses ----
+
+#[tokio::test]
+async fn a_long_conversation_above_two_megabytes_is_served() {
+    let (m, s) = mock("anthropic-single_call.json").await;
+    let mut r = first_request(&s, false);
+    r["messages"][0]["content"] = json!("a long conversation ".repeat(150_000));
+    let body = r.to_string();
+    assert!(body.len() > 2_900_000);
+    let resp = post(m.addr(), "/v1/messages", &[], &body).await;
+    assert_eq!(
+        resp.status,
+        200,
+        "{}",
+        &resp.body[..resp.body.len().min(300)]
+    );
+}
+
+#[tokio::test]
+async fn mock_errors_come_in_the_scenario_apis_own_shape() {
+    let (m, _) = mock("gemini-single_call.json").await;
+    let r = post(m.addr(), "/v1beta/nothing/here", &[], "{}").await;
+    assert_eq!(r.status, 404);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["error"]["code"], 404, "{body}");
+    assert_eq!(body["error"]["status"], "NOT_FOUND", "{body}");
+    let (m, _) = mock("openai-chat-single_call.json").await;
+    let r = post(m.addr(), "/v1/nothing", &[], "{}").await;
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    assert!(body["error"].get("param").is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn a_tool_request_that_names_no_call_is_a_4xx_with_the_reason() {
+    let (m, s) = mock("anthropic-single_call.json").await;
+    let r = post(m.addr(), "/_tools/search_docs", &[], "{}").await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("no model reply with tool calls is open"),
+        "{}",
+        r.body
+    );
+    let first = post(
+        m.addr(),
+        "/v1/messages",
+        &[],
+        &first_request(&s, false).to_string(),
+    )
+    .await;
+    assert_eq!(first.status, 200);
+    let r = post(m.addr(), "/_tools/no_such_tool", &[], "{}").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(
+        r.body.contains("no call of this turn asks for tool"),
+        "{}",
+        r.body
+    );
 }

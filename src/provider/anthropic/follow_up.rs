@@ -70,9 +70,25 @@ pub(super) fn set_parallel_disabled(request: &mut Value, disabled: bool) {
 }
 
 pub(super) fn error_body(message: &str) -> Value {
+    error_body_status(400, message)
+}
+
+/// The error envelope for an HTTP status, with the API's error type for it (Anthropic's
+/// "Errors" page: 400 invalid_request_error ... 529 overloaded_error).
+pub(super) fn error_body_status(status: u16, message: &str) -> Value {
+    let kind = match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    };
     json!({
         "type": "error",
-        "error": {"type": "invalid_request_error", "message": message},
+        "error": {"type": kind, "message": message},
         "request_id": ERROR_REQUEST_ID,
     })
 }

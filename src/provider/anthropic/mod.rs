@@ -174,4 +174,8 @@ impl Format for Anthropic {
     fn error_body(&self, message: &str) -> Value {
         follow_up::error_body(message)
     }
+
+    fn error_body_status(&self, status: u16, message: &str) -> Value {
+        follow_up::error_body_status(status, message)
+    }
 }

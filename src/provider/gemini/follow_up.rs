@@ -79,6 +79,21 @@ pub(super) fn error_body(message: &str) -> Value {
     error_with(400, "INVALID_ARGUMENT", message)
 }
 
+/// The envelope for an HTTP status, with the google.rpc status name Google APIs pair with it.
+pub(super) fn error_body_status(code: u16, message: &str) -> Value {
+    let status = match code {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        c if c >= 500 => "INTERNAL",
+        _ => "INVALID_ARGUMENT",
+    };
+    error_with(code, status, message)
+}
+
 fn error_with(code: u16, status: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "status": status}})
 }

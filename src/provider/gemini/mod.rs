@@ -246,4 +246,8 @@ impl Format for Gemini {
     fn error_body(&self, message: &str) -> Value {
         follow_up::error_body(message)
     }
+
+    fn error_body_status(&self, status: u16, message: &str) -> Value {
+        follow_up::error_body_status(status, message)
+    }
 }

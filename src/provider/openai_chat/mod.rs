@@ -152,4 +152,8 @@ impl Format for OpenAiChat {
     fn error_body(&self, message: &str) -> Value {
         follow_up::error_body(message)
     }
+
+    fn error_body_status(&self, status: u16, message: &str) -> Value {
+        crate::provider::common::openai_error_body_status(status, message)
+    }
 }

@@ -156,6 +156,10 @@ impl Format for OpenAiResponses {
     fn error_body(&self, message: &str) -> Value {
         follow_up::error_body(message)
     }
+
+    fn error_body_status(&self, status: u16, message: &str) -> Value {
+        crate::provider::common::openai_error_body_status(status, message)
+    }
 }
 
 /// Whether an array entry is a Responses input item rather than a chat message.
