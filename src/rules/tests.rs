@@ -2394,3 +2394,55 @@ fn parallel_writes_enabled_does_not_apply_to_gemini() {
     assert!(super::exercised(&facts(Provider::Anthropic)).contains(&RuleId::ParallelWritesEnabled));
     assert!(!super::exercised(&facts(Provider::Gemini)).contains(&RuleId::ParallelWritesEnabled));
 }
+
+// ------------------------------------------------------------------------------------------
+// guessed pairings (issue #9 item 5)
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn no_result_pairing_is_judged_through_a_guessed_pairing_between_twins() {
+    for p in Provider::ALL {
+        // Call B of get_weather ran with other input: filed under B, but only as a guess
+        // (call A has the same tool), so its output under either id proves nothing.
+        let mut obs = two_calls(p);
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].matched = Match::WrongArguments;
+        let (a, b) = (id(&obs, 0), id(&obs, 1));
+        let swapped = vec![
+            res(&a, &output_text(&obs, 1)),
+            res(&b, &output_text(&obs, 0)),
+        ];
+        answer_with(&mut obs, swapped);
+        assert_eq!(rules_of(&obs), vec![RuleId::WrongArguments], "{p}");
+    }
+}
+
+#[test]
+fn a_pairing_with_the_only_call_of_its_tool_is_no_guess() {
+    for p in Provider::ALL {
+        let mut obs = observe(
+            p,
+            vec![
+                ok(&cid(p, "A"), "get_weather", json!({"city": "Paris"})),
+                ok(&cid(p, "B"), "get_time", json!({"city": "Rome"})),
+            ],
+        );
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].matched = Match::WrongArguments;
+        let (a, b) = (id(&obs, 0), id(&obs, 1));
+        let swapped = vec![
+            res(&a, &output_text(&obs, 1)),
+            res(&b, &output_text(&obs, 0)),
+        ];
+        answer_with(&mut obs, swapped);
+        assert_eq!(
+            rules_of(&obs),
+            vec![
+                RuleId::MismatchedResult,
+                RuleId::MismatchedResult,
+                RuleId::WrongArguments
+            ],
+            "{p}"
+        );
+    }
+}
