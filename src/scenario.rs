@@ -159,7 +159,7 @@ pub enum OrderSpec {
     Named(NamedOrder),
     /// `{"shuffle": N}`: N seeded random orders.
     Shuffle {
-        /// How many.
+        /// How many: at least 1, and all orders of a scenario together at most 10000 runs.
         shuffle: u32,
     },
 }
