@@ -38,7 +38,10 @@ pub struct ProcessOptions {
 /// A callback given each run's report as it ends: the scenario, the report, and how many runs
 /// of the scenario are still to come.
 #[derive(Clone)]
-pub struct RunHook(pub Arc<dyn Fn(&Scenario, &RunReport, usize) + Send + Sync>);
+pub struct RunHook(pub Arc<RunHookFn>);
+
+/// The function a [`RunHook`] holds.
+pub type RunHookFn = dyn Fn(&Scenario, &RunReport, usize) + Send + Sync;
 
 impl std::fmt::Debug for RunHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

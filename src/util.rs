@@ -30,28 +30,6 @@ pub fn diff(
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clip_cuts_on_characters() {
-        assert_eq!(clip("héllo", 10), "héllo");
-        assert_eq!(clip("héllo wörld", 5), "héll…");
-    }
-
-    #[test]
-    fn diff_is_none_for_equal_texts_and_marks_changes() {
-        assert_eq!(diff("a", "b", "x\n", "x\n"), None);
-        let d = diff("expected", "actual", "x\ny\n", "x\nz\n").unwrap();
-        assert!(d.contains("-y") && d.contains("+z"), "{d}");
-        assert!(
-            d.contains("--- expected") && d.contains("+++ actual"),
-            "{d}"
-        );
-    }
-}
-
 /// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`).
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -75,4 +53,26 @@ pub fn scaled(d: std::time::Duration, scale: f64) -> std::time::Duration {
         },
         |x| x.min(most),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_cuts_on_characters() {
+        assert_eq!(clip("héllo", 10), "héllo");
+        assert_eq!(clip("héllo wörld", 5), "héll…");
+    }
+
+    #[test]
+    fn diff_is_none_for_equal_texts_and_marks_changes() {
+        assert_eq!(diff("a", "b", "x\n", "x\n"), None);
+        let d = diff("expected", "actual", "x\ny\n", "x\nz\n").unwrap();
+        assert!(d.contains("-y") && d.contains("+z"), "{d}");
+        assert!(
+            d.contains("--- expected") && d.contains("+++ actual"),
+            "{d}"
+        );
+    }
 }

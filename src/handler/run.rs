@@ -13,7 +13,6 @@ use crate::scenario::{self, Scenario};
 /// Run every completion order of `scenario` against `handler` on the virtual clock.
 pub fn run_scenario(scenario: Arc<Scenario>, handler: &dyn Handler, seed: u64) -> ScenarioReport {
     let runs = order::plans(&scenario, seed)
-        .into_iter()
         .map(|plan| run_virtual(scenario.clone(), handler, plan))
         .collect();
     ScenarioReport::new(&scenario, handler.name().to_string(), runs)
