@@ -176,7 +176,7 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
     let mut reply_bodies = Vec::new();
     let mut replies = Vec::new();
     for (i, ex) in cassette.exchanges.iter().enumerate() {
-        let req = fmt.parse_request(&ex.request).map_err(|e| {
+        let mut req = fmt.parse_request(&ex.request).map_err(|e| {
             Error::invalid(
                 at(format!("exchanges[{i}].request.{}", e.path)),
                 e.message.clone(),
@@ -197,6 +197,7 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
                 e.message.clone(),
             )
         })?;
+        fmt.resolve_references(&mut req, &reply_bodies);
         requests.push(req);
         reply_bodies.push(body);
         replies.push(reply);

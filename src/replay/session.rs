@@ -214,7 +214,7 @@ impl Session {
             return Err(self.reject(msg));
         }
         let fmt = provider::format(self.provider());
-        let request = match fmt.parse_request(body) {
+        let mut request = match fmt.parse_request(body) {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!(
@@ -229,6 +229,7 @@ impl Session {
             }
         };
         let k = st.served;
+        fmt.resolve_references(&mut request, &self.scenario.cassette.reply_bodies[..k]);
         if k == 0 {
             st.notes.extend(self.drift(&request));
         }

@@ -16,3 +16,4 @@ mod record_secrets;
 mod server;
 mod timeline_render;
 mod ts_agents;
+mod verdicts;

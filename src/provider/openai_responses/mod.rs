@@ -125,6 +125,10 @@ impl Format for OpenAiResponses {
         parse::parse_reply(body)
     }
 
+    fn resolve_references(&self, request: &mut Request, served: &[Value]) {
+        parse::resolve_references(request, served)
+    }
+
     fn reply_from_stream(&self, events: &[SseEvent]) -> Result<Value, FormatError> {
         stream::reply_from_stream(events)
     }

@@ -224,3 +224,43 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
         stop,
     })
 }
+
+/// Replace each `item_reference` part by the parts of the output item with that id among the
+/// replies served (the API resolves references against the items it stored; an assistant
+/// `message`, a `reasoning` or a `function_call` item all stay in the assistant turn).
+pub(super) fn resolve_references(request: &mut Request, served: &[Value]) {
+    let find = |id: &str| {
+        served
+            .iter()
+            .filter_map(|body| body.get("output").and_then(Value::as_array))
+            .flatten()
+            .find(|item| item.get("id").and_then(Value::as_str) == Some(id))
+    };
+    for message in &mut request.messages {
+        if !message.parts.iter().any(|p| reference_id(p).is_some()) {
+            continue;
+        }
+        let mut parts = Vec::with_capacity(message.parts.len());
+        for part in std::mem::take(&mut message.parts) {
+            let resolved = reference_id(&part)
+                .and_then(find)
+                .and_then(|item| parse_item(item, "").ok())
+                .filter(|(group, _)| *group == Group::ModelOutput);
+            match resolved {
+                Some((_, item_parts)) => parts.extend(item_parts),
+                None => parts.push(part),
+            }
+        }
+        message.parts = parts;
+    }
+}
+
+/// The id an `item_reference` part names.
+fn reference_id(part: &Part) -> Option<&str> {
+    match part {
+        Part::Other(v) if v.get("type").and_then(Value::as_str) == Some("item_reference") => {
+            v.get("id").and_then(Value::as_str)
+        }
+        _ => None,
+    }
+}
