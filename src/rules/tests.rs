@@ -248,6 +248,7 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
                 },
                 start_seq: s,
                 end_seq: Some(e),
+                held: Duration::ZERO,
             }
         })
         .collect();
@@ -280,6 +281,7 @@ fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
         execution: Execution {
             invocations: Vec::new(),
             reply_at: Duration::ZERO,
+            reply_end: Duration::ZERO,
             judged_at: Duration::ZERO,
             judged_seq: 0,
             deadline_expired: false,
@@ -1780,6 +1782,7 @@ fn wrong_arguments_fires_for_a_tool_no_call_asks_for() {
         ended: End::Failed,
         start_seq: 1,
         end_seq: Some(2),
+        held: Duration::ZERO,
     });
     let v = expect_one(
         &obs,

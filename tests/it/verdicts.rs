@@ -75,3 +75,111 @@ fn an_item_reference_to_a_served_message_is_not_a_history_change() {
         tooltape::report::terminal::render_failures(&report)
     );
 }
+
+/// One run of a built-in handler on the virtual clock, with the real clock's barrier grace
+/// (2 s): what `test -- CMD` does, exactly reproducible.
+fn run_with_real_grace(scenario_file: &str, handler: &str) -> tooltape::replay::RunReport {
+    let s = scenario(scenario_file);
+    let plan = tooltape::replay::order::plans(&s, 42).remove(0);
+    let handler = tooltape::handler::builtin::by_name(handler).expect("built-in handler");
+    let grace = s.file.policy.real_grace();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+        .block_on(tooltape::handler::drive(s, &handler, plan, grace))
+}
+
+fn ms(d: std::time::Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Item 1: a sequential handler's first call waits out the barrier's grace (2 s); that is the
+/// harness's time, reported as `held`, not the handler's wall time.
+#[test]
+fn barrier_holds_are_reported_apart_from_the_handlers_wall_time() {
+    // anthropic-three_parallel: calls of 300, 200 and 100 ms, completed in call order.
+    let r = run_with_real_grace(
+        "anthropic-three_parallel.json",
+        "breaks-sequential-execution",
+    );
+    let t = &r.turns[0];
+    assert_eq!(ms(t.held), 1700, "{t:?}"); // 2 s grace less the first call's 300 ms
+    assert_eq!(ms(t.wall), 600, "{t:?}"); // 300 + 200 + 100, one after another
+    assert_eq!(ms(t.tool_sum), 600, "{t:?}");
+    assert!((t.concurrency - 1.0).abs() < 1e-9, "{t:?}");
+    assert!((t.efficiency - 0.5).abs() < 1e-9, "{t:?}"); // ideal 300 ms of 600
+    assert_eq!(ms(t.bars[0].held), 1700, "{t:?}");
+    assert!(
+        t.timeline(40).contains("held by tooltape 1700 ms"),
+        "{}",
+        t.timeline(40)
+    );
+    let json = serde_json::to_value(t).unwrap();
+    assert_eq!(json["held_ms"], 1700.0);
+
+    // The concurrent reference: the barrier fills at once, only the completion order's
+    // 1 ms steps are the harness's; wall is the slowest call.
+    let r = run_with_real_grace("anthropic-three_parallel.json", "reference");
+    let t = &r.turns[0];
+    assert_eq!(ms(t.wall), 300, "{t:?}");
+    assert_eq!(ms(t.held), 2, "{t:?}");
+    assert!((t.efficiency - 1.0).abs() < 1e-9, "{t:?}");
+}
+
+/// Item 7: a reply kept as a stream is sent with its recorded gaps; the handler's overhead
+/// counts from the end of the stream, and the stream's time is reported apart.
+#[tokio::test]
+async fn stream_gaps_are_not_counted_as_the_handlers_overhead() {
+    use crate::server::post;
+    let s = scenario("anthropic-three_parallel.json");
+    let plan = tooltape::replay::order::plans(&s, 42).remove(0);
+    // Half speed: the first reply's recorded gaps (1,730 ms) take 865 ms to send.
+    let m = tooltape::server::MockRun::start(s.clone(), plan, 0, 0.5)
+        .await
+        .unwrap();
+    let fmt = tooltape::provider::format(s.cassette.provider());
+    let mut request = s.cassette.cassette.exchanges[0].request.clone();
+    request["stream"] = json!(true);
+    let r = post(m.addr(), "/v1/messages", &[], &request.to_string()).await;
+    assert!(r.body.contains("message_stop"), "{}", r.body);
+    // The reply as the stream accumulates (the cassette holds it).
+    let reply = &s.cassette.reply_bodies[0];
+    let calls: Vec<Value> = reply["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "tool_use")
+        .cloned()
+        .collect();
+    let addr = m.addr();
+    let outputs = futures_util::future::join_all(calls.iter().map(|c| async move {
+        let path = format!("/_tools/{}", c["name"].as_str().unwrap());
+        post(addr, &path, &[], &c["input"].to_string()).await
+    }))
+    .await;
+    let results: Vec<tooltape::provider::ResultBlock> = calls
+        .iter()
+        .zip(outputs)
+        .map(|(c, o)| tooltape::provider::ResultBlock {
+            call_id: c["id"].as_str().unwrap().into(),
+            name: c["name"].as_str().unwrap().into(),
+            content: o.body,
+            is_error: false,
+        })
+        .collect();
+    let history = fmt.history_mut(&mut request).unwrap();
+    history.extend(fmt.history_entries(reply).unwrap());
+    history.extend(fmt.results_entries(&results, None));
+    request["stream"] = json!(false);
+    let _ = post(m.addr(), "/v1/messages", &[], &request.to_string()).await;
+    let report = m.finish().await;
+    let t = &report.turns[0];
+    assert_eq!(ms(t.stream), 865, "{t:?}");
+    // Before: the overhead was at least the stream's 865 ms. Now it is the client's own
+    // time, which is far below (a margin of hundreds of ms, not a speed target).
+    let overhead = t.overhead.expect("a follow-up came");
+    assert!(overhead < t.stream, "{t:?}");
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
