@@ -183,3 +183,51 @@ async fn stream_gaps_are_not_counted_as_the_handlers_overhead() {
     assert!(overhead < t.stream, "{t:?}");
     assert!(report.violations.is_empty(), "{:?}", report.violations);
 }
+
+/// Item 8: every base URL variable the SDKs and common frameworks read points at the mock,
+/// and the settings that would send the agent elsewhere are taken out of its environment.
+#[tokio::test]
+async fn the_agent_environment_points_every_known_variable_at_the_mock() {
+    let s = scenario("anthropic-single_call.json");
+    let plan = tooltape::replay::order::plans(&s, 42).remove(0);
+    let m = tooltape::server::MockRun::start(s, plan, 0, 1.0)
+        .await
+        .unwrap();
+    let base = format!("http://{}", m.addr());
+    let vars = m.env_vars();
+    for (k, v) in [
+        ("OPENAI_BASE_URL", format!("{base}/v1")),
+        ("OPENAI_API_BASE", format!("{base}/v1")),
+        ("ANTHROPIC_BASE_URL", base.clone()),
+        ("ANTHROPIC_API_URL", base.clone()),
+        ("ANTHROPIC_API_BASE", base.clone()),
+    ] {
+        assert!(vars.contains(&(k.to_string(), v)), "{k} missing: {vars:?}");
+    }
+    let removed = tooltape::server::Server::env_remove();
+    for k in [
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BEDROCK_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+        "AZURE_OPENAI_ENDPOINT",
+        "GOOGLE_API_KEY",
+        "GOOGLE_CLOUD_PROJECT",
+        "GEMINI_API_BASE",
+    ] {
+        assert!(removed.contains(&k), "{k} is not removed: {removed:?}");
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for k in vars
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .chain(removed.iter().copied())
+    {
+        assert!(
+            readme.contains(&format!("`{k}`")),
+            "README does not list {k}"
+        );
+    }
+    let _ = m.finish().await;
+}

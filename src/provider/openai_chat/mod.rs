@@ -57,7 +57,7 @@ impl Format for OpenAiChat {
     }
 
     fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
-        vec![("OPENAI_BASE_URL", format!("{base}/v1"))]
+        super::common::openai_base_url_env(base)
     }
 
     fn key_env(&self) -> &'static [(&'static str, &'static str)] {
@@ -65,7 +65,7 @@ impl Format for OpenAiChat {
     }
 
     fn env_remove(&self) -> &'static [&'static str] {
-        &[]
+        super::common::OPENAI_ENV_REMOVE
     }
 
     fn header_signs(&self) -> &'static [&'static str] {
