@@ -231,3 +231,59 @@ async fn the_agent_environment_points_every_known_variable_at_the_mock() {
     }
     let _ = m.finish().await;
 }
+
+/// Item 11: parsers are forward-compatible. A `system` message inside Anthropic `messages`
+/// (the API accepts it, 2026) and roles no API has today are kept, whole, as instructions the
+/// rules pass over; they are not refused.
+#[test]
+fn unknown_roles_and_system_messages_are_kept_not_refused() {
+    use tooltape::provider::{Provider, format};
+    use tooltape::transcript::{Part, Role};
+    let cases = [
+        (
+            Provider::Anthropic,
+            json!({"model": "m", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hi"},
+                {"role": "narrator", "content": "meanwhile"}
+            ]}),
+        ),
+        (
+            Provider::OpenAiChat,
+            json!({"model": "m", "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "narrator", "content": "meanwhile"}
+            ]}),
+        ),
+        (
+            Provider::OpenAiResponses,
+            json!({"model": "m", "input": [
+                {"role": "user", "content": "hi"},
+                {"role": "narrator", "content": "meanwhile"}
+            ]}),
+        ),
+    ];
+    for (p, body) in cases {
+        let r = format(p)
+            .parse_request(&body)
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
+        let last = r.messages.last().unwrap();
+        assert_eq!(last.role, Role::System, "{p}");
+        assert_eq!(
+            last.parts,
+            vec![Part::Other(
+                json!({"role": "narrator", "content": "meanwhile"})
+            )],
+            "{p}: kept whole"
+        );
+    }
+    let r = format(Provider::Anthropic)
+        .parse_request(&cases_first())
+        .unwrap();
+    assert_eq!(r.messages[0].role, Role::System);
+    assert_eq!(r.messages[0].parts, vec![Part::Text("Be brief.".into())]);
+}
+
+fn cases_first() -> Value {
+    json!({"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]})
+}

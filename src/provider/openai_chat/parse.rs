@@ -104,14 +104,16 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             "user" => Role::User,
             "assistant" => Role::Assistant,
             "tool" => Role::Tool,
-            other => {
-                return Err(FormatError::new(
-                    at_key(&path, "role"),
-                    format!(
-                        "expected \"system\", \"developer\", \"user\", \"assistant\" or \
-                         \"tool\", found {other:?}"
-                    ),
-                ));
+            // A role the API may add later (or the legacy `function`): kept whole, as
+            // instructions the rules pass over.
+            _ => {
+                messages.push(Message {
+                    role: Role::System,
+                    parts: vec![Part::Other(entry.clone())],
+                    wire_index: i,
+                    wire_len: 1,
+                });
+                continue;
             }
         };
         let parts = match role {

@@ -56,12 +56,12 @@ pub(super) fn parse_message_item(obj: &Obj, path: &str) -> Result<(Group, Vec<Pa
         "user" => Group::Own(Role::User),
         "system" | "developer" => Group::Own(Role::System),
         "assistant" => Group::ModelOutput,
-        other => {
-            return Err(FormatError::new(
-                at_key(path, "role"),
-                format!(
-                    "expected \"user\", \"system\", \"developer\" or \"assistant\", found {other:?}"
-                ),
+        // A role the API may add later: the item kept whole, as instructions the rules pass
+        // over.
+        _ => {
+            return Ok((
+                Group::Own(Role::System),
+                vec![Part::Other(Value::Object(obj.clone()))],
             ));
         }
     };
