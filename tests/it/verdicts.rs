@@ -287,3 +287,44 @@ fn unknown_roles_and_system_messages_are_kept_not_refused() {
 fn cases_first() -> Value {
     json!({"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]})
 }
+
+/// Items 2 and 3: a failing scenario shows the agent's output (stderr included) once, also when
+/// it broke a rule without a run error; a note that reads the same in every order is printed
+/// once, with the orders it applies to.
+#[test]
+fn failure_details_show_the_output_once_and_each_note_once_with_its_orders() {
+    use tooltape::replay::{RunReport, ScenarioReport};
+    use tooltape::rules::{RuleId, Violation};
+    let s = scenario("anthropic-three_parallel.json");
+    let note = "the follow-up was rejected as the real API would: tool_use ids were found without tool_result blocks";
+    let runs = ["call", "reverse", "shuffle 1/2"]
+        .into_iter()
+        .map(|order| RunReport {
+            order: order.into(),
+            seed: 42,
+            violations: vec![Violation::new(
+                RuleId::MissingResult,
+                1,
+                Some("toolu_x"),
+                "call toolu_x (get_weather) has no result",
+            )],
+            error: None,
+            notes: vec![note.into()],
+            turns: Vec::new(),
+            output: Some(format!("starting\nTraceback: KeyError in {order}\n")),
+        })
+        .collect();
+    let report = ScenarioReport::new(&s, "agent".into(), runs);
+    let text = tooltape::report::terminal::render_failures(&report);
+    assert_eq!(text.matches(note).count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("note [orders call, reverse, shuffle 1/2]: {note}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("output of the handler in order call:"),
+        "{text}"
+    );
+    assert!(text.contains("| Traceback: KeyError in call"), "{text}");
+    assert_eq!(text.matches("output of the handler").count(), 1, "{text}");
+}
