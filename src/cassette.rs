@@ -119,7 +119,7 @@ impl LoadedCassette {
 
 /// Read and check a cassette file.
 pub fn load(path: &Path) -> Result<LoadedCassette, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     parse(path, &text)
 }
 

@@ -328,3 +328,61 @@ fn failure_details_show_the_output_once_and_each_note_once_with_its_orders() {
     assert!(text.contains("| Traceback: KeyError in call"), "{text}");
     assert_eq!(text.matches("output of the handler").count(), 1, "{text}");
 }
+
+fn tooltape() -> assert_cmd::Command {
+    let mut c = assert_cmd::cargo::cargo_bin_cmd!("tooltape");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Item 4: each message says what is wrong, where. An unreadable file is not "no findings";
+/// a directory or a device is not "does not exist"; bad UTF-8 has its line and column.
+#[test]
+fn unreadable_inputs_are_named_for_what_they_are() {
+    use predicates::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    tooltape()
+        .args(["lint", "no/such/missing.json"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("no findings").not())
+        .stdout(predicate::str::contains(
+            "1 file could not be read (see above): nothing was checked",
+        ));
+    tooltape()
+        .args(["lint", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/dev/zero: is not a regular file"));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, b"{\n  \"messages\": \"caf\xe9\"\n}\n").unwrap();
+    tooltape()
+        .arg("lint")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:2:19: not UTF-8 text: byte 0xe9",
+            bad.display()
+        )));
+    // A scenario whose cassette is a directory.
+    let cassette_dir = dir.path().join("cassette.json");
+    std::fs::create_dir(&cassette_dir).unwrap();
+    let mut sc: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/anthropic-single_call.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    sc["cassette"] = json!("cassette.json");
+    let sc_path = dir.path().join("s.json");
+    std::fs::write(&sc_path, sc.to_string()).unwrap();
+    tooltape()
+        .arg("test")
+        .arg(&sc_path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a directory, not a file"));
+}
