@@ -386,3 +386,48 @@ fn unreadable_inputs_are_named_for_what_they_are() {
         .code(2)
         .stderr(predicate::str::contains("is a directory, not a file"));
 }
+
+/// Item 11: an OpenAI-compatible reply whose tool calls have no id is not refused ("empty
+/// id"): the calls get ids the same turn always gets, results without ids are paired by name,
+/// then by position, and the replay says so in a note.
+#[test]
+fn chat_calls_without_ids_are_paired_by_position_and_said_so() {
+    use tooltape::provider::{Provider, format};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lint/chat_calls_without_ids.json");
+    let loaded = tooltape::cassette::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let calls: Vec<String> = loaded.replies[0]
+        .calls()
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert_ne!(calls[0], calls[1]);
+    // The next request's copy of the turn names the same calls; its results pair by position.
+    let next = &loaded.requests[1];
+    let copy: Vec<String> = next.messages[1].calls().map(|c| c.id.clone()).collect();
+    assert_eq!(copy, calls);
+    let results: Vec<String> = next.messages[2]
+        .results()
+        .map(|r| r.call_id.clone())
+        .collect();
+    assert_eq!(results, calls);
+    let note = format(Provider::OpenAiChat)
+        .pairing_note(&loaded.replies[0])
+        .expect("a note");
+    assert!(note.contains("by name, then by position"), "{note}");
+    // And lint finds nothing wrong with the conversation.
+    tooltape()
+        .args(["lint", "tests/fixtures/lint/chat_calls_without_ids.json"])
+        .assert()
+        .code(0);
+    // A result without an id where the calls had ids is still refused, as the API refuses it.
+    let e = format(Provider::OpenAiChat)
+        .parse_request(&json!({"messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "content": "x"}
+        ]}))
+        .unwrap_err();
+    assert_eq!(e.path, "messages[2].tool_call_id");
+}

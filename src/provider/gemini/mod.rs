@@ -19,7 +19,7 @@
 //! writes one at a time (`unsafe-parallel-writes`).
 
 mod follow_up;
-mod ids;
+pub(super) mod ids;
 mod parse;
 mod stream;
 #[cfg(test)]

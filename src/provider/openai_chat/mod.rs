@@ -84,6 +84,18 @@ impl Format for OpenAiChat {
         false
     }
 
+    fn pairing_note(&self, reply: &Reply) -> Option<String> {
+        reply
+            .calls()
+            .iter()
+            .any(|c| parse::is_synthetic(&c.id))
+            .then(|| {
+                "its calls carry no ids (an OpenAI-compatible server): results are matched to \
+                 them by name, then by position, as clients must then match them"
+                    .to_string()
+            })
+    }
+
     fn results_first_in_message(&self) -> bool {
         false
     }
