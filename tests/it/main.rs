@@ -16,4 +16,4 @@ mod record_secrets;
 mod server;
 mod timeline_render;
 mod ts_agents;
-mod verdicts;
+mod honest_verdicts;
