@@ -127,7 +127,7 @@ pub struct Stale {
 impl Baseline {
     /// Read a baseline file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         Self::parse(path, &text)
     }
 

@@ -123,7 +123,7 @@ pub const MAX_GAP_MS: u64 = 600_000;
 
 /// Read and check a cassette file.
 pub fn load(path: &Path) -> Result<LoadedCassette, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     parse(path, &text)
 }
 
@@ -180,7 +180,7 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
     let mut reply_bodies = Vec::new();
     let mut replies = Vec::new();
     for (i, ex) in cassette.exchanges.iter().enumerate() {
-        let req = fmt.parse_request(&ex.request).map_err(|e| {
+        let mut req = fmt.parse_request(&ex.request).map_err(|e| {
             Error::invalid(
                 at(format!("exchanges[{i}].request.{}", e.path)),
                 e.message.clone(),
@@ -212,6 +212,7 @@ pub(crate) fn parse_exchanges(path: &Path, text: &str) -> Result<LoadedCassette,
                 e.message.clone(),
             )
         })?;
+        fmt.resolve_references(&mut req, &reply_bodies);
         requests.push(req);
         reply_bodies.push(body);
         replies.push(reply);

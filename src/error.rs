@@ -103,6 +103,42 @@ impl Error {
     }
 }
 
+/// Read an input file as text. A directory, a device or pipe (`/dev/zero` would never end) and
+/// text that is not UTF-8 are refused with what they are and, for bad UTF-8, the line and
+/// column of the first bad byte.
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::invalid(
+            Location::file(path),
+            "is a directory, not a file".into(),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            Location::file(path),
+            "is not a regular file (a device, pipe or socket); give a file".into(),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // Columns count characters, as serde_json's do.
+        let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        let bad = e.as_bytes()[good.len()];
+        Error::Invalid {
+            at: Location {
+                file: path.to_path_buf(),
+                line_col: Some((line, col)),
+                json_path: None,
+            },
+            message: format!("not UTF-8 text: byte 0x{bad:02x} is not valid UTF-8 here"),
+        }
+    })
+}
+
 /// Deserialize JSON text into `T`, naming the file, line, column and JSON path on failure.
 pub fn from_json_text<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_str(text);

@@ -114,7 +114,7 @@ pub fn json_report(reports: &[FileReport], unreadable: usize) -> String {
 
 /// Lint one file.
 pub fn lint_file(file: &Path, options: &Options) -> Result<FileReport, Error> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let text = crate::error::read_text(file)?;
     lint_text(file, &text, options)
 }
 
@@ -177,8 +177,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// The closing line: `3 files checked, 12 requests: 2 findings in 1 file`, or `…: no
-/// findings`; files that could not be read are counted apart.
+/// findings`; files that could not be read are counted apart, and when none could be read it
+/// says that nothing was checked (the run exits 2, not 0).
 pub fn summary(reports: &[FileReport], unreadable: usize) -> String {
+    if reports.is_empty() && unreadable > 0 {
+        return format!(
+            "{} could not be read (see above): nothing was checked",
+            plural(unreadable, "file")
+        );
+    }
     let requests: usize = reports.iter().map(|r| r.requests).sum();
     let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
     let dirty = reports.iter().filter(|r| !r.findings.is_empty()).count();
@@ -187,7 +194,9 @@ pub fn summary(reports: &[FileReport], unreadable: usize) -> String {
         s.push_str(&format!(" ({unreadable} could not be read)"));
     }
     s.push_str(&format!(", {}: ", plural(requests, "request")));
-    if findings == 0 {
+    if findings == 0 && unreadable > 0 {
+        s.push_str("no findings in the files read");
+    } else if findings == 0 {
         s.push_str("no findings");
     } else {
         s.push_str(&format!(

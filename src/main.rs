@@ -346,7 +346,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => tooltape::rules::doc::catalogue(),
             };
-            print!("{text}");
+            // Markdown for files and pipes (docs/rules.md is this text); plain on a terminal.
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                print!("{}", tooltape::rules::doc::plain(&text));
+            } else {
+                print!("{text}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Record(args) => record(*args),

@@ -181,8 +181,9 @@ pub fn spawn(
     let mut cmd = Command::new(program);
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
+        // The mock is on loopback: a proxy of the developer's shell must not see it.
+        .env("NO_PROXY", "127.0.0.1,localhost,::1")
+        .env("no_proxy", "127.0.0.1,localhost,::1")
         .stdin(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);

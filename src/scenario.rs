@@ -283,7 +283,7 @@ pub struct Scenario {
 
 /// Read a scenario file and the cassette it names.
 pub fn load(path: &Path) -> Result<Scenario, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     parse(path, &text)
 }
 
@@ -329,10 +329,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
         .unwrap_or_else(|| Path::new("."))
         .join(&file.cassette);
     if !cassette_path.is_file() {
+        let what = if !cassette_path.exists() {
+            "does not exist"
+        } else if cassette_path.is_dir() {
+            "is a directory, not a file"
+        } else {
+            "is not a regular file (a device, pipe or socket)"
+        };
         return Err(Error::invalid(
             at("cassette"),
             format!(
-                "cassette {} does not exist (paths are relative to the scenario file)",
+                "cassette {} {what} (paths are relative to the scenario file)",
                 cassette_path.display()
             ),
         ));
@@ -559,7 +566,7 @@ fn recorded_output(cassette: &LoadedCassette, i: usize, call_id: &str) -> Option
 /// Replace the `exercises` list of the scenario file at `path`, keeping everything else of the
 /// file as it is (key order included).
 pub fn write_exercises(path: &Path, rules: &[RuleId]) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     let mut doc: serde_json::Value = crate::error::from_json_text(path, &text)?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(Error::invalid(

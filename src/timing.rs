@@ -25,6 +25,10 @@ pub struct Bar {
     /// `ok`, `failed`, `hung`, `abandoned`, `open`, and for odd runs `wrong-arguments`,
     /// `repeat`, `unknown-tool`.
     pub state: &'static str,
+    /// How long the harness held the call past its latency (barrier, completion order):
+    /// harness time, drawn apart at the bar's end.
+    #[serde(rename = "held_ms", serialize_with = "ser_ms")]
+    pub held: Duration,
 }
 
 /// The figures of one turn.
@@ -34,10 +38,17 @@ pub struct TurnTiming {
     pub turn: usize,
     /// Calls in the reply.
     pub calls: usize,
-    /// First tool start to last tool end.
+    /// First tool start to last tool end, less the time when every call in flight was only
+    /// being held by the harness (see `held`): the handler's wall time.
     #[serde(rename = "wall_ms", serialize_with = "ser_ms")]
     pub wall: Duration,
-    /// Sum of the tools' own times.
+    /// Time taken out of `wall`: every call in flight was done by its latency and held by the
+    /// harness (the real-clock barrier waiting for calls that a sequential handler had not
+    /// sent yet, or a completion order). Reported apart so that wall, concurrency and
+    /// efficiency describe the handler, not the harness.
+    #[serde(rename = "held_ms", serialize_with = "ser_ms")]
+    pub held: Duration,
+    /// Sum of the tools' own times (held time excluded).
     #[serde(rename = "tool_sum_ms", serialize_with = "ser_ms")]
     pub tool_sum: Duration,
     /// `tool_sum / wall`: 1.0 is sequential, n is n calls fully overlapped.
@@ -50,11 +61,37 @@ pub struct TurnTiming {
     pub ideal: Duration,
     /// `ideal / wall` (1.0 is perfect).
     pub efficiency: f64,
-    /// Reply served to follow-up received, less the tools' wall time: the handler's own cost.
+    /// How long the reply took to send: the recorded gaps between a stream's events (scaled);
+    /// zero for a reply sent as one body. Not the handler's time: left out of `overhead`.
+    #[serde(rename = "stream_ms", serialize_with = "ser_ms")]
+    pub stream: Duration,
+    /// Reply served to follow-up received, less the time the reply took to stream and the time
+    /// tools were in flight: the handler's own cost.
     #[serde(rename = "overhead_ms", serialize_with = "ser_opt_ms")]
     pub overhead: Option<Duration>,
     /// One bar per invocation.
     pub bars: Vec<Bar>,
+}
+
+/// How long the union of `spans` lasts outside the union of `except` (half-open intervals).
+/// Written out: a sweep over a few dozen intervals, which no interval crate makes shorter.
+fn covered(spans: &[(Duration, Duration)], except: &[(Duration, Duration)]) -> Duration {
+    let mut points: Vec<Duration> = spans
+        .iter()
+        .chain(except)
+        .flat_map(|&(s, e)| [s, e])
+        .collect();
+    points.sort();
+    points.dedup();
+    points
+        .windows(2)
+        .filter(|w| {
+            let inside =
+                |set: &[(Duration, Duration)]| set.iter().any(|&(s, e)| s <= w[0] && w[1] <= e);
+            inside(spans) && !inside(except)
+        })
+        .map(|w| w[1] - w[0])
+        .sum()
 }
 
 impl TurnTiming {
@@ -75,8 +112,30 @@ impl TurnTiming {
             .collect();
         let first = intervals.iter().map(|i| i.0).min().unwrap_or_default();
         let last = intervals.iter().map(|i| i.1).max().unwrap_or_default();
-        let wall = last.saturating_sub(first);
-        let tool_sum: Duration = intervals.iter().map(|(s, e)| e.saturating_sub(*s)).sum();
+        // The part of each call the harness held it: from when its latency ran out, for
+        // `held`. The rest (before, and after its release until the answer went out) is the
+        // call's own time.
+        let held_parts: Vec<(Duration, Duration)> = obs
+            .execution
+            .invocations
+            .iter()
+            .zip(&intervals)
+            .map(|(inv, &(s, e))| {
+                let natural = inv
+                    .call
+                    .and_then(|i| latencies.get(i))
+                    .map_or(e, |l| (s + *l).min(e));
+                (natural, (natural + inv.held).min(e))
+            })
+            .collect();
+        let own: Vec<(Duration, Duration)> = intervals
+            .iter()
+            .zip(&held_parts)
+            .flat_map(|(&(s, e), &(hs, he))| [(s, hs), (he, e)])
+            .collect();
+        let held = covered(&held_parts, &own);
+        let wall = last.saturating_sub(first).saturating_sub(held);
+        let tool_sum: Duration = own.iter().map(|(s, e)| e.saturating_sub(*s)).sum();
         // The best a correct handler can do: independent calls overlapped, side-effecting
         // ones one after another.
         let finite = || {
@@ -102,10 +161,19 @@ impl TurnTiming {
                 a.as_secs_f64() / b.as_secs_f64()
             }
         };
+        // The handler's own time between the reply and its follow-up: neither receiving the
+        // reply (a stream is sent with its recorded gaps) nor waiting on a tool.
         let overhead = obs.messages.followup.as_ref().map(|_| {
+            let from = obs.execution.reply_at;
+            let mut busy = intervals.clone();
+            busy.push((from, obs.execution.reply_end.max(from)));
+            let busy: Vec<(Duration, Duration)> = busy
+                .into_iter()
+                .map(|(s, e)| (s.clamp(from, until), e.clamp(from, until)))
+                .collect();
             until
-                .saturating_sub(obs.execution.reply_at)
-                .saturating_sub(wall)
+                .saturating_sub(from)
+                .saturating_sub(covered(&busy, &[]))
         });
         let bars = obs
             .execution
@@ -119,6 +187,7 @@ impl TurnTiming {
                 tool: inv.tool.clone(),
                 start: inv.start,
                 end: inv.end,
+                held: inv.held,
                 state: match (inv.matched, &inv.ended) {
                     (Match::UnknownTool, _) => "unknown-tool",
                     (Match::WrongArguments, _) => "wrong-arguments",
@@ -142,6 +211,7 @@ impl TurnTiming {
             turn: obs.messages.turn,
             calls: obs.messages.calls.len(),
             wall,
+            held,
             tool_sum,
             concurrency: if obs.execution.invocations.is_empty() {
                 0.0
@@ -149,6 +219,10 @@ impl TurnTiming {
                 ratio(tool_sum, wall)
             },
             peak_in_flight: peak_in_flight(&seq_intervals),
+            stream: obs
+                .execution
+                .reply_end
+                .saturating_sub(obs.execution.reply_at),
             ideal,
             efficiency: if obs.execution.invocations.is_empty() {
                 0.0
@@ -160,18 +234,31 @@ impl TurnTiming {
         }
     }
 
+    /// `, held by tooltape N ms` when the harness's holds were taken out of the wall time.
+    pub fn held_note(&self) -> String {
+        if self.held.is_zero() {
+            String::new()
+        } else {
+            format!(
+                ", held by tooltape {:.0} ms (not counted in wall)",
+                ms(self.held)
+            )
+        }
+    }
+
     /// The plain-text timeline: a header of figures, then one bar per invocation on a shared
     /// axis of `width` columns.
     pub fn timeline(&self, width: usize) -> String {
         let mut out = format!(
-            "turn {}: {} call(s), wall {:.1} ms, tools {:.1} ms, concurrency {:.2}, peak {} in flight, efficiency {:.0}%\n",
+            "turn {}: {} call(s), wall {:.1} ms, tools {:.1} ms, concurrency {:.2}, peak {} in flight, efficiency {:.0}%{}\n",
             self.turn,
             self.calls,
             ms(self.wall),
             ms(self.tool_sum),
             self.concurrency,
             self.peak_in_flight,
-            self.efficiency * 100.0
+            self.efficiency * 100.0,
+            self.held_note()
         );
         let Some(t0) = self.bars.iter().map(|b| b.start).min() else {
             out.push_str("  (no tool ran)\n");
@@ -203,6 +290,10 @@ impl TurnTiming {
         for b in &self.bars {
             let s = col(b.start).min(width);
             let e = b.end.map_or(width, col).clamp(s, width);
+            // The held tail, drawn `·`: the harness's time, not the tool's.
+            let h = b.end.map_or(e, |end| {
+                col(end.saturating_sub(b.held).max(b.start)).clamp(s, e)
+            });
             let fill = match b.state {
                 "ok" | "repeat" | "wrong-arguments" | "unknown-tool" => '█',
                 "failed" => 'x',
@@ -210,7 +301,9 @@ impl TurnTiming {
             };
             let mut bar = String::with_capacity(width);
             for i in 0..width {
-                bar.push(if i >= s && (i < e || (i == s && e == s)) {
+                bar.push(if i >= h && i < e && h > s {
+                    '·'
+                } else if i >= s && (i < e || (i == s && e == s)) {
                     fill
                 } else {
                     ' '

@@ -211,7 +211,7 @@ pub fn convert(input: &Path, text: &str, provider: Option<Provider>) -> Result<C
         let v = vcr::read(input, text, provider)?;
         (
             Kind::Vcr,
-            group(v.provider, v.found),
+            group(v.apis.into_iter().zip(v.found)),
             v.notes,
             v.recorded_at,
         )
@@ -242,12 +242,13 @@ fn is_vcr(input: &Path, text: &str) -> bool {
         .is_some_and(|v| v.get("interactions").is_some_and(Value::is_array))
 }
 
-/// Split exchanges into conversations: a request that does not continue the one before it
-/// (another first message, or a shorter history) starts a new one.
-fn group(provider: Provider, found: Vec<Found>) -> Vec<(Provider, Vec<Found>)> {
+/// Split exchanges into conversations: a request that does not continue the latest
+/// conversation of its API (another first message, or a shorter history) starts a new one.
+/// Calls to several APIs interleave: each continues its own API's conversation.
+fn group(found: impl IntoIterator<Item = (Provider, Found)>) -> Vec<(Provider, Vec<Found>)> {
     let mut out: Vec<(Provider, Vec<Found>)> = Vec::new();
-    for f in found {
-        match out.last_mut() {
+    for (provider, f) in found {
+        match out.iter_mut().rev().find(|(p, _)| *p == provider) {
             Some((_, list))
                 if list
                     .last()

@@ -138,10 +138,14 @@ impl<'de> Deserialize<'de> for HeaderValues {
 /// What a vcrpy cassette holds for tooltape.
 #[derive(Debug)]
 pub struct Read {
-    /// The API of the model calls.
+    /// The API of the first model call.
     pub provider: Provider,
     /// The model calls answered 2xx, in order (a repeated request keeps its last answer).
     pub found: Vec<Found>,
+    /// The API of each of them: a cassette may hold calls to several APIs (an agent that plans
+    /// with one and summarises with another); each API's conversations become cassettes of
+    /// their own.
+    pub apis: Vec<Provider>,
     /// The interactions skipped and why.
     pub notes: Vec<String>,
     /// When the first model call was answered (its `Date` header), RFC 3339.
@@ -165,6 +169,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
     // The API of the calls, and the interaction that set it (`None`: --provider did).
     let mut provider: Option<(Provider, Option<usize>)> = forced.map(|p| (p, None));
     let mut found: Vec<Found> = Vec::new();
+    let mut apis: Vec<Provider> = Vec::new();
     let mut notes = Vec::new();
     let mut recorded_at = None;
     // The note that says the last exchange was kept (rewritten when a repeat replaces it).
@@ -190,20 +195,15 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
         }
         match provider {
             None => provider = Some((p, Some(i))),
-            Some((first, _)) if first == p => {}
-            Some((first, j)) => {
-                let why = match j {
-                    None => format!("--provider says {first}"),
-                    Some(j) => format!("interactions[{j}] called {first}"),
-                };
-                return Err(Error::invalid(
-                    at(""),
-                    format!(
-                        "{method} {path} calls {p}, but {why}: a cassette holds one API; \
-                         split the vcrpy cassette, or keep one API's calls"
-                    ),
+            // --provider keeps that API's calls only.
+            Some((first, None)) if first != p => {
+                notes.push(format!(
+                    "{place}: skipped {method} {path}, a {p} call (--provider says {first})"
                 ));
+                continue;
             }
+            // Several APIs: each API's conversations are split into cassettes of their own.
+            Some(_) => {}
         }
         let fmt = provider::format(p);
         let request = match &it.request.parsed_body {
@@ -225,6 +225,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
         }
         if let Some(prev) = found.last_mut()
             && prev.request == request
+            && apis.last() == Some(&p)
         {
             // A retry answered twice (or an episode recorded again): one request, its last answer.
             if let Some(k) = last_kept {
@@ -259,6 +260,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
             place,
             synthesized: false,
         });
+        apis.push(p);
     }
     let Some((provider, _)) = provider.filter(|_| !found.is_empty()) else {
         return Err(Error::invalid(
@@ -278,6 +280,7 @@ pub fn read(file: &Path, text: &str, forced: Option<Provider>) -> Result<Read, E
     Ok(Read {
         provider,
         found,
+        apis,
         notes,
         recorded_at,
     })

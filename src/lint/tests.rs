@@ -362,3 +362,41 @@ fn findings_and_the_summary_read_as_documented() {
         "4 files checked (1 could not be read), 5 requests: 2 findings in 2 files"
     );
 }
+
+/// Issue #10 item 9, as a real recording shows it: the client resent its function_call items
+/// with `call_id` set to the `fc_…` item id and keyed its outputs the same way. One finding,
+/// naming the cause (not missing-result, unknown-result and missing-assistant-turn).
+#[test]
+fn a_rewritten_call_id_is_one_finding_that_names_it() {
+    let r = report("responses_rewritten_call_id.json");
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    let v = &r.findings[0].violation;
+    assert_eq!((v.rule, v.level), (RuleId::HistoryChanged, Level::Must));
+    assert!(
+        v.message
+            .contains("call #1 (get_weather): its id call_Paris became fc_01Paris"),
+        "{}",
+        v.message
+    );
+}
+
+/// Issue #10 item 10: a synthetic tool_use the model never made, answered; the API accepts
+/// it. Its result answers the call right before it (no unknown-result); the injected turn is
+/// a should-level history-changed.
+#[test]
+fn an_injected_answered_tool_use_is_a_should_level_history_change() {
+    let r = report("anthropic_injected_tool_use.json");
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    let f = &r.findings[0];
+    assert_eq!(
+        (f.violation.rule, f.violation.level, f.message),
+        (RuleId::HistoryChanged, Level::Should, Some(3))
+    );
+    assert!(
+        f.violation.message.contains(
+            "assistant turn the model never sent, with call(s) toolu_load01 (load_tools)"
+        ),
+        "{}",
+        f.violation.message
+    );
+}

@@ -331,6 +331,30 @@ pub(super) fn history_items<'a>(body: &'a Value, key: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The base URL variables of the OpenAI SDKs (`OPENAI_BASE_URL`) and of the frameworks that
+/// read the older name (`OPENAI_API_BASE`: LangChain, LiteLLM, openai-python 0.x), with the
+/// version, as both expect.
+pub(super) fn openai_base_url_env(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("OPENAI_BASE_URL", format!("{base}/v1")),
+        ("OPENAI_API_BASE", format!("{base}/v1")),
+    ]
+}
+
+/// Settings of the OpenAI SDKs and frameworks that send a request elsewhere or with another
+/// account's headers: the organisation and project (sent as headers the mock does not
+/// know), Azure OpenAI's endpoint, key and API type.
+pub(super) const OPENAI_ENV_REMOVE: &[&str] = &[
+    "OPENAI_ORG_ID",
+    "OPENAI_ORGANIZATION",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_API_TYPE",
+    "OPENAI_API_VERSION",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -401,6 +401,12 @@ pub trait Format: Send + Sync {
     /// Parse a request body a handler sent.
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError>;
 
+    /// Replace references to items the API stores (Responses `{"type": "item_reference",
+    /// "id": "msg_…"}`, which the Vercel AI SDK sends for the assistant's earlier output and the
+    /// API resolves) by the items they name, looked up in the reply bodies `served` so far.
+    /// A reference to no item served is kept as it is. APIs without stored items do nothing.
+    fn resolve_references(&self, _request: &mut Request, _served: &[Value]) {}
+
     /// Parse a non-streamed reply body.
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError>;
 

@@ -100,6 +100,8 @@ struct State {
 struct Turn {
     index: usize,
     reply_at: Duration,
+    /// When the reply had been sent in full (later than `reply_at` for a stream with gaps).
+    reply_end: Duration,
     served: Reply,
     previous: Request,
     invocations: Vec<Invocation>,
@@ -226,7 +228,7 @@ impl Session {
             return Err(self.reject(msg));
         }
         let fmt = provider::format(self.provider());
-        let request = match fmt.parse_request(body) {
+        let mut request = match fmt.parse_request(body) {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!(
@@ -241,6 +243,7 @@ impl Session {
             }
         };
         let k = st.served;
+        fmt.resolve_references(&mut request, &self.scenario.cassette.reply_bodies[..k]);
         if k == 0 {
             st.notes.extend(self.drift(&request));
         }
@@ -301,6 +304,7 @@ impl Session {
             st.turn = Some(Turn {
                 index: k,
                 reply_at: self.since_start(now),
+                reply_end: self.since_start(now),
                 served: reply,
                 previous: request,
                 invocations: Vec::new(),
@@ -323,6 +327,16 @@ impl Session {
             body: exchanges.reply_bodies[k].clone(),
             stream: exchanges.recorded_streams[k].clone(),
         })
+    }
+
+    /// The transport streams reply `index` with its recorded gaps, taking `duration` to send:
+    /// the handler's overhead counts from the end of the stream, not from its request.
+    #[cfg(feature = "mock")]
+    pub(crate) fn streaming(&self, index: usize, duration: Duration) {
+        let mut st = self.lock();
+        if let Some(turn) = st.turn.as_mut().filter(|t| t.index == index) {
+            turn.reply_end = turn.reply_at + duration;
+        }
     }
 
     /// How the handler's own first request differs from the recording: information, never a
@@ -389,6 +403,7 @@ impl Session {
             execution: Execution {
                 invocations: turn.invocations,
                 reply_at: turn.reply_at,
+                reply_end: turn.reply_end,
                 judged_at: self.since_start(at),
                 judged_seq: seq,
                 deadline_expired,
@@ -503,6 +518,7 @@ impl Session {
             ended: End::Open,
             start_seq: seq,
             end_seq: None,
+            held: Duration::ZERO,
         });
         turn.release.push(None);
         let turn_index = turn.index;
@@ -618,6 +634,12 @@ impl Session {
         if let Some(turn) = st.turn.as_mut().filter(|t| t.index == turn_index)
             && let Some(v) = turn.invocations.get_mut(inv)
         {
+            // Held: from when its scripted latency ran out to when the harness let it go (or
+            // the handler gave up on it), whichever came first.
+            if let (Some(i), Some(release)) = (v.call, turn.release[inv]) {
+                let natural = self.t0 + v.start + self.latencies[turn_index][i];
+                v.held = release.min(now).saturating_duration_since(natural);
+            }
             v.end = Some(now.saturating_duration_since(self.t0));
             v.end_seq = Some(seq);
             v.ended = ended;

@@ -150,6 +150,11 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
 fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> bool) -> String {
     let mut out = String::new();
     let mut shown: Vec<(String, Vec<String>)> = Vec::new();
+    // Each note once, with the orders it applies to (a rejection reads the same in each).
+    let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
+    // The handler's output is shown once: with the first run error, else with the first run
+    // that broke a rule.
+    let mut output_shown = false;
     for run in &s.runs {
         if let Some(e) = &run.error {
             let _ = writeln!(
@@ -158,7 +163,8 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
                 run.order, run.seed
             );
             if let Some(output) = &run.output {
-                out.push_str(&output_tail(output));
+                out.push_str(&output_tail(output, None));
+                output_shown = true;
             }
         }
         for v in &run.violations {
@@ -236,9 +242,28 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
                 }
             }
         }
-        for n in &run.notes {
-            let _ = writeln!(out, "       {DIM}note [order {}]: {n}{DIM:#}", run.order);
+        if !output_shown
+            && run.error.is_none()
+            && !run.passed(lenient)
+            && let Some(output) = &run.output
+        {
+            out.push_str(&output_tail(output, Some(&run.order)));
+            output_shown = true;
         }
+        for n in &run.notes {
+            match notes.iter_mut().find(|(text, _)| text == n) {
+                Some((_, orders)) => orders.push(&run.order),
+                None => notes.push((n, vec![&run.order])),
+            }
+        }
+    }
+    for (n, orders) in notes {
+        let label = if orders.len() == 1 { "order" } else { "orders" };
+        let _ = writeln!(
+            out,
+            "       {DIM}note [{label} {}]: {n}{DIM:#}",
+            orders.join(", ")
+        );
     }
     let repeated: Vec<String> = shown
         .iter()
@@ -268,12 +293,16 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
     out
 }
 
-/// The last lines of what a handler process printed.
-fn output_tail(output: &str) -> String {
+/// The last lines of what a handler process printed (in the run of `order`, when named).
+fn output_tail(output: &str, order: Option<&str>) -> String {
     let lines: Vec<&str> = output.lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
     let skip = lines.len().saturating_sub(OUTPUT_TAIL);
     let mut out = format!(
-        "       {DIM}output of the handler{}:{DIM:#}\n",
+        "       {DIM}output of the handler{}{}:{DIM:#}\n",
+        order.map(|o| format!(" in order {o}")).unwrap_or_default(),
         if skip > 0 {
             format!(" (last {OUTPUT_TAIL} lines)")
         } else {

@@ -286,13 +286,18 @@ fn draw_run(
 /// names get a red mark. Returns the next free y.
 fn draw_turn(out: &mut String, t: &TurnTiming, blamed: &[&str], mut y: f64) -> f64 {
     let figures = format!(
-        "{} call(s) · wall {} · tools {} · concurrency {:.2} · peak {} in flight · efficiency {:.0}%",
+        "{} call(s) · wall {} · tools {} · concurrency {:.2} · peak {} in flight · efficiency {:.0}%{}",
         t.calls,
         ms_label(ms(t.wall)),
         ms_label(ms(t.tool_sum)),
         t.concurrency,
         t.peak_in_flight,
-        t.efficiency * 100.0
+        t.efficiency * 100.0,
+        if t.held.is_zero() {
+            String::new()
+        } else {
+            format!(" · held by tooltape {}", ms_label(ms(t.held)))
+        }
     );
     let _ = write!(
         out,

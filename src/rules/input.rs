@@ -120,6 +120,11 @@ pub struct Invocation {
     pub end: Option<Duration>,
     /// How it ended.
     pub ended: End,
+    /// How long the harness kept it past its scripted latency: the real-clock barrier waiting
+    /// for the turn's other calls, or a completion order making it finish after a slower call.
+    /// Harness time, not the handler's: the timing figures leave it out.
+    #[serde(rename = "held_ms", serialize_with = "ser_ms")]
+    pub held: Duration,
     /// Sequence number of its start among all tool events of the run (exact ordering even
     /// when no time passes between events).
     #[serde(skip)]
@@ -146,8 +151,11 @@ impl Invocation {
 pub struct Execution {
     /// Tool invocations during the turn, in arrival order.
     pub invocations: Vec<Invocation>,
-    /// When the reply was served.
+    /// When the reply was served (its request arrived).
     pub reply_at: Duration,
+    /// When the served reply had been sent in full: `reply_at` for a body, later for a stream
+    /// sent with its recorded gaps between events.
+    pub reply_end: Duration,
     /// When the follow-up arrived (or the turn was judged without one).
     pub judged_at: Duration,
     /// The event sequence number at that moment.

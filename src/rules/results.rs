@@ -8,7 +8,7 @@ use crate::rules::catalogue::{Check, Family, Refused, Rule, Turn};
 use crate::rules::input::{Execution, Match, Outcome, TurnMessages};
 use crate::rules::shape::{Shape, results_at, wire_of};
 use crate::rules::{Level, RuleId, Violation};
-use crate::transcript::{Part, Request};
+use crate::transcript::{Part, Request, Role};
 use crate::util::clip;
 
 /// Run `check` on a turn that has a follow-up (and so a shape); without one, nothing to judge.
@@ -145,13 +145,24 @@ pub(crate) fn missing(
         .collect()
 }
 
-/// `unknown-result`: every result answers an open call (or is an earlier turn's, kept in history).
+/// `unknown-result`: every result answers an open call (or is an earlier turn's, kept in
+/// history). As the APIs do, a result also answers a call of the assistant message right
+/// before its own: a turn the client injected (and answered) is not this rule's; it is
+/// reported by `history-changed`.
 pub(crate) fn unknown(obs: &TurnMessages, f: &Request) -> Vec<Violation> {
     let open: BTreeSet<&str> = obs.call_ids().collect();
     // An earlier turn's result may stay in the history, but not be sent again.
     let count = |r: &Request, id: &str| result_ids(r).filter(|x| *x == id).count();
+    let answers_the_turn_before = |id: &str| {
+        results_at(f, id).iter().all(|&(mi, _)| {
+            mi > 0
+                && f.messages[mi - 1].role == Role::Assistant
+                && f.messages[mi - 1].calls().any(|c| c.id == id)
+        })
+    };
     result_ids(f)
         .filter(|id| !open.contains(id) && count(f, id) > count(&obs.previous, id))
+        .filter(|id| !answers_the_turn_before(id))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .map(|id| {

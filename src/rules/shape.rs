@@ -73,14 +73,26 @@ pub(crate) struct Shape {
     pub result_msgs: Vec<usize>,
     /// For each call (in call order), the results sent for it.
     pub results_by_call: Vec<Vec<ToolResult>>,
+    /// For each call, the id the follow-up's copy of the assistant turn gave it instead of the
+    /// model's, when the handler rewrote it (a client that resends a Responses `function_call`
+    /// with its `fc_…` item id as `call_id`). Its results are then looked for under that id:
+    /// one cause, reported once, by `history-changed`.
+    pub renamed: Vec<Option<String>>,
 }
 
 impl Shape {
     pub(crate) fn of(obs: &TurnMessages, f: &Request) -> Shape {
+        let renamed = renamed_ids(obs, f);
         let ids: Vec<&str> = obs.call_ids().collect();
-        let assistant = f.messages.iter().position(|m| {
-            m.role == Role::Assistant && m.calls().any(|c| ids.contains(&c.id.as_str()))
-        });
+        let known = |id: &str| {
+            ids.iter()
+                .zip(&renamed)
+                .position(|(c, r)| *c == id || r.as_deref() == Some(id))
+        };
+        let assistant = f
+            .messages
+            .iter()
+            .position(|m| m.role == Role::Assistant && m.calls().any(|c| known(&c.id).is_some()));
         let (chained, chained_elsewhere) = match (&f.previous_response_id, &obs.served.id) {
             (Some(p), Some(served)) if p == served => (true, None),
             (Some(p), _) => (false, Some(p.clone())),
@@ -91,7 +103,7 @@ impl Shape {
         for (mi, m) in f.messages.iter().enumerate() {
             let mut holds = false;
             for r in m.results() {
-                if let Some(ci) = ids.iter().position(|id| *id == r.call_id) {
+                if let Some(ci) = known(&r.call_id) {
                     results_by_call[ci].push(r.clone());
                     holds = true;
                 }
@@ -106,8 +118,41 @@ impl Shape {
             chained_elsewhere,
             result_msgs,
             results_by_call,
+            renamed,
         }
     }
+}
+
+/// Calls whose id the follow-up rewrote: the first assistant message that repeats the turn's
+/// calls (same names and inputs, in order) but with ids of its own. A rewrite that swaps
+/// the model's ids between calls is not one: that is a pairing bug the results rules judge.
+fn renamed_ids(obs: &TurnMessages, f: &Request) -> Vec<Option<String>> {
+    let none = vec![None; obs.calls.len()];
+    let served: Vec<&str> = obs.call_ids().collect();
+    let copy = f.messages.iter().find_map(|m| {
+        let calls: Vec<_> = m.calls().collect();
+        (m.role == Role::Assistant
+            && calls.len() == obs.calls.len()
+            && calls
+                .iter()
+                .zip(&obs.calls)
+                .all(|(a, b)| a.name == b.call.name && a.input == b.call.input))
+        .then_some(calls)
+    });
+    let Some(copy) = copy else {
+        return none;
+    };
+    if copy
+        .iter()
+        .zip(&served)
+        .any(|(c, s)| c.id != *s && served.contains(&c.id.as_str()))
+    {
+        return none;
+    }
+    copy.iter()
+        .zip(&served)
+        .map(|(c, s)| (c.id != *s).then(|| c.id.clone()))
+        .collect()
 }
 
 /// The wire index of part `pi` of `m`: exact where each wire entry gave one part (Chat tool

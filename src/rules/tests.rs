@@ -248,6 +248,7 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
                 },
                 start_seq: s,
                 end_seq: Some(e),
+                held: Duration::ZERO,
             }
         })
         .collect();
@@ -280,6 +281,7 @@ fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
         execution: Execution {
             invocations: Vec::new(),
             reply_at: Duration::ZERO,
+            reply_end: Duration::ZERO,
             judged_at: Duration::ZERO,
             judged_seq: 0,
             deadline_expired: false,
@@ -1151,7 +1153,7 @@ fn history_changed_fires_for_a_dropped_earlier_message() {
             RuleId::HistoryChanged,
             Level::Must,
             None,
-            "differs from the handler's previous request",
+            "of the previous request was dropped",
         );
         assert!(v.diff.is_some());
     }
@@ -1262,6 +1264,157 @@ fn history_changed_treats_is_error_false_as_absent() {
         }
     });
     expect_clean(&obs);
+}
+
+/// Issue #10 item 6: the message names the change (where, before, after); a call's input
+/// altered is must-level.
+#[test]
+fn history_changed_names_an_altered_input_with_its_path() {
+    for p in Provider::ALL {
+        let mut obs = two_calls(p);
+        with_followup_messages(&mut obs, |m| {
+            for part in &mut m[1].parts {
+                if let Part::Call(c) = part
+                    && c.input == json!({"city": "Rome"})
+                {
+                    c.input = json!({"city": "Milan"});
+                }
+            }
+        });
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Must,
+            None,
+            &format!(
+                "call {} (get_weather): its input at `input.city`: \"Rome\" became \"Milan\"",
+                cid(p, "B")
+            ),
+        );
+    }
+}
+
+/// Issue #10 item 6: only the assistant's text differs (LiteLLM puts a placeholder where the
+/// reply had empty text): the APIs accept it, so should-level, and the message says so.
+#[test]
+fn history_changed_is_should_level_for_assistant_text_only() {
+    for p in Provider::ALL {
+        let mut obs = two_calls(p);
+        obs.messages.served.message.parts[0] = text("");
+        let results = correct_results(&obs);
+        answer_with(&mut obs, results);
+        with_followup_messages(&mut obs, |m| m[1].parts[0] = text("(no content)"));
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Should,
+            None,
+            "its text no text became \"(no content)\" (assistant text only",
+        );
+        assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged]);
+        // The same edit in an earlier turn's assistant message of the history.
+        let mut obs = second_turn(p);
+        obs.messages.previous.messages[1]
+            .parts
+            .insert(0, text("Checking."));
+        let results = correct_results(&obs);
+        answer_with(&mut obs, results);
+        with_followup_messages(&mut obs, |m| m[1].parts[0] = text("Checking now."));
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Should,
+            None,
+            "message #1 (assistant) differs from the handler's previous request: its text \"Checking.\" became \"Checking now.\"",
+        );
+    }
+}
+
+/// Issue #10 item 10: a client injects an assistant turn with a call the model never made
+/// (a synthetic call to load deferred tools) and answers it. The API accepts it: its result
+/// answers the call right before it, so it is no unknown-result; the injected turn is a
+/// should-level history-changed.
+#[test]
+fn an_injected_answered_turn_is_history_changed_at_should_level_not_unknown_result() {
+    for p in Provider::ALL {
+        let mut obs = two_calls(p);
+        let results = correct_results(&obs);
+        let x = call(&cid(p, "X"), "load_tools", json!({"names": ["search"]}));
+        let injected = vec![
+            results_message(p, results),
+            assistant(p, vec![Part::Call(x.clone())]),
+            results_message(p, vec![res(&x.id, "loaded")]),
+        ];
+        answer(&mut obs, injected);
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Should,
+            None,
+            &format!(
+                "message #{} is an assistant turn the model never sent, with call(s) {} (load_tools)",
+                obs.messages.followup.as_ref().unwrap().messages[3].wire_index,
+                x.id
+            ),
+        );
+        assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged], "{p}");
+
+        // Injected into the earlier history (before turn 1's messages) of a second turn.
+        let mut obs = second_turn(p);
+        with_followup_messages(&mut obs, |m| {
+            m.insert(1, assistant(p, vec![Part::Call(x.clone())]));
+            m.insert(2, results_message(p, vec![res(&x.id, "loaded")]));
+        });
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Should,
+            None,
+            &format!(
+                "2 message(s) inserted at #1: an assistant turn the model never sent, with call(s) {} (load_tools)",
+                x.id
+            ),
+        );
+        assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged], "{p}");
+    }
+}
+
+/// Issue #10 item 9: the client resends the calls under ids of its own (a Responses
+/// function_call's `fc_…` item id as its `call_id`) and keys the results the same way. One
+/// cause, one violation that names it: not missing-result, unknown-result and
+/// missing-assistant-turn besides.
+#[test]
+fn a_rewritten_call_id_is_one_history_changed_not_three_results_violations() {
+    for p in Provider::ALL {
+        let mut obs = two_calls(p);
+        let outputs: Vec<String> = (0..2).map(|i| output_text(&obs, i)).collect();
+        let served = obs.messages.served.message.clone();
+        let mut copy = served.clone();
+        for part in &mut copy.parts {
+            if let Part::Call(c) = part {
+                c.id = format!("fc_{}", c.id);
+            }
+        }
+        let a = format!("fc_{}", cid(p, "A"));
+        let b = format!("fc_{}", cid(p, "B"));
+        let results = results_message(p, vec![res(&a, &outputs[0]), res(&b, &outputs[1])]);
+        answer(&mut obs, vec![results]);
+        with_followup_messages(&mut obs, |m| m[1] = copy.clone());
+        expect_one(
+            &obs,
+            RuleId::HistoryChanged,
+            Level::Must,
+            None,
+            &format!("call #1 (get_weather): its id {} became {a}", cid(p, "A")),
+        );
+        assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged], "{p}");
+
+        // The same rewrite with the results swapped is still caught as mismatched.
+        let results = results_message(p, vec![res(&a, &outputs[1]), res(&b, &outputs[0])]);
+        answer(&mut obs, vec![results]);
+        with_followup_messages(&mut obs, |m| m[1] = copy.clone());
+        assert!(rules_of(&obs).contains(&RuleId::MismatchedResult), "{p}");
+    }
 }
 
 #[test]
@@ -1780,6 +1933,7 @@ fn wrong_arguments_fires_for_a_tool_no_call_asks_for() {
         ended: End::Failed,
         start_seq: 1,
         end_seq: Some(2),
+        held: Duration::ZERO,
     });
     let v = expect_one(
         &obs,

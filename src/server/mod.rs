@@ -274,7 +274,12 @@ async fn model(
             rejection.body,
         ),
         Ok(served) if stream => match served.stream {
-            Some(events) => CachedResponse::Stream(events.to_vec(), endpoint.framing),
+            Some(events) => {
+                let gaps: u64 = events.iter().map(|e| e.gap_ms).sum();
+                let sent = Duration::from_millis(gaps).mul_f64(s.time_scale);
+                s.session.streaming(served.index, sent);
+                CachedResponse::Stream(events.to_vec(), endpoint.framing)
+            }
             None => match fmt
                 .stream_from_reply_as(&served.body, s.session.scenario.file.stream_chunking)
             {

@@ -8,6 +8,7 @@ mod ci_recipes;
 mod cli;
 mod cli_lint;
 mod docs;
+mod honest_verdicts;
 mod import;
 mod library;
 mod real_clock;
@@ -17,3 +18,4 @@ mod server;
 mod timeline_render;
 mod ts_agents;
 mod verdicts;
+

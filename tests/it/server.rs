@@ -9,13 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tooltape::replay::order;
 use tooltape::server::MockRun;
 
-struct Resp {
-    status: u16,
-    headers: String,
-    body: String,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: String,
 }
 
-async fn post(
+pub(crate) async fn post(
     addr: std::net::SocketAddr,
     path: &str,
     headers: &[(&str, &str)],

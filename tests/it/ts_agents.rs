@@ -373,9 +373,9 @@ fn vercel_openai_responses_agent_passes_plain_json_without_store() {
 
 /// With `store` left on (the SDK's default) the follow-up resends the assistant's text message
 /// as `{"type":"item_reference","id":"msg_…"}`, which the API resolves to the stored item; the
-/// history is unchanged, but tooltape reports history-changed today.
+/// history is unchanged, and tooltape resolves the reference against the items it served (issue
+/// #10 item 5). One run, one order: about 3 s of CI.
 #[test]
-#[ignore = "tooltape bug (issue #10 item 5): an `item_reference` to the served message is reported as history-changed"]
 fn vercel_openai_responses_agent_passes_with_item_references() {
     let Some(r) = run(
         &["vercel_agent.js", "openai-responses"],

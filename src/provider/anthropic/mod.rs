@@ -58,7 +58,13 @@ impl Format for Anthropic {
     }
 
     fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
-        vec![("ANTHROPIC_BASE_URL", base.to_string())]
+        // The SDKs read ANTHROPIC_BASE_URL; LangChain also ANTHROPIC_API_URL, LiteLLM
+        // ANTHROPIC_API_BASE (all without a version).
+        vec![
+            ("ANTHROPIC_BASE_URL", base.to_string()),
+            ("ANTHROPIC_API_URL", base.to_string()),
+            ("ANTHROPIC_API_BASE", base.to_string()),
+        ]
     }
 
     fn key_env(&self) -> &'static [(&'static str, &'static str)] {
@@ -66,8 +72,16 @@ impl Format for Anthropic {
     }
 
     fn env_remove(&self) -> &'static [&'static str] {
-        // The SDKs prefer a bearer token to the key when both are set.
-        &["ANTHROPIC_AUTH_TOKEN"]
+        // The SDKs prefer a bearer token to the key when both are set; the others send the
+        // SDKs' Bedrock and Vertex clients (and Claude Code) to those clouds.
+        &[
+            "ANTHROPIC_AUTH_TOKEN",
+            "ANTHROPIC_BEDROCK_BASE_URL",
+            "ANTHROPIC_VERTEX_BASE_URL",
+            "ANTHROPIC_VERTEX_PROJECT_ID",
+            "CLAUDE_CODE_USE_BEDROCK",
+            "CLAUDE_CODE_USE_VERTEX",
+        ]
     }
 
     fn header_signs(&self) -> &'static [&'static str] {

@@ -93,22 +93,21 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
         let path = at_index("messages", i);
         let obj = object(entry, &path, "a message object")?;
-        let role = match str_field(obj, "role", &path)? {
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            other => {
-                return Err(FormatError::new(
-                    at_key(&path, "role"),
-                    format!(
-                        "expected \"user\" or \"assistant\" (system text goes in the \
-                         top-level `system` field), found {other:?}"
-                    ),
-                ));
-            }
+        let (role, parts) = match str_field(obj, "role", &path)? {
+            "user" => (Role::User, None),
+            "assistant" => (Role::Assistant, None),
+            // The API accepts `system` messages inside `messages` (2026); roles it may add
+            // later are kept whole, as instructions the rules pass over.
+            "system" => (Role::System, None),
+            _ => (Role::System, Some(vec![Part::Other(entry.clone())])),
+        };
+        let parts = match parts {
+            Some(kept) => kept,
+            None => parse_content(obj.get("content"), &at_key(&path, "content"))?,
         };
         messages.push(Message {
             role,
-            parts: parse_content(obj.get("content"), &at_key(&path, "content"))?,
+            parts,
             wire_index: i,
             wire_len: 1,
         });

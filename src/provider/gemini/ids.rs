@@ -42,7 +42,7 @@ pub(super) fn parse_synthetic(id: &str) -> Option<(&str, usize)> {
 }
 
 /// Whether `id` is synthetic (the call had no id on the wire).
-pub(super) fn is_synthetic(id: &str) -> bool {
+pub(in crate::provider) fn is_synthetic(id: &str) -> bool {
     parse_synthetic(id).is_some()
 }
 
@@ -99,7 +99,7 @@ pub(super) fn canonical(v: &Value, out: &mut String) {
 }
 
 /// Ids for the calls of one turn: the id each call carries, or its synthetic one.
-pub(super) fn call_ids(calls: &[(&str, &Value, Option<&str>)]) -> Vec<String> {
+pub(in crate::provider) fn call_ids(calls: &[(&str, &Value, Option<&str>)]) -> Vec<String> {
     let needs = calls.iter().any(|(_, _, id)| id.is_none());
     let fp = needs.then(|| fingerprint(calls.iter().map(|(n, a, _)| (*n, *a))));
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -120,20 +120,26 @@ pub(super) fn call_ids(calls: &[(&str, &Value, Option<&str>)]) -> Vec<String> {
 /// The pairing state while reading a conversation in order: the calls of the latest model turn
 /// with calls, and how many id-less results of each name have been paired with them.
 #[derive(Debug, Default)]
-pub(super) struct Pairing {
+pub(in crate::provider) struct Pairing {
     /// Per name, the ids of that turn's calls of that name, in order.
     calls: BTreeMap<String, Vec<String>>,
     fp: Option<u32>,
     taken: BTreeMap<String, usize>,
+    /// Every call's id in order, and how many results without a name were paired by
+    /// position (OpenAI-compatible servers' tool messages carry neither id nor name).
+    in_order: Vec<String>,
+    taken_in_order: usize,
 }
 
 impl Pairing {
     /// A model turn with these calls (`(name, args, neutral id)`) opens: later results pair
     /// with it.
-    pub(super) fn open(&mut self, calls: &[(&str, &Value, String)]) {
+    pub(in crate::provider) fn open(&mut self, calls: &[(&str, &Value, String)]) {
         self.fp = Some(fingerprint(calls.iter().map(|(n, a, _)| (*n, *a))));
         self.calls.clear();
         self.taken.clear();
+        self.in_order = calls.iter().map(|(_, _, id)| id.clone()).collect();
+        self.taken_in_order = 0;
         for (name, _, id) in calls {
             self.calls
                 .entry(name.to_string())
@@ -144,13 +150,26 @@ impl Pairing {
 
     /// The id of an id-less result for a call named `name`: the next call of that name in the
     /// open turn, or an id no call has.
-    pub(super) fn pair(&mut self, name: &str) -> String {
+    pub(in crate::provider) fn pair(&mut self, name: &str) -> String {
         let k = self.taken.entry(name.to_string()).or_default();
         let nth = *k;
         *k += 1;
         match self.calls.get(name).and_then(|ids| ids.get(nth)) {
             Some(id) => id.clone(),
             None => synthetic(name, nth, self.fp),
+        }
+    }
+}
+
+impl Pairing {
+    /// The id of an id-less result that names no call: the next call of the open turn by
+    /// position, or an id no call has.
+    pub(in crate::provider) fn pair_by_position(&mut self) -> String {
+        let nth = self.taken_in_order;
+        self.taken_in_order += 1;
+        match self.in_order.get(nth) {
+            Some(id) => id.clone(),
+            None => synthetic("result", nth, self.fp),
         }
     }
 }

@@ -19,7 +19,7 @@
 //! writes one at a time (`unsafe-parallel-writes`).
 
 mod follow_up;
-mod ids;
+pub(super) mod ids;
 mod parse;
 mod stream;
 #[cfg(test)]
@@ -121,7 +121,15 @@ impl Format for Gemini {
     fn env_remove(&self) -> &'static [&'static str] {
         // google-genai prefers GOOGLE_API_KEY to GEMINI_API_KEY (and warns on every run when
         // both are set); GOOGLE_GENAI_USE_VERTEXAI would send it to Vertex AI instead.
-        &["GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI"]
+        // The rest point it at a Vertex AI project, or LiteLLM at another Gemini host.
+        &[
+            "GOOGLE_API_KEY",
+            "GOOGLE_GENAI_USE_VERTEXAI",
+            "GOOGLE_CLOUD_PROJECT",
+            "GOOGLE_CLOUD_LOCATION",
+            "GOOGLE_VERTEX_BASE_URL",
+            "GEMINI_API_BASE",
+        ]
     }
 
     fn header_signs(&self) -> &'static [&'static str] {

@@ -57,7 +57,7 @@ impl Format for OpenAiChat {
     }
 
     fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
-        vec![("OPENAI_BASE_URL", format!("{base}/v1"))]
+        super::common::openai_base_url_env(base)
     }
 
     fn key_env(&self) -> &'static [(&'static str, &'static str)] {
@@ -65,7 +65,7 @@ impl Format for OpenAiChat {
     }
 
     fn env_remove(&self) -> &'static [&'static str] {
-        &[]
+        super::common::OPENAI_ENV_REMOVE
     }
 
     fn header_signs(&self) -> &'static [&'static str] {
@@ -82,6 +82,18 @@ impl Format for OpenAiChat {
 
     fn has_error_flag(&self) -> bool {
         false
+    }
+
+    fn pairing_note(&self, reply: &Reply) -> Option<String> {
+        reply
+            .calls()
+            .iter()
+            .any(|c| parse::is_synthetic(&c.id))
+            .then(|| {
+                "its calls carry no ids (an OpenAI-compatible server): results are matched to \
+                 them by name, then by position, as clients must then match them"
+                    .to_string()
+            })
     }
 
     fn results_first_in_message(&self) -> bool {

@@ -8,6 +8,7 @@ use super::super::common::{
     object, openai_parallel_disabled, opt_array_field, opt_str_field, parse_arguments, required,
     str_field,
 };
+use super::super::gemini::ids::{self, Pairing};
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
 /// A message's `content`: a string is one text part, an array holds parts (`text` parts become
@@ -40,7 +41,11 @@ pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<P
 /// carry free text `input`, kept as a string. Unknown kinds are kept whole.
 pub(super) fn parse_tool_call(call: &Value, path: &str) -> Result<Part, FormatError> {
     let obj = object(call, path, "a tool call object")?;
-    let id = str_field(obj, "id", path)?.to_string();
+    // OpenAI-compatible servers may give no id (or an empty one): the message's parser gives
+    // such calls a synthetic one ([`assistant_parts`]).
+    let id = opt_str_field(obj, "id", path)?
+        .unwrap_or_default()
+        .to_string();
     match obj.get("type").and_then(Value::as_str) {
         None | Some("function") => {
             let fpath = at_key(path, "function");
@@ -81,7 +86,41 @@ pub(super) fn assistant_parts(msg: &Obj, path: &str) -> Result<Vec<Part>, Format
             parts.push(parse_tool_call(call, &at_index(&cpath, i))?);
         }
     }
+    name_idless_calls(&mut parts);
     Ok(parts)
+}
+
+/// Calls without an id get the synthetic id `{name}#{k}@{fingerprint}` that the same turn
+/// always gets (as a reply, or in the next request's history), as Gemini's calls without ids
+/// do; their results are then paired by name, then by position ([`Pairing`]).
+fn name_idless_calls(parts: &mut [Part]) {
+    let calls: Vec<(&str, &Value, Option<&str>)> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Call(c) => Some((
+                c.name.as_str(),
+                &c.input,
+                (!c.id.is_empty()).then_some(c.id.as_str()),
+            )),
+            _ => None,
+        })
+        .collect();
+    if calls.iter().all(|c| c.2.is_some()) {
+        return;
+    }
+    let ids = ids::call_ids(&calls);
+    let calls = parts.iter_mut().filter_map(|p| match p {
+        Part::Call(c) => Some(c),
+        _ => None,
+    });
+    for (c, id) in calls.zip(ids) {
+        c.id = id;
+    }
+}
+
+/// Whether a call id is one tooltape made for a call without one.
+pub(super) fn is_synthetic(id: &str) -> bool {
+    ids::is_synthetic(id)
 }
 
 /// The name of an entry of `tools`: `function.name` for function tools, `custom.name` or a
@@ -96,6 +135,10 @@ pub(super) fn tool_name(tool: &Value) -> Option<&str> {
 pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages: Vec<Message> = Vec::new();
+    let mut pairing = Pairing::default();
+    // Whether the latest turn with calls had calls without ids (only then may a result
+    // without one be paired; else it is refused, as the API refuses it).
+    let mut idless_turn = false;
     for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
         let path = at_index("messages", i);
         let obj = object(entry, &path, "a message object")?;
@@ -104,20 +147,45 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             "user" => Role::User,
             "assistant" => Role::Assistant,
             "tool" => Role::Tool,
-            other => {
-                return Err(FormatError::new(
-                    at_key(&path, "role"),
-                    format!(
-                        "expected \"system\", \"developer\", \"user\", \"assistant\" or \
-                         \"tool\", found {other:?}"
-                    ),
-                ));
+            // A role the API may add later (or the legacy `function`): kept whole, as
+            // instructions the rules pass over.
+            _ => {
+                messages.push(Message {
+                    role: Role::System,
+                    parts: vec![Part::Other(entry.clone())],
+                    wire_index: i,
+                    wire_len: 1,
+                });
+                continue;
             }
         };
         let parts = match role {
-            Role::Assistant => assistant_parts(obj, &path)?,
+            Role::Assistant => {
+                let parts = assistant_parts(obj, &path)?;
+                let calls: Vec<(&str, &Value, String)> = parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Call(c) => Some((c.name.as_str(), &c.input, c.id.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                if !calls.is_empty() {
+                    pairing.open(&calls);
+                    idless_turn = calls.iter().any(|c| ids::is_synthetic(&c.2));
+                }
+                parts
+            }
             Role::Tool => vec![Part::Result(ToolResult {
-                call_id: str_field(obj, "tool_call_id", &path)?.to_string(),
+                // Without an id (OpenAI-compatible servers that give calls none): the call of
+                // the turn before with that `name`, else the next one by position.
+                call_id: match opt_str_field(obj, "tool_call_id", &path)? {
+                    Some(id) if !id.is_empty() => id.to_string(),
+                    _ if !idless_turn => str_field(obj, "tool_call_id", &path)?.to_string(),
+                    _ => match opt_str_field(obj, "name", &path)? {
+                        Some(name) => pairing.pair(name),
+                        None => pairing.pair_by_position(),
+                    },
+                },
                 content: flatten_content(obj.get("content"), &at_key(&path, "content"))?,
                 is_error: None,
             })],

@@ -54,7 +54,7 @@ impl Format for OpenAiResponses {
     }
 
     fn base_url_env(&self, base: &str) -> Vec<(&'static str, String)> {
-        vec![("OPENAI_BASE_URL", format!("{base}/v1"))]
+        super::common::openai_base_url_env(base)
     }
 
     fn key_env(&self) -> &'static [(&'static str, &'static str)] {
@@ -62,7 +62,7 @@ impl Format for OpenAiResponses {
     }
 
     fn env_remove(&self) -> &'static [&'static str] {
-        &[]
+        super::common::OPENAI_ENV_REMOVE
     }
 
     fn header_signs(&self) -> &'static [&'static str] {
@@ -123,6 +123,10 @@ impl Format for OpenAiResponses {
 
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError> {
         parse::parse_reply(body)
+    }
+
+    fn resolve_references(&self, request: &mut Request, served: &[Value]) {
+        parse::resolve_references(request, served)
     }
 
     fn reply_from_stream(&self, events: &[SseEvent]) -> Result<Value, FormatError> {

@@ -56,12 +56,12 @@ pub(super) fn parse_message_item(obj: &Obj, path: &str) -> Result<(Group, Vec<Pa
         "user" => Group::Own(Role::User),
         "system" | "developer" => Group::Own(Role::System),
         "assistant" => Group::ModelOutput,
-        other => {
-            return Err(FormatError::new(
-                at_key(path, "role"),
-                format!(
-                    "expected \"user\", \"system\", \"developer\" or \"assistant\", found {other:?}"
-                ),
+        // A role the API may add later: the item kept whole, as instructions the rules pass
+        // over.
+        _ => {
+            return Ok((
+                Group::Own(Role::System),
+                vec![Part::Other(Value::Object(obj.clone()))],
             ));
         }
     };
@@ -223,4 +223,44 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
         },
         stop,
     })
+}
+
+/// Replace each `item_reference` part by the parts of the output item with that id among the
+/// replies served (the API resolves references against the items it stored; an assistant
+/// `message`, a `reasoning` or a `function_call` item all stay in the assistant turn).
+pub(super) fn resolve_references(request: &mut Request, served: &[Value]) {
+    let find = |id: &str| {
+        served
+            .iter()
+            .filter_map(|body| body.get("output").and_then(Value::as_array))
+            .flatten()
+            .find(|item| item.get("id").and_then(Value::as_str) == Some(id))
+    };
+    for message in &mut request.messages {
+        if !message.parts.iter().any(|p| reference_id(p).is_some()) {
+            continue;
+        }
+        let mut parts = Vec::with_capacity(message.parts.len());
+        for part in std::mem::take(&mut message.parts) {
+            let resolved = reference_id(&part)
+                .and_then(find)
+                .and_then(|item| parse_item(item, "").ok())
+                .filter(|(group, _)| *group == Group::ModelOutput);
+            match resolved {
+                Some((_, item_parts)) => parts.extend(item_parts),
+                None => parts.push(part),
+            }
+        }
+        message.parts = parts;
+    }
+}
+
+/// The id an `item_reference` part names.
+fn reference_id(part: &Part) -> Option<&str> {
+    match part {
+        Part::Other(v) if v.get("type").and_then(Value::as_str) == Some("item_reference") => {
+            v.get("id").and_then(Value::as_str)
+        }
+        _ => None,
+    }
 }
