@@ -332,7 +332,7 @@ impl Session {
             .iter()
             .flatten()
             .map(|c| c.call.name.as_str())
-            .filter(|n| !request.tools.iter().any(|t| t == n))
+            .filter(|n| request.tool(n).is_none())
             .collect();
         called.sort_unstable();
         called.dedup();

@@ -21,6 +21,7 @@
 mod follow_up;
 mod ids;
 mod parse;
+mod schema;
 mod stream;
 #[cfg(test)]
 mod tests;
