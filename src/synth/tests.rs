@@ -368,3 +368,40 @@ fn side_effecting_by_name_pattern_or_annotation() {
     assert!(marked(&tool("write", Some(json!({"readOnlyHint": false})))));
     assert!(!marked(&tool("read", Some(json!({"readOnlyHint": true})))));
 }
+
+/// Item 4: a recorded call whose input does not fit the handler's own schema for that tool is
+/// named in a drift note, with the property; a fitting schema gives no such note.
+#[test]
+fn drift_notes_name_the_property_a_recorded_call_misfits() {
+    use std::sync::Arc;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/anthropic-three_parallel.json");
+    let scenario = Arc::new(crate::scenario::load(&path).unwrap());
+    let notes_for = |unit_enum: Value| {
+        let handler = crate::handler::from_fn("schema-drift", move |env| {
+            let unit_enum = unit_enum.clone();
+            async move {
+                let mut request = env.initial_request();
+                request["tools"][0]["input_schema"]["properties"]["unit"]["enum"] = unit_enum;
+                let _ = env.model(request).await;
+                Ok(())
+            }
+        });
+        let report = crate::handler::run_scenario(scenario.clone(), &handler, 42);
+        report.runs[0].notes.clone()
+    };
+    let misfit: Vec<String> = notes_for(json!(["kelvin"]))
+        .into_iter()
+        .filter(|n| n.contains("input schema"))
+        .collect();
+    assert!(!misfit.is_empty(), "no schema drift note");
+    assert!(
+        misfit[0].contains("to get_weather") && misfit[0].contains("(property `unit`)"),
+        "{misfit:?}"
+    );
+    let fitting = notes_for(json!(["celsius", "fahrenheit"]));
+    assert!(
+        !fitting.iter().any(|n| n.contains("input schema")),
+        "{fitting:?}"
+    );
+}
