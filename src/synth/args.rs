@@ -64,7 +64,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn next(&mut self) -> u64 {
+    fn draw(&mut self) -> u64 {
         self.counter += 1;
         // SplitMix64 of (seed, counter): cheap, well spread, stable forever.
         let mut z = self
@@ -130,7 +130,7 @@ impl<'a> Walk<'a> {
                     "an empty `enum` allows no value",
                 ));
             };
-            let n = self.next();
+            let n = self.draw();
             // Prefer a non-null member: null says little about a handler.
             let non_null: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
             let pick = if non_null.is_empty() {
@@ -156,7 +156,7 @@ impl<'a> Walk<'a> {
             "string" => self.string(obj, path, hint),
             "integer" => self.number(obj, path, true),
             "number" => self.number(obj, path, false),
-            "boolean" => Ok(Value::Bool(self.next() % 2 == 0)),
+            "boolean" => Ok(Value::Bool(self.draw() % 2 == 0)),
             "null" => Ok(Value::Null),
             other => Err(unsat(
                 &format!("{path}/type"),
@@ -239,7 +239,7 @@ impl<'a> Walk<'a> {
         // Sibling keywords (`type`, `description`) apply to every branch; the branches are
         // tried starting from a seeded one, and the first that yields a value fitting the whole
         // schema wins.
-        let start = (self.next() % branches.len() as u64) as usize;
+        let start = (self.draw() % branches.len() as u64) as usize;
         let mut last = None;
         for k in 0..branches.len() {
             let i = (start + k) % branches.len();
@@ -362,7 +362,7 @@ impl<'a> Walk<'a> {
             // Optional members: in about half the calls (seeded), and always when the object
             // needs more members; never deep down, where a recursive schema would not end.
             let include = is_required
-                || (depth < MAX_DEPTH && (self.next() % 2 == 0 || out.len() < min_props));
+                || (depth < MAX_DEPTH && (self.draw() % 2 == 0 || out.len() < min_props));
             if !include {
                 continue;
             }
@@ -410,7 +410,7 @@ impl<'a> Walk<'a> {
         let want = if depth >= MAX_DEPTH {
             min
         } else {
-            min.max(1 + self.next() % 2)
+            min.max(1 + self.draw() % 2)
         };
         let n = max.map_or(want, |m| want.min(m));
         let prefix: &[Value] = obj
@@ -456,7 +456,7 @@ impl<'a> Walk<'a> {
         } else {
             base
         };
-        format!("{base}-{:04x}", self.next() & 0xffff)
+        format!("{base}-{:04x}", self.draw() & 0xffff)
     }
 
     fn string(
@@ -491,7 +491,7 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        let n = self.next();
+        let n = self.draw();
         let mut s = match obj.get("format").and_then(Value::as_str) {
             Some("date-time") => format!("2026-01-{:02}T{:02}:00:00Z", 1 + n % 28, n % 24),
             Some("date") => format!("2026-01-{:02}", 1 + n % 28),
@@ -560,7 +560,7 @@ impl<'a> Walk<'a> {
             ));
         }
         let span = (hi - lo).min(1e6);
-        let n = self.next();
+        let n = self.draw();
         let mut v = lo + (n % (span as u64 + 1)) as f64;
         if let Some(m) = f("multipleOf").filter(|m| *m > 0.0) {
             v = (v / m).ceil() * m;

@@ -115,7 +115,13 @@ pub fn synthesize_variant(
             offered: tools.iter().map(|t| t.name.clone()).collect(),
         });
     }
-    let n = spec.calls_per_turn.max(1);
+    // An agent that turned parallel calls off gets what a model then sends: one call per turn
+    // (where the API has such a switch; Gemini has none).
+    let n = if fmt.has_parallel_switch() && request.parallel_disabled {
+        1
+    } else {
+        spec.calls_per_turn.max(1)
+    };
     let mut exchanges = Vec::new();
     let mut body = first_request.clone();
     let mut next_tool = 0usize;

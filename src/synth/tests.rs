@@ -405,3 +405,29 @@ fn drift_notes_name_the_property_a_recorded_call_misfits() {
         "{fitting:?}"
     );
 }
+
+/// A request that turns parallel calls off gets one call per turn, as from a real model; Gemini
+/// has no such switch and keeps its parallel calls.
+#[test]
+fn parallel_disabled_requests_get_one_call_per_turn() {
+    for provider in Provider::ALL {
+        let fmt = provider::format(provider);
+        let mut first = fmt.request_offering("m-1", "hi", &tools());
+        fmt.set_parallel_disabled(&mut first, true);
+        let spec = SynthSpec {
+            variants: vec![Variant::Parallel],
+            ..SynthSpec::default()
+        };
+        let case = synthesize(provider, &first, &spec).unwrap().remove(0);
+        let calls = fmt
+            .parse_reply(match &case.cassette.exchanges[0].reply {
+                crate::cassette::RecordedReply::Body(b) => b,
+                crate::cassette::RecordedReply::Stream(_) => unreachable!(),
+            })
+            .unwrap()
+            .calls()
+            .len();
+        let expected = if fmt.has_parallel_switch() { 1 } else { 3 };
+        assert_eq!(calls, expected, "{provider}");
+    }
+}
