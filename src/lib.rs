@@ -57,6 +57,8 @@
 pub mod baseline;
 pub mod cassette;
 pub mod error;
+#[cfg(feature = "synth")]
+pub mod fit;
 pub mod handler;
 pub mod harness;
 #[cfg(feature = "import")]
@@ -80,6 +82,8 @@ pub mod runner;
 pub mod scenario;
 #[cfg(feature = "mock")]
 pub mod server;
+#[cfg(feature = "synth")]
+pub mod synth;
 pub mod tag;
 pub mod timing;
 pub mod transcript;

@@ -122,8 +122,8 @@ enum Command {
     },
     /// Print the JSON Schema of a file format.
     Schema {
-        /// `scenario` or `cassette`.
-        #[arg(value_parser = ["scenario", "cassette"])]
+        /// `scenario`, `cassette` or `synth` (the spec of `--synthesize`).
+        #[arg(value_parser = ["scenario", "cassette", "synth"])]
         format: String,
     },
 }
@@ -180,6 +180,15 @@ struct TestArgs {
     /// With a command: multiply every tool latency and stream gap by this factor.
     #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
     time_scale: f64,
+    /// Test an agent that was never recorded: synthesize the model's side from the tools its
+    /// first request offers. SPEC: a `tooltape-synth` file (default: 3 parallel calls, 2
+    /// rounds, plus a failing-tool and a hung-tool case).
+    #[arg(long, value_name = "SPEC", num_args = 0..=1, default_missing_value = "")]
+    synthesize: Option<PathBuf>,
+    /// With --synthesize: write the synthesized cassette here (other cases beside it, named
+    /// FILE's stem + `.CASE.json`), to replay, review or commit.
+    #[arg(long, value_name = "FILE", requires = "synthesize")]
+    save_cassette: Option<PathBuf>,
     /// The agent command to test (after `--`).
     #[arg(last = true)]
     command: Vec<String>,
@@ -215,10 +224,18 @@ struct RecordArgs {
 enum ScenarioCommand {
     /// Write a starting scenario for a cassette: its tools with their recorded latencies, the
     /// default orders and policy. It passes against the reference handler as written.
+    ///
+    /// With --synthesize, write a synthesis spec instead (for `tooltape test --synthesize
+    /// SPEC -- CMD`): no cassette needed.
     New {
         /// The cassette.
-        cassette: PathBuf,
-        /// Where to write the scenario (default: scenarios/NAME.json).
+        #[arg(required_unless_present = "synthesize")]
+        cassette: Option<PathBuf>,
+        /// Write a synthesis spec (the defaults, for editing) instead of a scenario.
+        #[arg(long, conflicts_with = "cassette")]
+        synthesize: bool,
+        /// Where to write the scenario (default: scenarios/NAME.json; with --synthesize,
+        /// synth.json).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Replace an existing scenario file.
@@ -360,18 +377,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command:
                 ScenarioCommand::New {
                     cassette,
+                    synthesize,
                     out,
                     force,
                 },
-        } => scenario_new(&cassette, out, force),
+        } => match (cassette, synthesize) {
+            (Some(cassette), false) => scenario_new(&cassette, out, force),
+            _ => synth_spec_new(out, force),
+        },
         Command::Scenario {
             command: ScenarioCommand::Exercises { paths, seed, write },
         } => scenario_exercises(&paths, seed, write),
         Command::Schema { format } => {
-            let schema = if format == "scenario" {
-                tooltape::scenario::json_schema()
-            } else {
-                tooltape::cassette::json_schema()
+            let schema = match format.as_str() {
+                "scenario" => tooltape::scenario::json_schema(),
+                "synth" => tooltape::synth::spec::json_schema(),
+                _ => tooltape::cassette::json_schema(),
             };
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
@@ -409,8 +430,15 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.paths.clone()
     };
-    let files = runner::discover(&paths)?;
-    let (scenarios, errors) = runner::load_all(&files);
+    // Synthesized cases live in a temporary folder for the run (kept with --save-cassette).
+    let mut _synth_dir = None;
+    let (scenarios, errors) = if let Some(spec) = &args.synthesize {
+        let (dir, scenarios) = synthesized(&args, spec)?;
+        _synth_dir = Some(dir);
+        (scenarios, Vec::new())
+    } else {
+        runner::load_all(&runner::discover(&paths)?)
+    };
     if !errors.is_empty() {
         let mut err = anstream::stderr();
         for e in &errors {
@@ -827,5 +855,81 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             let _ = writeln!(err, "  note: {}: {note}", file.input.display());
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tooltape test --synthesize [SPEC] -- CMD`: the agent's first request is caught by a probe,
+/// and each case of the spec becomes a scenario in a temporary folder.
+fn synthesized(
+    args: &TestArgs,
+    spec: &std::path::Path,
+) -> anyhow::Result<(
+    tempfile::TempDir,
+    Vec<std::sync::Arc<tooltape::scenario::Scenario>>,
+)> {
+    use tooltape::synth;
+    if args.command.is_empty() {
+        bail!("--synthesize needs the agent command after `--`");
+    }
+    if !args.paths.is_empty() {
+        bail!("--synthesize makes its own scenarios: give it no scenario files");
+    }
+    let spec = if spec.as_os_str().is_empty() {
+        synth::SynthSpec::default()
+    } else {
+        synth::spec::load(spec)?
+    };
+    let first = tooltape::process::first_request(&args.command, std::time::Duration::from_secs(60))
+        .map_err(|e| anyhow!("--synthesize: {e}"))?;
+    let body = first.body.map_err(|e| {
+        anyhow!(
+            "--synthesize: the agent's first {} request: {e}",
+            first.provider
+        )
+    })?;
+    let cases = synth::synthesize(first.provider, &body, &spec)
+        .map_err(|e| anyhow!("--synthesize: {e}"))?;
+    let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
+    let mut scenarios = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let (scenario, _) = synth::save(case, dir.path(), args.seed)?;
+        if let Some(out) = &args.save_cassette {
+            let path = if i == 0 {
+                out.clone()
+            } else {
+                let stem = out
+                    .file_stem()
+                    .map_or_else(|| "synth".into(), |s| s.to_string_lossy());
+                out.with_file_name(format!("{stem}.{}.json", case.variant.as_str()))
+            };
+            tooltape::cassette::save(
+                &path,
+                &case.cassette,
+                tooltape::cassette::Overwrite::Replace,
+            )?;
+            let _ = writeln!(anstream::stderr(), "wrote {}", path.display());
+        }
+        scenarios.push(std::sync::Arc::new(scenario));
+    }
+    Ok((dir, scenarios))
+}
+
+/// `tooltape scenario new --synthesize`: the default synthesis spec, to edit.
+fn synth_spec_new(out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
+    let out = out.unwrap_or_else(|| PathBuf::from("synth.json"));
+    let overwrite = if force {
+        tooltape::cassette::Overwrite::Replace
+    } else {
+        tooltape::cassette::Overwrite::Never
+    };
+    let text = serde_json::to_string_pretty(&tooltape::synth::SynthSpec::default())? + "\n";
+    tooltape::cassette::save_text(&out, &text, overwrite)?;
+    let mut err = anstream::stderr();
+    let _ = writeln!(err, "wrote {}", out.display());
+    let _ = writeln!(
+        err,
+        "next: tooltape test --synthesize {} -- YOUR AGENT COMMAND",
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -520,3 +520,59 @@ mod tests {
         assert!(!reports[1].passed(false));
     }
 }
+
+/// The first model request of `command`, for synthesis: the command is started against a
+/// probe (see [`crate::server::probe`]) and stopped, with its whole group, once its first
+/// model call is in, or after `limit`. `Err` says why there is none: the command could not
+/// start, exited first (with the end of its output) or sent nothing in time.
+pub fn first_request(
+    command: &[String],
+    limit: Duration,
+) -> Result<crate::server::probe::FirstRequest, String> {
+    if let Some(program) = command.first() {
+        find_program(program)?;
+    }
+    become_subreaper();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    rt.block_on(async {
+        let ((addr, shutdown, task), rx) = crate::server::probe::start()
+            .await
+            .map_err(|e| format!("could not start the probe server: {e}"))?;
+        let stop = || {
+            let _ = shutdown.send(());
+            task.abort();
+        };
+        let mut child = match spawn(
+            command,
+            &crate::server::env_for(addr),
+            &crate::server::Server::env_remove(),
+            Output::Capture { limit: 4096 },
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                stop();
+                return Err(format!("could not start `{}`: {e}", command.join(" ")));
+            }
+        };
+        let outcome = tokio::select! {
+            got = rx => got.map_err(|_| "the probe server stopped".to_string()),
+            status = child.wait() => Err(match status {
+                Ok(s) => format!("the command exited ({s}) before its first model request"),
+                Err(e) => format!("waiting for the command failed: {e}"),
+            }),
+            () = tokio::time::sleep(limit) => Err(format!(
+                "the command sent no model request within {} s",
+                limit.as_secs()
+            )),
+        };
+        let output = child.finish().await;
+        stop();
+        outcome.map_err(|why| match output {
+            Some(out) => format!("{why}; the end of its output:\n{}", out.trim_end()),
+            None => why,
+        })
+    })
+}

@@ -107,8 +107,9 @@ pub struct Request {
     /// The conversation, system text first when the provider keeps it apart (Anthropic `system`,
     /// Responses `instructions`).
     pub messages: Vec<Message>,
-    /// Names of the tools offered.
-    pub tools: Vec<String>,
+    /// The tools offered, in the request's order (the API's own server-side tools included,
+    /// without a schema).
+    pub tools: Vec<Tool>,
     /// Whether parallel tool calls are disabled (Anthropic
     /// `tool_choice.disable_parallel_tool_use`, OpenAI `parallel_tool_calls: false`). Gemini has
     /// no such switch: its requests always count as disabled, as there is nothing to set.
@@ -119,6 +120,53 @@ pub struct Request {
     pub previous_response_id: Option<String>,
     /// The model named in the request.
     pub model: Option<String>,
+}
+
+impl Request {
+    /// The names of the tools offered.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tools.iter().map(|t| t.name.clone()).collect()
+    }
+
+    /// The tool of this name, when the request offers it.
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+}
+
+/// A tool a request offers the model, in the neutral model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// The tool's name.
+    pub name: String,
+    /// The JSON Schema of its input (an API's own schema dialect, such as Gemini's OpenAPI
+    /// `parameters`, converted). `None` for a tool that takes no JSON input: the API's own
+    /// server-side tools, free-text (grammar) tools.
+    pub input_schema: Option<Value>,
+    /// Whether the request asks the API to hold the model's calls to the schema exactly
+    /// (OpenAI `strict`, Anthropic `strict`).
+    pub strict: bool,
+    /// MCP-style hints (`readOnlyHint`, `destructiveHint`, ...), when the tool entry carries
+    /// an `annotations` object (as MCP tools do).
+    pub annotations: Option<Value>,
+}
+
+impl Tool {
+    /// A tool known only by its name.
+    pub fn named(name: impl Into<String>) -> Tool {
+        Tool {
+            name: name.into(),
+            input_schema: None,
+            strict: false,
+            annotations: None,
+        }
+    }
+}
+
+impl From<&str> for Tool {
+    fn from(name: &str) -> Tool {
+        Tool::named(name)
+    }
 }
 
 /// Why the model stopped.

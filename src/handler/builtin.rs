@@ -108,7 +108,7 @@ async fn agent(env: Env, bug: Option<RuleId>, every_call: bool) -> Result<(), Bo
     let mut request = env.initial_request();
     let offered = fmt.parse_request(&request)?.tools;
     let writes = env.side_effect_tools();
-    if offered.iter().any(|t| writes.contains(t)) {
+    if offered.iter().any(|t| writes.contains(&t.name)) {
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{FormatError, SseEvent};
+use crate::transcript::Tool;
 
 /// A JSON object.
 pub(super) type Obj = Map<String, Value>;
@@ -354,6 +355,28 @@ pub(super) const OPENAI_ENV_REMOVE: &[&str] = &[
     "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_AD_TOKEN",
 ];
+
+/// A tool entry of a request in the neutral model. `schema` is the entry's input schema when it
+/// has one; `function` says whether the entry is a JSON-input function tool, whose missing schema
+/// means "no parameters" (an empty object) rather than "no JSON input".
+pub(super) fn neutral_tool(
+    entry: &Obj,
+    name: &str,
+    schema: Option<&Value>,
+    function: bool,
+) -> Tool {
+    let input_schema = match schema {
+        Some(s) if !s.is_null() => Some(s.clone()),
+        _ if function => Some(json!({"type": "object", "properties": {}})),
+        _ => None,
+    };
+    Tool {
+        name: name.to_string(),
+        input_schema,
+        strict: false,
+        annotations: entry.get("annotations").filter(|a| a.is_object()).cloned(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

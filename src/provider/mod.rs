@@ -398,6 +398,22 @@ pub trait Format: Send + Sync {
     /// A reply body holding only this final answer text; ids made from `id_seed`.
     fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value;
 
+    /// A reply body asking for these calls, in this order, with their ids as given (made with
+    /// [`Format::call_id`]) and nothing else: what a model answers when it calls tools in
+    /// parallel. Other ids are made from `id_seed`.
+    fn calls_reply(
+        &self,
+        id_seed: &str,
+        model: &str,
+        calls: &[crate::transcript::ToolCall],
+    ) -> Value;
+
+    /// A first request asking `text` and offering `tools` (each with its JSON Schema), as an
+    /// agent built on the API's SDK sends it: where `tooltape scenario new --synthesize`
+    /// starts, and what tests of synthesis use.
+    fn request_offering(&self, model: &str, text: &str, tools: &[crate::transcript::Tool])
+    -> Value;
+
     /// Parse a request body a handler sent.
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError>;
 

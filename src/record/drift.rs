@@ -55,7 +55,7 @@ pub fn drift(old: &LoadedCassette, new: &LoadedCassette) -> Drift {
     let offered = |c: &LoadedCassette| -> BTreeSet<String> {
         c.requests
             .first()
-            .map(|r| r.tools.iter().cloned().collect())
+            .map(|r| r.tool_names().into_iter().collect())
             .unwrap_or_default()
     };
     let (ot, nt) = (offered(old), offered(new));

@@ -29,7 +29,7 @@ pub fn facts(scenario: &Scenario, seed: u64) -> ScenarioFacts {
             .cassette
             .requests
             .first()
-            .map(|r| r.tools.clone())
+            .map(|r| r.tool_names())
             .unwrap_or_default(),
         side_effect_tools,
         require_concurrency: scenario.file.policy.require_concurrency,

@@ -358,7 +358,7 @@ impl Session {
             .iter()
             .flatten()
             .map(|c| c.call.name.as_str())
-            .filter(|n| !request.tools.iter().any(|t| t == n))
+            .filter(|n| request.tool(n).is_none())
             .collect();
         called.sort_unstable();
         called.dedup();
@@ -368,6 +368,8 @@ impl Session {
                 called.join(", ")
             ));
         }
+        #[cfg(feature = "synth")]
+        notes.extend(schema_drift(&self.scenario, request));
         notes
     }
 
@@ -811,4 +813,29 @@ impl Drop for InvocationGuard {
                 .end_invocation(self.turn, self.inv, End::Abandoned);
         }
     }
+}
+
+/// Recorded calls whose input does not fit the handler's own schema for that tool (a
+/// same-named tool with another schema), each naming the property that does not fit.
+#[cfg(feature = "synth")]
+fn schema_drift(scenario: &Scenario, request: &Request) -> Vec<String> {
+    let mut notes = Vec::new();
+    for call in scenario.turns.iter().flatten().map(|c| &c.call) {
+        let Some(schema) = request
+            .tool(&call.name)
+            .and_then(|t| t.input_schema.as_ref())
+        else {
+            continue;
+        };
+        if let Some(m) = crate::fit::first_misfit(schema, &call.input) {
+            let what = m
+                .property()
+                .map_or_else(String::new, |p| format!(" (property `{p}`)"));
+            notes.push(format!(
+                "drift: the recording's call {} to {} does not fit the handler's input schema for it{what}: {}",
+                call.id, call.name, m.message
+            ));
+        }
+    }
+    notes
 }

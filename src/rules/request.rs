@@ -31,7 +31,7 @@ pub(crate) fn parallel_writes_enabled(
     let offered: Vec<&str> = request
         .tools
         .iter()
-        .map(String::as_str)
+        .map(|t| t.name.as_str())
         .filter(|t| side_effect_tools.contains(t))
         .collect();
     if offered.is_empty() || request.parallel_disabled {

@@ -1712,7 +1712,7 @@ fn unsafe_parallel_writes_lets_unordered_writes_run_in_any_order() {
 
 fn offering(tools: &[&str], parallel_disabled: bool) -> Request {
     Request {
-        tools: tools.iter().map(|t| t.to_string()).collect(),
+        tools: tools.iter().map(|&t| t.into()).collect(),
         parallel_disabled,
         ..request(vec![user("hello")])
     }
@@ -2535,7 +2535,7 @@ fn parallel_writes_enabled_does_not_apply_to_gemini() {
         json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
                "tools": [{"functionDeclarations": [{"name": "send_email"}]}]}),
     );
-    assert_eq!(req.tools, ["send_email"]);
+    assert_eq!(req.tool_names(), ["send_email"]);
     assert_eq!(check_request(&req, &["send_email"], 1), None);
     let facts = |provider| crate::rules::input::ScenarioFacts {
         provider,

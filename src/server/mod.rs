@@ -21,6 +21,8 @@ use axum::routing::post;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+pub mod probe;
+
 use crate::provider::Provider;
 use crate::provider::{self, SseEvent, StreamFraming};
 use crate::replay::session::{Session, ToolAnswer};
@@ -38,26 +40,7 @@ impl Server {
     /// The environment a command under test is started with (PRODUCT.md): every API's base
     /// URL variables pointing here, placeholder keys, and the fake-tool endpoint.
     pub fn env_vars(&self) -> Vec<(String, String)> {
-        let base = format!("http://{}", self.addr);
-        let mut vars: Vec<(String, String)> = Vec::new();
-        let mut add = |k: &str, v: String| {
-            if !vars.iter().any(|(name, _)| name == k) {
-                vars.push((k.to_string(), v));
-            }
-        };
-        for p in Provider::ALL {
-            let fmt = p.format();
-            for (k, v) in fmt.base_url_env(&base) {
-                add(k, v);
-            }
-        }
-        for p in Provider::ALL {
-            for (k, v) in p.format().key_env() {
-                add(k, v.to_string());
-            }
-        }
-        add("TOOLTAPE_TOOLS_URL", format!("{base}/_tools"));
-        vars
+        env_for(self.addr)
     }
 
     /// Variables taken out of the environment of a command under test: credentials and base
@@ -93,6 +76,30 @@ impl Server {
         self.task.abort();
         let _ = self.task.await;
     }
+}
+
+/// The environment of a command under test for a server at `addr` (see [`Server::env_vars`]).
+pub(crate) fn env_for(addr: SocketAddr) -> Vec<(String, String)> {
+    let base = format!("http://{addr}");
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut add = |k: &str, v: String| {
+        if !vars.iter().any(|(name, _)| name == k) {
+            vars.push((k.to_string(), v));
+        }
+    };
+    for p in Provider::ALL {
+        let fmt = p.format();
+        for (k, v) in fmt.base_url_env(&base) {
+            add(k, v);
+        }
+    }
+    for p in Provider::ALL {
+        for (k, v) in p.format().key_env() {
+            add(k, v.to_string());
+        }
+    }
+    add("TOOLTAPE_TOOLS_URL", format!("{base}/_tools"));
+    vars
 }
 
 struct AppState {

@@ -30,6 +30,14 @@ fn scenario_schema_matches_the_types() {
 }
 
 #[test]
+fn synth_spec_schema_matches_the_types() {
+    check(
+        "docs/synth.schema.json",
+        tooltape::synth::spec::json_schema() + "\n",
+    );
+}
+
+#[test]
 fn cassette_schema_matches_the_types() {
     check(
         "docs/cassette.schema.json",

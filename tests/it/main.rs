@@ -15,6 +15,7 @@ mod real_clock;
 mod record;
 mod record_secrets;
 mod server;
+mod synth;
 mod timeline_render;
 mod ts_agents;
 mod verdicts;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::common::{history_items, offers_tool_with, styled_id};
 use super::{Endpoint, Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
-use crate::transcript::{Reply, Request};
+use crate::transcript::{Reply, Request, Tool, ToolCall};
 
 /// The Anthropic API.
 pub struct Anthropic;
@@ -147,6 +147,30 @@ impl Format for Anthropic {
 
     fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value {
         follow_up::envelope(id_seed, model, vec![json!({"type": "text", "text": text})])
+    }
+
+    fn calls_reply(&self, id_seed: &str, model: &str, calls: &[ToolCall]) -> Value {
+        let blocks = calls
+            .iter()
+            .map(|c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.input}))
+            .collect();
+        follow_up::envelope(id_seed, model, blocks)
+    }
+
+    fn request_offering(&self, model: &str, text: &str, tools: &[Tool]) -> Value {
+        let tools: Vec<Value> = tools
+            .iter()
+            .map(|t| {
+                let mut v = json!({"name": t.name, "input_schema": t.input_schema.clone()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}}))});
+                if t.strict {
+                    v["strict"] = json!(true);
+                }
+                v
+            })
+            .collect();
+        json!({"model": model, "max_tokens": 1024,
+               "messages": [{"role": "user", "content": text}], "tools": tools})
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::super::FormatError;
 use super::super::common::{
     Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    object, opt_array_field, opt_str_field, required, str_field,
+    neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
@@ -115,7 +115,16 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let tools = opt_array_field(root, "tools", "")?
         .unwrap_or_default()
         .iter()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(Value::as_object)
+        .filter_map(|t| {
+            let name = t.get("name").and_then(Value::as_str)?;
+            // Custom tools (no `type`, or `"custom"`) take JSON input; the API's own tools
+            // (`web_search_20250305`, `bash_…`, …) carry no schema.
+            let custom = matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
+            let mut tool = neutral_tool(t, name, t.get("input_schema"), custom);
+            tool.strict = is_true(t, "strict");
+            Some(tool)
+        })
         .collect();
     let parallel_disabled = root
         .get("tool_choice")

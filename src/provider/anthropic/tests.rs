@@ -26,7 +26,7 @@ fn parses_a_parallel_request_with_history() {
     let body = load(REQUEST_HISTORY);
     let req = Anthropic.parse_request(&body).unwrap();
     assert_eq!(req.model.as_deref(), Some("claude-sonnet-4-5"));
-    assert_eq!(req.tools, ["get_weather", "get_time", "web_search"]);
+    assert_eq!(req.tool_names(), ["get_weather", "get_time", "web_search"]);
     assert!(!req.parallel_disabled);
     assert!(req.stream);
     assert_eq!(req.previous_response_id, None);
@@ -140,7 +140,7 @@ fn string_system_and_switches() {
         .unwrap();
     assert_eq!(req.messages.len(), 1);
     assert_eq!(req.messages[0].parts, [Part::Text("Be brief.".into())]);
-    assert_eq!(req.tools, ["a", "b"]);
+    assert_eq!(req.tool_names(), ["a", "b"]);
     assert!(req.parallel_disabled);
     assert!(!req.stream);
     assert_eq!(req.model, None);
@@ -657,4 +657,30 @@ fn error_body_has_the_api_envelope() {
         crate::provider::Provider::Anthropic.format().name(),
         Anthropic.name()
     );
+}
+
+#[test]
+fn tools_carry_schema_strictness_and_annotations() {
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let req = Anthropic
+        .parse_request(&json!({
+            "model": "m", "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [
+                {"name": "get_weather", "input_schema": schema, "strict": true},
+                {"type": "custom", "name": "send", "input_schema": {"type": "object"},
+                 "annotations": {"destructiveHint": true}},
+                {"type": "web_search_20250305", "name": "web_search"}
+            ]
+        }))
+        .unwrap();
+    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert!(req.tools[0].strict);
+    assert!(!req.tools[1].strict);
+    assert_eq!(
+        req.tools[1].annotations,
+        Some(json!({"destructiveHint": true}))
+    );
+    assert_eq!(req.tool("web_search").unwrap().input_schema, None);
 }

@@ -21,18 +21,19 @@
 mod follow_up;
 pub(super) mod ids;
 mod parse;
+mod schema;
 mod stream;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::common::styled_id;
 use super::{
     Endpoint, Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, StreamChunking,
     StreamFraming, UrlSays,
 };
-use crate::transcript::{Reply, Request};
+use crate::transcript::{Reply, Request, Tool, ToolCall};
 
 /// The Gemini Developer API.
 pub struct Gemini;
@@ -205,6 +206,27 @@ impl Format for Gemini {
 
     fn text_reply(&self, id_seed: &str, model: &str, text: &str) -> Value {
         follow_up::text_reply(id_seed, model, text)
+    }
+
+    fn calls_reply(&self, id_seed: &str, model: &str, calls: &[ToolCall]) -> Value {
+        let parts: Vec<Value> = calls
+            .iter()
+            .map(|c| json!({"functionCall": {"id": c.id, "name": c.name, "args": c.input}}))
+            .collect();
+        follow_up::envelope(id_seed, model, json!({"role": "model", "parts": parts}))
+    }
+
+    fn request_offering(&self, _model: &str, text: &str, tools: &[Tool]) -> Value {
+        // The model is in the URL, not the body.
+        let decls: Vec<Value> = tools
+            .iter()
+            .map(|t| match &t.input_schema {
+                Some(s) => json!({"name": t.name, "parametersJsonSchema": s}),
+                None => json!({"name": t.name}),
+            })
+            .collect();
+        json!({"contents": [{"role": "user", "parts": [{"text": text}]}],
+               "tools": [{"functionDeclarations": decls}]})
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

@@ -9,9 +9,13 @@
 use serde_json::{Map, Value};
 
 use super::super::FormatError;
-use super::super::common::{Obj, at_index, at_key, describe, mismatch, object, shorten};
+use super::super::common::{
+    Obj, at_index, at_key, describe, mismatch, neutral_tool, object, shorten,
+};
 use super::ids::{self, Pairing};
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// `camel` in snake_case (`functionCall` → `function_call`).
 fn snake(camel: &str) -> String {
@@ -452,7 +456,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     }
     Ok(Request {
         messages,
-        tools: tool_names(root)?,
+        tools: tools(root)?,
         // No request switch limits Gemini to one call per turn (protocols.md §4.5): there is
         // nothing a handler could set, so every request counts as having done what it can and
         // `parallel-writes-enabled` never fires (see `Format::has_parallel_switch`).
@@ -464,8 +468,8 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     })
 }
 
-/// The names of the functions a request declares.
-fn tool_names(root: &Obj) -> Result<Vec<String>, FormatError> {
+/// The functions a request declares, their parameters as JSON Schema.
+fn tools(root: &Obj) -> Result<Vec<Tool>, FormatError> {
     let mut names = Vec::new();
     let Some((k, tools)) = get(root, "tools") else {
         return Ok(names);
@@ -490,11 +494,15 @@ fn tool_names(root: &Obj) -> Result<Vec<String>, FormatError> {
                 Some(decls),
             ));
         };
-        names.extend(
-            decls
-                .iter()
-                .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string)),
-        );
+        names.extend(decls.iter().filter_map(Value::as_object).filter_map(|d| {
+            let name = d.get("name").and_then(Value::as_str)?;
+            let schema = match (get(d, "parametersJsonSchema"), get(d, "parameters")) {
+                (Some((_, s)), _) => Some(s.clone()),
+                (None, Some((_, s))) => Some(super::schema::to_json_schema(s)),
+                (None, None) => None,
+            };
+            Some(neutral_tool(d, name, schema.as_ref(), true))
+        }));
     }
     Ok(names)
 }

@@ -47,7 +47,7 @@ fn other(v: Value) -> Part {
 #[test]
 fn parses_a_parallel_request_with_history() {
     let req = Gemini.parse_request(&load(REQUEST_HISTORY)).unwrap();
-    assert_eq!(req.tools, ["get_weather", "get_time"]);
+    assert_eq!(req.tool_names(), ["get_weather", "get_time"]);
     assert_eq!(req.model, None, "the model is in the URL");
     assert!(!req.stream, "the URL says whether it streams");
     assert!(req.parallel_disabled, "Gemini has no switch to set");
@@ -138,7 +138,7 @@ fn calls_without_ids_pair_by_name_then_position_in_reply_and_history_alike() {
 
     // snake_case throughout, role "function", `result` as google-genai's own loop sends.
     let req = Gemini.parse_request(&load(REQUEST_NO_IDS)).unwrap();
-    assert_eq!(req.tools, ["get_weather"]);
+    assert_eq!(req.tool_names(), ["get_weather"]);
     assert_eq!(req.messages[0].parts, [Part::Text("Use the tools.".into())]);
     assert_eq!(req.messages[2].parts, reply.message.parts);
     assert_eq!(req.messages[3].role, Role::Tool);
@@ -835,5 +835,38 @@ fn two_turns_with_the_same_id_less_calls_are_refused_with_a_hint() {
             && e.contains("these calls carry no ids")
             && e.contains("Gemini 3"),
         "{e}"
+    );
+}
+
+#[test]
+fn declarations_carry_json_schema_from_either_field() {
+    let req = Gemini
+        .parse_request(&json!({
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "tools": [
+                {"function_declarations": [
+                    {"name": "weather", "parameters": {"type": "OBJECT",
+                        "properties": {"city": {"type": "STRING"}}, "required": ["city"]}},
+                    {"name": "raw", "parameters_json_schema": {"type": "object",
+                        "properties": {"n": {"type": "integer"}}}},
+                    {"name": "ping"}
+                ]},
+                {"googleSearch": {}}
+            ]
+        }))
+        .unwrap();
+    assert_eq!(req.tool_names(), ["weather", "raw", "ping"]);
+    assert_eq!(
+        req.tools[0].input_schema,
+        Some(json!({"type": "object", "required": ["city"],
+                    "properties": {"city": {"type": "string"}}}))
+    );
+    assert_eq!(
+        req.tools[1].input_schema,
+        Some(json!({"type": "object", "properties": {"n": {"type": "integer"}}}))
+    );
+    assert_eq!(
+        req.tools[2].input_schema,
+        Some(json!({"type": "object", "properties": {}}))
     );
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::common::{history_items, offers_tool_with, styled_id};
 use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
-use crate::transcript::{Reply, Request};
+use crate::transcript::{Reply, Request, Tool, ToolCall};
 
 /// The OpenAI Chat Completions API.
 pub struct OpenAiChat;
@@ -123,6 +123,41 @@ impl Format for OpenAiChat {
         message.insert("role".into(), Value::from("assistant"));
         message.insert("content".into(), Value::from(text));
         follow_up::envelope(id_seed, model, message)
+    }
+
+    fn calls_reply(&self, id_seed: &str, model: &str, calls: &[ToolCall]) -> Value {
+        let mut message = serde_json::Map::new();
+        message.insert("role".into(), Value::from("assistant"));
+        message.insert("content".into(), Value::Null);
+        message.insert("refusal".into(), Value::Null);
+        let calls: Vec<Value> = calls
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.input.to_string()}
+                })
+            })
+            .collect();
+        message.insert("tool_calls".into(), Value::Array(calls));
+        follow_up::envelope(id_seed, model, message)
+    }
+
+    fn request_offering(&self, model: &str, text: &str, tools: &[Tool]) -> Value {
+        let tools: Vec<Value> = tools
+            .iter()
+            .map(|t| {
+                let mut f = serde_json::json!({"name": t.name, "parameters": t.input_schema.clone()
+                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}))});
+                if t.strict {
+                    f["strict"] = Value::Bool(true);
+                }
+                serde_json::json!({"type": "function", "function": f})
+            })
+            .collect();
+        serde_json::json!({"model": model,
+               "messages": [{"role": "user", "content": text}], "tools": tools})
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

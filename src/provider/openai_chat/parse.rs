@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::super::FormatError;
 use super::super::common::{
     Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    object, openai_parallel_disabled, opt_array_field, opt_str_field, parse_arguments, required,
-    str_field,
+    neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
+    parse_arguments, required, str_field,
 };
 use super::super::gemini::ids::{self, Pairing};
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
@@ -210,7 +210,19 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let tools = opt_array_field(root, "tools", "")?
         .unwrap_or_default()
         .iter()
-        .filter_map(|t| tool_name(t).map(str::to_string))
+        .filter_map(|t| {
+            let name = tool_name(t)?;
+            let entry = t.as_object()?;
+            match t.pointer("/function").and_then(Value::as_object) {
+                Some(f) => {
+                    let mut tool = neutral_tool(entry, name, f.get("parameters"), true);
+                    tool.strict = is_true(f, "strict");
+                    Some(tool)
+                }
+                // Custom (free-text, grammar) tools take no JSON input.
+                None => Some(neutral_tool(entry, name, None, false)),
+            }
+        })
         .collect();
     Ok(Request {
         messages,

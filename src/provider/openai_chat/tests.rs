@@ -26,7 +26,10 @@ fn err_of(body: Value) -> FormatError {
 fn parses_a_parallel_request_with_history() {
     let req = OpenAiChat.parse_request(&load(REQUEST_HISTORY)).unwrap();
     assert_eq!(req.model.as_deref(), Some("gpt-4o-2024-08-06"));
-    assert_eq!(req.tools, ["GetWeatherArgs", "get_stock_price", "run_sql"]);
+    assert_eq!(
+        req.tool_names(),
+        ["GetWeatherArgs", "get_stock_price", "run_sql"]
+    );
     assert!(!req.parallel_disabled);
     assert!(req.stream);
     assert_eq!(req.previous_response_id, None);
@@ -623,4 +626,31 @@ fn error_body_and_user_entry() {
         crate::provider::Provider::OpenAiChat.format().name(),
         OpenAiChat.name()
     );
+}
+
+#[test]
+fn tools_carry_schema_and_strictness() {
+    let schema = json!({"type": "object", "properties": {"q": {"type": "string"}},
+                        "required": ["q"], "additionalProperties": false});
+    let req = OpenAiChat
+        .parse_request(&json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [
+                {"type": "function", "function": {"name": "search", "parameters": schema, "strict": true}},
+                {"type": "function", "function": {"name": "now"}},
+                {"type": "custom", "custom": {"name": "patch", "format": {"type": "text"}}}
+            ]
+        }))
+        .unwrap();
+    assert_eq!(req.tool_names(), ["search", "now", "patch"]);
+    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert!(req.tools[0].strict);
+    // A function with no `parameters` takes an empty object; a custom tool takes free text.
+    assert_eq!(
+        req.tools[1].input_schema,
+        Some(json!({"type": "object", "properties": {}}))
+    );
+    assert!(!req.tools[1].strict);
+    assert_eq!(req.tools[2].input_schema, None);
 }

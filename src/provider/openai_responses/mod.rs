@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::common::{history_items, styled_id};
 use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
-use crate::transcript::{Reply, Request};
+use crate::transcript::{Reply, Request, Tool, ToolCall};
 
 /// The OpenAI Responses API.
 pub struct OpenAiResponses;
@@ -115,6 +115,36 @@ impl Format for OpenAiResponses {
                 "content": [follow_up::output_text(text)]
             })],
         )
+    }
+
+    fn calls_reply(&self, id_seed: &str, model: &str, calls: &[ToolCall]) -> Value {
+        let items = calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                serde_json::json!({
+                    "type": "function_call",
+                    "id": format!("fc_{id_seed}x{i}"),
+                    "call_id": c.id,
+                    "name": c.name,
+                    "arguments": c.input.to_string(),
+                    "status": "completed"
+                })
+            })
+            .collect();
+        follow_up::envelope(id_seed, model, items)
+    }
+
+    fn request_offering(&self, model: &str, text: &str, tools: &[Tool]) -> Value {
+        let tools: Vec<Value> = tools
+            .iter()
+            .map(|t| {
+                serde_json::json!({"type": "function", "name": t.name, "strict": t.strict,
+                    "parameters": t.input_schema.clone()
+                        .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}))})
+            })
+            .collect();
+        serde_json::json!({"model": model, "input": text, "tools": tools})
     }
 
     fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {

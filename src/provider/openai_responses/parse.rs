@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::super::FormatError;
 use super::super::common::{
     Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    object, openai_parallel_disabled, opt_array_field, opt_str_field, parse_arguments, str_field,
-    text_of_part,
+    neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
+    parse_arguments, str_field, text_of_part,
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
@@ -169,7 +169,16 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let tools = opt_array_field(root, "tools", "")?
         .unwrap_or_default()
         .iter()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(Value::as_object)
+        .filter_map(|t| {
+            let name = t.get("name").and_then(Value::as_str)?;
+            let function = t.get("type").and_then(Value::as_str) == Some("function");
+            let mut tool = neutral_tool(t, name, t.get("parameters"), function);
+            // The Responses API holds function calls to the schema unless told not to
+            // (`strict` defaults to true there, unlike Chat Completions).
+            tool.strict = function && t.get("strict").and_then(Value::as_bool).unwrap_or(true);
+            Some(tool)
+        })
         .collect();
     Ok(Request {
         messages,

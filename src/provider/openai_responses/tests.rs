@@ -38,7 +38,7 @@ fn parses_a_stateless_parallel_request_with_history() {
         .parse_request(&load(REQUEST_HISTORY))
         .unwrap();
     assert_eq!(req.model.as_deref(), Some("o4-mini"));
-    assert_eq!(req.tools, ["search", "weather"]);
+    assert_eq!(req.tool_names(), ["search", "weather"]);
     assert!(!req.parallel_disabled);
     assert!(!req.stream);
     assert_eq!(req.previous_response_id, None);
@@ -637,4 +637,23 @@ fn error_body_and_user_entry() {
         crate::provider::Provider::OpenAiResponses.format().name(),
         OpenAiResponses.name()
     );
+}
+
+#[test]
+fn tools_carry_schema_and_strict_defaults_to_true() {
+    let schema = json!({"type": "object", "properties": {"q": {"type": "string"}}});
+    let req = OpenAiResponses
+        .parse_request(&json!({
+            "model": "m", "input": "hi",
+            "tools": [
+                {"type": "function", "name": "search", "parameters": schema},
+                {"type": "function", "name": "loose", "parameters": schema, "strict": false},
+                {"type": "web_search"}
+            ]
+        }))
+        .unwrap();
+    assert_eq!(req.tool_names(), ["search", "loose"]);
+    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert!(req.tools[0].strict);
+    assert!(!req.tools[1].strict);
 }
