@@ -342,6 +342,10 @@ mod tests {
         for rel in [SPEC, "tooltape/README.md", WORKFLOW] {
             assert!(dir.path().join(rel).is_file(), "{rel}");
         }
+        // The spec is one the synthesis reads, with the defaults it documents.
+        let spec = crate::synth::spec::load(&dir.path().join(SPEC)).unwrap();
+        assert_eq!((spec.calls_per_turn, spec.rounds), (3, 2));
+        assert_eq!(spec.variants.len(), 3);
         let workflow = std::fs::read_to_string(dir.path().join(WORKFLOW)).unwrap();
         assert!(workflow.contains("pip install -r requirements.txt tooltape"));
         assert!(workflow.contains("-- python agent.py"));

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 
 use tooltape::baseline::{self, Baseline};
@@ -183,7 +184,9 @@ struct TestArgs {
     /// Test an agent that was never recorded: synthesize the model's side from the tools its
     /// first request offers. SPEC: a `tooltape-synth` file (default: 3 parallel calls, 2
     /// rounds, plus a failing-tool and a hung-tool case).
-    #[arg(long, value_name = "SPEC", num_args = 0..=1, default_missing_value = "")]
+    // clap's PathBuf parser refuses an empty value, which `--synthesize` alone stands for.
+    #[arg(long, value_name = "SPEC", num_args = 0..=1, default_missing_value = "",
+          value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from))]
     synthesize: Option<PathBuf>,
     /// With --synthesize: write the synthesized cassette here (other cases beside it, named
     /// FILE's stem + `.CASE.json`), to replay, review or commit.

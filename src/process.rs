@@ -484,43 +484,6 @@ fn startable(path: &std::path::Path) -> Result<(), String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_scenario_task_that_panics_is_reported_not_dropped() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/anthropic-single_call.json");
-        let s = Arc::new(crate::scenario::load(&path).unwrap());
-        let scenarios = vec![s.clone(), s.clone()];
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut index = std::collections::HashMap::new();
-        let fine = s.clone();
-        let ok = tasks.spawn(async move {
-            Some(crate::replay::ScenarioReport::new(
-                &fine,
-                "h".into(),
-                Vec::new(),
-            ))
-        });
-        index.insert(ok.id(), 0);
-        let bad = tasks.spawn(async move {
-            // black_box: a panic the compiler cannot see coming, as in real code.
-            if std::hint::black_box(true) {
-                panic!("engine bug");
-            }
-            None
-        });
-        index.insert(bad.id(), 1);
-        let reports = gather(tasks, &index, &scenarios, "h", &|_| {}).await;
-        assert_eq!(reports.len(), 2, "the panicking scenario vanished");
-        let e = reports[1].harness_error.as_deref().unwrap();
-        assert!(e.contains("engine bug"), "{e}");
-        assert!(!reports[1].passed(false));
-    }
-}
-
 /// The first model request of `command`, for synthesis: the command is started against a
 /// probe (see [`crate::server::probe`]) and stopped, with its whole group, once its first
 /// model call is in, or after `limit`. `Err` says why there is none: the command could not
@@ -575,4 +538,41 @@ pub fn first_request(
             None => why,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scenario_task_that_panics_is_reported_not_dropped() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/anthropic-single_call.json");
+        let s = Arc::new(crate::scenario::load(&path).unwrap());
+        let scenarios = vec![s.clone(), s.clone()];
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut index = std::collections::HashMap::new();
+        let fine = s.clone();
+        let ok = tasks.spawn(async move {
+            Some(crate::replay::ScenarioReport::new(
+                &fine,
+                "h".into(),
+                Vec::new(),
+            ))
+        });
+        index.insert(ok.id(), 0);
+        let bad = tasks.spawn(async move {
+            // black_box: a panic the compiler cannot see coming, as in real code.
+            if std::hint::black_box(true) {
+                panic!("engine bug");
+            }
+            None
+        });
+        index.insert(bad.id(), 1);
+        let reports = gather(tasks, &index, &scenarios, "h", &|_| {}).await;
+        assert_eq!(reports.len(), 2, "the panicking scenario vanished");
+        let e = reports[1].harness_error.as_deref().unwrap();
+        assert!(e.contains("engine bug"), "{e}");
+        assert!(!reports[1].passed(false));
+    }
 }

@@ -156,7 +156,7 @@ impl<'a> Walk<'a> {
             "string" => self.string(obj, path, hint),
             "integer" => self.number(obj, path, true),
             "number" => self.number(obj, path, false),
-            "boolean" => Ok(Value::Bool(self.draw() % 2 == 0)),
+            "boolean" => Ok(Value::Bool(self.draw().is_multiple_of(2))),
             "null" => Ok(Value::Null),
             other => Err(unsat(
                 &format!("{path}/type"),
@@ -362,7 +362,7 @@ impl<'a> Walk<'a> {
             // Optional members: in about half the calls (seeded), and always when the object
             // needs more members; never deep down, where a recursive schema would not end.
             let include = is_required
-                || (depth < MAX_DEPTH && (self.draw() % 2 == 0 || out.len() < min_props));
+                || (depth < MAX_DEPTH && (self.draw().is_multiple_of(2) || out.len() < min_props));
             if !include {
                 continue;
             }
@@ -573,7 +573,7 @@ impl<'a> Walk<'a> {
                     format!("no multiple of {m} lies between {lo} and {hi}"),
                 ));
             }
-        } else if !integer && v + 0.5 <= hi && n % 2 == 0 {
+        } else if !integer && v + 0.5 <= hi && n.is_multiple_of(2) {
             v += 0.5;
         }
         Ok(if v.fract() == 0.0 {

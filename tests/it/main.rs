@@ -19,4 +19,3 @@ mod synth;
 mod timeline_render;
 mod ts_agents;
 mod verdicts;
-
