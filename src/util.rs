@@ -55,8 +55,52 @@ pub fn scaled(d: std::time::Duration, scale: f64) -> std::time::Duration {
     )
 }
 
+/// Whether two JSON values say the same thing: numbers by value (`56` and `56.0` are one
+/// number, as every JSON reader but an exact comparison of serde_json's representation takes
+/// them; frameworks that validate arguments through a typed model re-serialise integers as
+/// floats), everything else structurally. Object member order never matters.
+pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x == y
+                || match (x.as_i128(), y.as_i128()) {
+                    (Some(i), Some(j)) => i == j,
+                    _ => x.as_f64().zip(y.as_f64()).is_some_and(|(f, g)| f == g),
+                }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn same_json_takes_numbers_by_value_and_ignores_member_order() {
+        use serde_json::json;
+        assert!(super::same_json(
+            &json!({"n": 56, "m": [1, {"x": 2}]}),
+            &json!({"m": [1.0, {"x": 2.0}], "n": 56.0})
+        ));
+        assert!(super::same_json(&json!(u64::MAX), &json!(u64::MAX)));
+        assert!(!super::same_json(&json!(u64::MAX), &json!(u64::MAX - 1)));
+        assert!(!super::same_json(&json!({"n": 56}), &json!({"n": 56.5})));
+        assert!(!super::same_json(&json!({"n": 56}), &json!({"n": "56"})));
+        assert!(!super::same_json(
+            &json!({"n": 56}),
+            &json!({"n": 56, "extra": true})
+        ));
+        assert!(!super::same_json(&json!([1, 2]), &json!([2, 1])));
+    }
+
     use super::*;
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Builtin {
     name: &'static str,
     /// `breaks-wrong-arguments` alters every call's input, not only the first one's.
     every_call: bool,
+    /// Sends every integer argument as a float (`56` as `56.0`), as frameworks that validate
+    /// arguments through a typed model do: the same input, so no rule may fire.
+    floats: bool,
 }
 
 /// Every built-in handler: `reference` first, then one per rule.
@@ -38,11 +41,13 @@ pub fn all() -> Vec<Builtin> {
         bug: None,
         name: "reference",
         every_call: false,
+        floats: false,
     })
     .chain(RuleId::ALL.iter().map(|&r| Builtin {
         bug: Some(r),
         name: breaks_name(r),
         every_call: false,
+        floats: false,
     }))
     .collect()
 }
@@ -53,11 +58,20 @@ pub fn all() -> Vec<Builtin> {
 /// exactly and must still be paired with the call it answers; it starts the calls last first,
 /// so the requests arrive out of call order.
 pub fn extras() -> Vec<Builtin> {
-    vec![Builtin {
-        bug: Some(RuleId::WrongArguments),
-        name: "breaks-wrong-arguments-every-call",
-        every_call: true,
-    }]
+    vec![
+        Builtin {
+            bug: Some(RuleId::WrongArguments),
+            name: "breaks-wrong-arguments-every-call",
+            every_call: true,
+            floats: false,
+        },
+        Builtin {
+            bug: None,
+            name: "reference-float-arguments",
+            every_call: false,
+            floats: true,
+        },
+    ]
 }
 
 /// `breaks-<rule>`, made once per rule for the life of the process (handler names are
@@ -90,7 +104,7 @@ impl Handler for Builtin {
         self.name
     }
     fn run(&self, env: Env) -> HandlerFuture {
-        Box::pin(agent(env, self.bug, self.every_call))
+        Box::pin(agent(env, self.bug, self.every_call, self.floats))
     }
 }
 
@@ -101,7 +115,12 @@ struct Ran {
     is_error: bool,
 }
 
-async fn agent(env: Env, bug: Option<RuleId>, every_call: bool) -> Result<(), BoxError> {
+async fn agent(
+    env: Env,
+    bug: Option<RuleId>,
+    every_call: bool,
+    floats: bool,
+) -> Result<(), BoxError> {
     use RuleId::*;
     let provider = env.provider();
     let fmt = provider::format(provider);
@@ -122,7 +141,7 @@ async fn agent(env: Env, bug: Option<RuleId>, every_call: bool) -> Result<(), Bo
         if calls.is_empty() {
             return Ok(());
         }
-        let (ran, completion) = run_calls(&env, &calls, &writes, bug, every_call).await;
+        let (ran, completion) = run_calls(&env, &calls, &writes, bug, every_call, floats).await;
         if bug == Some(StoppedEarly) {
             return Ok(());
         }
@@ -178,6 +197,7 @@ async fn run_calls(
     writes: &[String],
     bug: Option<RuleId>,
     every_call: bool,
+    floats: bool,
 ) -> (Vec<Option<Ran>>, Vec<usize>) {
     use RuleId::*;
     let timeout = bug != Some(TimeoutNotEnforced);
@@ -196,6 +216,8 @@ async fn run_calls(
         let doubled = doubled.clone();
         let input = if wrong_args(i) {
             altered(&call.input)
+        } else if floats {
+            as_floats(&call.input)
         } else {
             call.input.clone()
         };
@@ -397,5 +419,20 @@ fn edit_first_user_text(history: &mut [Value]) {
             }
             _ => {}
         }
+    }
+}
+
+/// `input` with every integer written as a float.
+fn as_floats(input: &Value) -> Value {
+    match input {
+        Value::Number(n) if n.is_i64() || n.is_u64() => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| input.clone(), Value::Number),
+        Value::Array(a) => Value::Array(a.iter().map(as_floats).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), as_floats(v))).collect())
+        }
+        _ => input.clone(),
     }
 }

@@ -497,7 +497,10 @@ impl Session {
                 .count()
         };
         let exact: Vec<usize> = (0..behaviours.len())
-            .filter(|&i| behaviours[i].call.name == name && behaviours[i].call.input == *input)
+            .filter(|&i| {
+                behaviours[i].call.name == name
+                    && crate::util::same_json(&behaviours[i].call.input, input)
+            })
             .collect();
         let (call, matched) = if let Some(&i) = exact.iter().find(|&&i| runs(i) == 0) {
             (Some(i), Match::Exact)
@@ -778,11 +781,14 @@ fn closest_call(
 fn input_distance(a: &Value, b: &Value) -> usize {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            let changed = x.iter().filter(|(k, v)| y.get(*k) != Some(*v)).count();
+            let changed = x
+                .iter()
+                .filter(|(k, v)| !y.get(*k).is_some_and(|w| crate::util::same_json(v, w)))
+                .count();
             let added = y.keys().filter(|k| !x.contains_key(*k)).count();
             changed + added
         }
-        _ => usize::from(a != b),
+        _ => usize::from(!crate::util::same_json(a, b)),
     }
 }
 

@@ -176,7 +176,7 @@ fn openai_agents_verdicts() {
     eprintln!("{report:#}");
     assert_eq!(
         cases["synth-openai-responses-parallel"],
-        set(PARALLEL_VERDICT),
+        set(AGENTS_PARALLEL),
         "{report:#}"
     );
     assert_eq!(
@@ -192,14 +192,17 @@ fn openai_agents_verdicts() {
 }
 
 // Both frameworks coerce an integral `number` argument to a float (56 becomes 56.0) before the
-// tool runs, which `wrong-arguments` compares exactly; pydantic-ai also fills in a default the
-// model left out. Neither enforces a tool deadline; pydantic-ai lets a tool's exception end the
-// run (no result for the turn), openai-agents sends it to the model as the result.
+// tool runs: the same JSON number, so the same arguments (`util::same_json`). pydantic-ai also
+// fills in a schema default the model left out, which the tool then receives as an argument the
+// model never sent: `wrong-arguments`. Neither enforces a tool deadline; pydantic-ai lets a
+// tool's exception end the run (no result for the turn), openai-agents sends it to the model as
+// the result.
 const PARALLEL_VERDICT: &[&str] = &["wrong-arguments"];
+const AGENTS_PARALLEL: &[&str] = &[];
 const PYDANTIC_FAIL: &[&str] = &["stopped-early", "wrong-arguments"];
 const PYDANTIC_HANG: &[&str] = &["timeout-not-enforced", "wrong-arguments"];
-const AGENTS_FAIL: &[&str] = &["wrong-arguments"];
-const AGENTS_HANG: &[&str] = &["timeout-not-enforced", "wrong-arguments"];
+const AGENTS_FAIL: &[&str] = &[];
+const AGENTS_HANG: &[&str] = &["timeout-not-enforced"];
 
 /// Bad first requests: exit 2 and a message saying what and where; no scenario is run.
 #[test]

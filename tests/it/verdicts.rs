@@ -161,6 +161,22 @@ fn altered_arguments_on_every_call_are_blamed_on_wrong_arguments_alone() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Frameworks that validate arguments through a typed model send `56` back as `56.0`: the same
+/// JSON number, so the same call, never `wrong-arguments` (found by synthesized runs of
+/// pydantic-ai and openai-agents).
+#[test]
+fn integers_resent_as_floats_are_the_same_arguments() {
+    let h = handler("reference-float-arguments");
+    let mut wrong = Vec::new();
+    for s in multi_call_scenarios() {
+        let report = run_scenario(s.clone(), &h, 7);
+        if !report.passed(false) {
+            wrong.push(format!("{}: {:?}", s.name, report.rules_broken()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 // ---- 6. the built-in handlers follow the scenario's deadline ----
 
 #[test]
