@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::provider::Provider;
 
 /// What to write, and where.
 #[derive(Debug, Clone, Default)]
@@ -210,24 +211,6 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Which SDK or framework import shows which API. Matched on the text of a source file.
-const MARKERS: [(&str, &str); 14] = [
-    ("import anthropic", "anthropic"),
-    ("from anthropic", "anthropic"),
-    ("@anthropic-ai/sdk", "anthropic"),
-    ("@ai-sdk/anthropic", "anthropic"),
-    ("langchain_anthropic", "anthropic"),
-    ("import openai", "openai"),
-    ("from openai", "openai"),
-    ("from agents import", "openai"),
-    ("from 'openai'", "openai"),
-    ("from \"openai\"", "openai"),
-    ("@ai-sdk/openai", "openai"),
-    ("from google import genai", "gemini"),
-    ("@google/genai", "gemini"),
-    ("@ai-sdk/google", "gemini"),
-];
-
 /// The APIs the agent's sources use, the first file for each.
 pub fn detect_apis(dir: &Path) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
@@ -235,16 +218,24 @@ pub fn detect_apis(dir: &Path) -> Vec<Found> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        for (marker, api) in MARKERS {
-            if text.contains(marker) && !found.iter().any(|f| f.api == api) {
+        for p in Provider::ALL {
+            let shows = p.format().sdk_imports().iter().any(|m| text.contains(m));
+            if shows && !found.iter().any(|f| f.api == p.as_str()) {
                 found.push(Found {
-                    api,
+                    api: p.as_str(),
                     file: path.strip_prefix(dir).unwrap_or(&path).to_path_buf(),
                 });
             }
         }
     }
     found
+}
+
+/// Whether `text` imports any model API's SDK.
+fn imports_an_sdk(text: &str) -> bool {
+    Provider::ALL
+        .iter()
+        .any(|p| p.format().sdk_imports().iter().any(|m| text.contains(m)))
 }
 
 /// A command that runs the agent: the one Python script that calls a model API and runs as a
@@ -255,9 +246,7 @@ fn guess_command(dir: &Path) -> Option<String> {
         .filter(|p| p.extension().is_some_and(|e| e == "py"))
         .filter(|p| {
             std::fs::read_to_string(p).is_ok_and(|t| {
-                t.contains("__name__")
-                    && t.contains("__main__")
-                    && MARKERS.iter().any(|(m, _)| t.contains(m))
+                t.contains("__name__") && t.contains("__main__") && imports_an_sdk(&t)
             })
         })
         .collect();
@@ -302,7 +291,11 @@ mod tests {
         ]);
         let apis = detect_apis(dir.path());
         let names: Vec<&str> = apis.iter().map(|f| f.api).collect();
-        assert_eq!(names, ["anthropic", "openai"], "{apis:?}");
+        assert_eq!(
+            names,
+            ["anthropic", "openai-chat", "openai-responses"],
+            "{apis:?}"
+        );
         assert_eq!(
             guess_command(dir.path()).as_deref(),
             Some("python agent.py")
@@ -318,7 +311,7 @@ mod tests {
             ),
         ]);
         let apis = detect_apis(dir.path());
-        assert_eq!(apis[0].api, "openai");
+        assert_eq!(apis[0].api, "openai-chat");
         assert_eq!(
             guess_command(dir.path()).as_deref(),
             Some("npm start --silent")

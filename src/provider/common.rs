@@ -378,6 +378,16 @@ pub(super) fn neutral_tool(
     }
 }
 
+/// Imports of the OpenAI SDKs and of frameworks built on them (Chat and Responses alike).
+pub(super) const OPENAI_SDK_IMPORTS: &[&str] = &[
+    "import openai",
+    "from openai",
+    "from agents import",
+    "from 'openai'",
+    "from \"openai\"",
+    "@ai-sdk/openai",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -329,6 +329,11 @@ pub trait Format: Send + Sync {
     /// Request headers only this API's clients send (to route a request of an unknown path).
     fn header_signs(&self) -> &'static [&'static str];
 
+    /// Text in an agent's source that shows it calls this API: its SDKs' and the common
+    /// frameworks' imports (`tooltape init` looks for them). OpenAI's Chat and Responses share
+    /// one SDK, so both name the same imports.
+    fn sdk_imports(&self) -> &'static [&'static str];
+
     /// Where `tooltape record` sends this API's requests by default.
     fn upstream(&self) -> &'static str;
 

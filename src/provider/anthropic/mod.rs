@@ -84,6 +84,16 @@ impl Format for Anthropic {
         ]
     }
 
+    fn sdk_imports(&self) -> &'static [&'static str] {
+        &[
+            "import anthropic",
+            "from anthropic",
+            "@anthropic-ai/sdk",
+            "@ai-sdk/anthropic",
+            "langchain_anthropic",
+        ]
+    }
+
     fn header_signs(&self) -> &'static [&'static str] {
         &["anthropic-version", "x-api-key"]
     }

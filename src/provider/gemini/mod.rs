@@ -133,6 +133,14 @@ impl Format for Gemini {
         ]
     }
 
+    fn sdk_imports(&self) -> &'static [&'static str] {
+        &[
+            "from google import genai",
+            "@google/genai",
+            "@ai-sdk/google",
+        ]
+    }
+
     fn header_signs(&self) -> &'static [&'static str] {
         &["x-goog-api-key", "x-goog-api-client"]
     }

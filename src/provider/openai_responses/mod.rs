@@ -65,6 +65,10 @@ impl Format for OpenAiResponses {
         super::common::OPENAI_ENV_REMOVE
     }
 
+    fn sdk_imports(&self) -> &'static [&'static str] {
+        super::common::OPENAI_SDK_IMPORTS
+    }
+
     fn header_signs(&self) -> &'static [&'static str] {
         &[]
     }
