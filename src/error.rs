@@ -107,6 +107,14 @@ impl Error {
 /// text that is not UTF-8 are refused with what they are and, for bad UTF-8, the line and
 /// column of the first bad byte.
 pub fn read_text(path: &Path) -> Result<String, Error> {
+    regular_file(path)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    utf8_text(path, bytes)
+}
+
+/// `path`'s metadata when it is a regular file; a directory, device, pipe or socket is refused
+/// with what it is.
+pub fn regular_file(path: &Path) -> Result<std::fs::Metadata, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return Err(Error::invalid(
@@ -120,7 +128,12 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
             "is not a regular file (a device, pipe or socket); give a file".into(),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(meta)
+}
+
+/// The bytes read from `path` as text; bad UTF-8 is refused with the line and column of the
+/// first bad byte.
+pub fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
     String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;

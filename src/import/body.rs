@@ -54,18 +54,7 @@ fn untagged_bytes(text: &str) -> Vec<u8> {
 pub fn decompress(bytes: Vec<u8>, encoding: Option<&str>) -> Result<Vec<u8>, String> {
     let encoding = encoding.map(|e| e.trim().to_ascii_lowercase());
     if bytes.starts_with(&GZIP_MAGIC) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes.as_slice())
-            .take(super::MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("the gzip body does not decompress ({e})"))?;
-        if out.len() as u64 > super::MAX_INPUT_BYTES {
-            return Err(format!(
-                "the gzip body unpacks to more than {} bytes",
-                super::MAX_INPUT_BYTES
-            ));
-        }
-        return Ok(out);
+        return gunzip(&bytes, super::MAX_INPUT_BYTES).map_err(|e| format!("the gzip body {e}"));
     }
     match encoding.as_deref() {
         Some("deflate") if !looks_like_text(&bytes) => {
@@ -100,17 +89,32 @@ fn looks_like_text(bytes: &[u8]) -> bool {
     })
 }
 
+/// Gzip data unpacked, at most `limit` bytes of it. The error completes "the gzip data …".
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    // Read one byte past the limit to tell data that unpacks too large.
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            format!(
+                "is corrupt or cut short after {} unpacked bytes ({e})",
+                out.len()
+            )
+        })?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "unpacks to more than the {limit} bytes tooltape import reads"
+        ));
+    }
+    Ok(out)
+}
+
 /// An input file's text: at most `limit` bytes, unpacked first when it is gzip (a `.yaml.gz`
 /// cassette), read as UTF-8. Errors name the file and, for bad UTF-8, the line and column.
 pub fn read_input(path: &std::path::Path, limit: u64) -> Result<String, crate::error::Error> {
     use crate::error::{Error, Location};
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::invalid(
-            Location::file(path),
-            "not a file (a folder, a device or a pipe): give a recording file".into(),
-        ));
-    }
+    let meta = crate::error::regular_file(path)?;
     if meta.len() > limit {
         return Err(Error::invalid(
             Location::file(path),
@@ -123,43 +127,12 @@ pub fn read_input(path: &std::path::Path, limit: u64) -> Result<String, crate::e
     }
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = if raw.starts_with(&GZIP_MAGIC) {
-        let mut out = Vec::new();
-        // Read one byte past the limit to tell a file that unpacks too large.
-        let read = flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .take(limit + 1)
-            .read_to_end(&mut out);
-        if let Err(e) = read {
-            return Err(Error::invalid(
-                Location::file(path),
-                format!(
-                    "the gzip data is corrupt or cut short after {} unpacked bytes ({e})",
-                    out.len()
-                ),
-            ));
-        }
-        if out.len() as u64 > limit {
-            return Err(Error::invalid(
-                Location::file(path),
-                format!("it unpacks to more than the {limit} bytes tooltape import reads"),
-            ));
-        }
-        out
+        gunzip(&raw, limit)
+            .map_err(|e| Error::invalid(Location::file(path), format!("the gzip data {e}")))?
     } else {
         raw
     };
-    String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-        Error::invalid(
-            Location {
-                file: path.to_path_buf(),
-                line_col: Some((line, col)),
-                json_path: None,
-            },
-            "not UTF-8 text (an invalid byte here)".into(),
-        )
-    })
+    crate::error::utf8_text(path, bytes)
 }
 
 /// Bytes as UTF-8 text.
