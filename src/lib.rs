@@ -69,6 +69,8 @@ mod jsonpos;
 pub mod lint;
 #[cfg(feature = "cli")]
 pub mod logging;
+#[cfg(feature = "mock")]
+pub mod mcp;
 pub mod partition;
 #[cfg(feature = "mock")]
 pub mod process;

@@ -121,6 +121,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The run's fake tools over MCP stdio: a bridge an agent starts as its MCP server command.
+    ///
+    /// Relays newline-delimited JSON-RPC between stdin/stdout and the run's Streamable HTTP
+    /// endpoint. MCP clients pass only a few variables to a server they spawn: give it the URL
+    /// in the server's env or with --url.
+    McpStdio {
+        /// The run's MCP endpoint.
+        #[arg(long, env = "TOOLTAPE_MCP_URL")]
+        url: Option<String>,
+    },
     /// Print the JSON Schema of a file format.
     Schema {
         /// `scenario`, `cassette` or `synth` (the spec of `--synthesize`).
@@ -391,6 +401,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scenario {
             command: ScenarioCommand::Exercises { paths, seed, write },
         } => scenario_exercises(&paths, seed, write),
+        Command::McpStdio { url } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(tooltape::mcp::stdio::bridge(
+                url,
+                tokio::io::stdin(),
+                tokio::io::stdout(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { format } => {
             let schema = match format.as_str() {
                 "scenario" => tooltape::scenario::json_schema(),

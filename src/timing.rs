@@ -29,6 +29,9 @@ pub struct Bar {
     /// harness time, drawn apart at the bar's end.
     #[serde(rename = "held_ms", serialize_with = "ser_ms")]
     pub held: Duration,
+    /// The transport the call came through: `in-process`, `http` (the shim), `mcp-http`,
+    /// `mcp-stdio`.
+    pub via: &'static str,
 }
 
 /// The figures of one turn.
@@ -185,6 +188,7 @@ impl TurnTiming {
                     .map(|i| obs.messages.calls[i].call.id.clone())
                     .unwrap_or_default(),
                 tool: inv.tool.clone(),
+                via: inv.via,
                 start: inv.start,
                 end: inv.end,
                 held: inv.held,
@@ -313,7 +317,7 @@ impl TurnTiming {
                 .end
                 .map_or("…".to_string(), |e| format!("{:.0}", ms(e - t0)));
             out.push_str(&format!(
-                "  {:<id_w$} {:<tool_w$} |{bar}| {:.0}–{end} ms{}\n",
+                "  {:<id_w$} {:<tool_w$} |{bar}| {:.0}–{end} ms{}{}\n",
                 crate::util::clip(&b.call_id, id_w),
                 crate::util::clip(&b.tool, tool_w),
                 ms(b.start - t0),
@@ -321,6 +325,12 @@ impl TurnTiming {
                     String::new()
                 } else {
                     format!(" {}", b.state)
+                },
+                // The shim and in-process calls are the norm; other transports are named.
+                if matches!(b.via, "in-process" | "http") {
+                    String::new()
+                } else {
+                    format!(" via {}", b.via)
                 }
             ));
         }

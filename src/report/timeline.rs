@@ -375,12 +375,13 @@ fn draw_turn(out: &mut String, t: &TurnTiming, blamed: &[&str], mut y: f64) -> f
         let x0 = scale.x(start);
         let x1 = scale.x(end.unwrap_or(judged)).max(x0 + 2.0);
         let tip = format!(
-            "{} · {} · {} → {} · {}",
+            "{} · {} · {} → {} · {} · via {}",
             id,
             b.tool,
             ms_label(start),
             end.map_or("still open".to_string(), ms_label),
-            b.state
+            b.state,
+            b.via
         );
         let _ = write!(
             out,

@@ -5,7 +5,7 @@
 //! `POST /v1/responses`, plain JSON or SSE when the request says `"stream": true`, Gemini
 //! `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent` (the URL says
 //! stream, and with `alt=sse` SSE, else a JSON array), and `POST /_tools/NAME` for the fake
-//! tools. It binds 127.0.0.1 only.
+//! tools, and `/mcp` for the same tools over MCP ([`crate::mcp`]). It binds 127.0.0.1 only.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -99,6 +99,10 @@ pub(crate) fn env_for(addr: SocketAddr) -> Vec<(String, String)> {
         }
     }
     add("TOOLTAPE_TOOLS_URL", format!("{base}/_tools"));
+    add(
+        "TOOLTAPE_MCP_URL",
+        format!("{base}{}", crate::mcp::http::PATH),
+    );
     vars
 }
 
@@ -148,11 +152,15 @@ pub(crate) async fn start(
     });
     // Model calls are routed by the providers themselves (`provider::route`): each API knows
     // its own paths, and some (Gemini) put the model and the stream choice in the URL.
+    // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
+    let mcp = crate::mcp::http::router(state.session.clone());
     let app = Router::new()
         .route("/_tools/{name}", post(tool))
         .fallback(dispatch)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state);
+        .with_state(state)
+        .merge(mcp)
+        // After the merge so MCP's POST bodies (10 MB arguments) get the same cap.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
     let (addr, tx, task) = listen(app, port).await?;
     Ok(Server {
         addr,
