@@ -161,6 +161,18 @@ impl Tool {
             annotations: None,
         }
     }
+
+    /// Whether the tool's own MCP annotations say it has side effects (`destructiveHint: true`
+    /// or `readOnlyHint: false`). Synthesis and the MCP server's `tools/list` both read it.
+    pub fn annotated_side_effecting(&self) -> bool {
+        let hint = |k: &str| {
+            self.annotations
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(Value::as_bool)
+        };
+        hint("destructiveHint") == Some(true) || hint("readOnlyHint") == Some(false)
+    }
 }
 
 impl From<&str> for Tool {

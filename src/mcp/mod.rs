@@ -178,41 +178,49 @@ pub fn meta_version(params: &Map<String, Value>) -> Option<&str> {
     params.get("_meta")?.get(VERSION_META)?.as_str()
 }
 
-/// The entries of `tools/list`: every tool the recording's first request offered, in its
-/// order, then any tool the scenario calls that the request did not offer. Side-effecting or
-/// order-dependent tools are marked `readOnlyHint: false, destructiveHint: true` (hosts such as
-/// the Claude Agent SDK run only read-only tools concurrently), the others `readOnlyHint: true`.
+/// The entries of `tools/list`: every tool the recording's first request offered with an input
+/// schema (the API's own server-side tools have none and are not the agent's to run), in the
+/// request's order, with that schema; then any tool the scenario calls that the request did not
+/// offer, taking any object. Side-effecting or order-dependent tools (by the scenario, or by
+/// the recorded tool's own MCP annotations, read as synthesis reads them:
+/// [`crate::transcript::Tool::annotated_side_effecting`]) are marked `readOnlyHint: false, destructiveHint: true`
+/// (hosts such as the Claude Agent SDK run only read-only tools concurrently), the others
+/// `readOnlyHint: true`.
 pub fn tool_list(scenario: &Scenario) -> Vec<Value> {
-    let mut names: Vec<&str> = scenario
+    let mut tools: Vec<(&str, Value, bool)> = scenario
         .cassette
         .requests
         .first()
-        .map(|r| r.tools.iter().map(|t| t.name.as_str()).collect())
+        .map(|r| {
+            r.tools
+                .iter()
+                .filter_map(|t| {
+                    let schema = t.input_schema.clone()?;
+                    Some((t.name.as_str(), schema, t.annotated_side_effecting()))
+                })
+                .collect()
+        })
         .unwrap_or_default();
     for c in scenario.turns.iter().flatten() {
-        if !names.contains(&c.call.name.as_str()) {
-            names.push(&c.call.name);
+        if !tools.iter().any(|(n, _, _)| *n == c.call.name) {
+            tools.push((&c.call.name, json!({"type": "object"}), false));
         }
     }
-    names
+    tools
         .into_iter()
-        .map(|name| {
-            let marked = scenario
-                .file
-                .tools
-                .get(name)
-                .is_some_and(|t| t.side_effects || t.order_dependent);
+        .map(|(name, schema, annotated)| {
+            let marked = annotated
+                || scenario
+                    .file
+                    .tools
+                    .get(name)
+                    .is_some_and(|t| t.side_effects || t.order_dependent);
             let annotations = if marked {
                 json!({"readOnlyHint": false, "destructiveHint": true})
             } else {
                 json!({"readOnlyHint": true})
             };
-            json!({
-                "name": name,
-                "description": format!("{name} (a tooltape fake tool)"),
-                "inputSchema": {"type": "object"},
-                "annotations": annotations,
-            })
+            json!({"name": name, "inputSchema": schema, "annotations": annotations})
         })
         .collect()
 }

@@ -30,7 +30,7 @@ fn bundled(name: &str) -> Arc<Scenario> {
 /// A session of `name` whose first reply (with its calls) has been served, and the router.
 fn opened(name: &str) -> (Arc<Session>, Router) {
     let s = bundled(name);
-    let plan = order::plans(&s, 42).remove(0);
+    let plan = order::plans(&s, 42).next().expect("a plan");
     let session = Session::new(s, plan, scenario::VIRTUAL_GRACE, 1.0);
     let first = session.initial_request();
     session.model_request(&first).expect("first reply");
@@ -130,11 +130,19 @@ async fn discover_lists_the_recorded_tools_with_annotations_and_result_types() {
     let s = bundled("anthropic-mixed_read_write");
     let offered = &s.cassette.requests[0].tools;
     let listed: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = offered.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         &listed[..offered.len()],
-        offered.as_slice(),
-        "recording's order"
+        names.as_slice(),
+        "the recording's order"
     );
+    for (t, o) in tools.iter().zip(offered) {
+        assert_eq!(
+            Some(&t["inputSchema"]),
+            o.input_schema.as_ref(),
+            "the recorded schema"
+        );
+    }
     for t in tools {
         let name = t["name"].as_str().unwrap();
         let marked = s
@@ -161,6 +169,24 @@ async fn discover_lists_the_recorded_tools_with_annotations_and_result_types() {
     // The same list every time (deterministic, never per connection).
     let again = post(&router, &[], modern(3, "tools/list", json!({}))).await;
     assert_eq!(again.body["result"]["tools"], r["tools"]);
+}
+
+/// A recorded tool whose own MCP annotations say it writes is listed as destructive even when
+/// the scenario does not mark it (the same reading synthesis makes).
+#[test]
+fn recorded_annotations_mark_a_tool_destructive() {
+    let mut s = (*bundled("anthropic-mixed_read_write")).clone();
+    let first = s.cassette.requests[0].tools[0].name.clone();
+    s.file.tools.remove(&first);
+    let plain = super::tool_list(&s);
+    assert_eq!(plain[0]["annotations"], json!({"readOnlyHint": true}));
+    s.cassette.requests[0].tools[0].annotations = Some(json!({"destructiveHint": true}));
+    let listed = super::tool_list(&s);
+    assert_eq!(listed[0]["name"], first.as_str());
+    assert_eq!(
+        listed[0]["annotations"],
+        json!({"readOnlyHint": false, "destructiveHint": true})
+    );
 }
 
 /// The three calls of the turn, as (name, arguments) from the scenario.

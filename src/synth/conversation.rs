@@ -33,15 +33,7 @@ pub struct Synthesized {
 
 /// Whether a tool counts as side-effecting for `spec`: by name or pattern, or by annotation.
 pub fn side_effecting(spec: &SynthSpec, tool: &Tool) -> bool {
-    let hint = |k: &str| {
-        tool.annotations
-            .as_ref()
-            .and_then(|a| a.get(k))
-            .and_then(Value::as_bool)
-    };
-    spec.marks(&tool.name)
-        || hint("destructiveHint") == Some(true)
-        || hint("readOnlyHint") == Some(false)
+    spec.marks(&tool.name) || tool.annotated_side_effecting()
 }
 
 /// SplitMix64: a stable mix of the spec's seed and a call's place.
