@@ -195,6 +195,10 @@ async fn relay(b: &Bridge, line: String, msg: Option<Message>, id: Option<&Value
         *lock(&b.session) = Some(sid.to_string());
     }
     let status = resp.status();
+    if matches!(msg, Some(Message::Notification { .. } | Message::Response)) {
+        // Nothing answers a notification on stdio (an HTTP refusal of one has no id to go to).
+        return;
+    }
     let sse = resp
         .headers()
         .get("content-type")

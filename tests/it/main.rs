@@ -11,6 +11,7 @@ mod docs;
 mod honest_verdicts;
 mod import;
 mod library;
+mod mcp;
 mod real_clock;
 mod record;
 mod record_secrets;

@@ -1,0 +1,233 @@
+//! MCP over stdio: the `tooltape mcp-stdio` bridge, run in-process against a real mock server on
+//! loopback (no agent process): both eras, concurrent calls, errors, cancellation; and the
+//! command without a URL.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tooltape::replay::order;
+use tooltape::server::MockRun;
+
+async fn mock(name: &str) -> (MockRun, Arc<tooltape::scenario::Scenario>, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
+    let s = Arc::new(tooltape::scenario::load(&path).unwrap());
+    let plan = order::plans(&s, 42).next().expect("a plan");
+    let m = MockRun::start(s.clone(), plan, 0, 1.0).await.unwrap();
+    let url = m
+        .env_vars()
+        .into_iter()
+        .find(|(k, _)| k == "TOOLTAPE_MCP_URL")
+        .map(|(_, v)| v)
+        .expect("TOOLTAPE_MCP_URL exported");
+    assert_eq!(url, format!("http://{}/mcp", m.addr()));
+    // Open the first turn: the model's reply with its calls.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let first = s.cassette.cassette.exchanges[0].request.clone();
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://{}/v1/messages", m.addr()))
+        .header("content-type", "application/json")
+        .body(first.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    (m, s, url)
+}
+
+/// The bridge on a pair of pipes: lines in, lines out.
+struct Bridge {
+    input: tokio::io::DuplexStream,
+    output: tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
+    task: tokio::task::JoinHandle<Result<(), tooltape::mcp::stdio::BridgeError>>,
+}
+
+fn bridge(url: &str) -> Bridge {
+    let (input, bridge_in) = tokio::io::duplex(1 << 20);
+    let (bridge_out, output) = tokio::io::duplex(1 << 20);
+    let task = tokio::spawn(tooltape::mcp::stdio::bridge(
+        Some(url.to_string()),
+        bridge_in,
+        bridge_out,
+    ));
+    Bridge {
+        input,
+        output: BufReader::new(output).lines(),
+        task,
+    }
+}
+
+impl Bridge {
+    async fn send(&mut self, line: &str) {
+        self.input.write_all(line.as_bytes()).await.unwrap();
+        self.input.write_all(b"\n").await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), self.output.next_line())
+            .await
+            .expect("an answer within 30 s")
+            .unwrap()
+            .expect("a line");
+        assert!(!line.contains('\n'));
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+fn req(id: u64, method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+#[tokio::test]
+async fn stdio_handshake_era_every_method_and_error() {
+    let (m, s, url) = mock("anthropic-three_parallel.json").await;
+    let mut b = bridge(&url);
+    b.send(&req(1, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))).await;
+    let init = b.recv().await;
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18", "{init}");
+    b.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .await;
+    b.send(&req(2, "ping", json!({}))).await;
+    assert_eq!(
+        b.recv().await,
+        json!({"jsonrpc": "2.0", "id": 2, "result": {}})
+    );
+    b.send(&req(3, "tools/list", json!({}))).await;
+    let list = b.recv().await;
+    assert!(
+        list["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+
+    // The turn's calls, all at once: they reach the engine together.
+    for (i, c) in s.turns[0].iter().enumerate() {
+        b.send(&req(
+            10 + i as u64,
+            "tools/call",
+            json!({"name": c.call.name, "arguments": c.call.input}),
+        ))
+        .await;
+    }
+    let mut ids = Vec::new();
+    for _ in 0..s.turns[0].len() {
+        let a = b.recv().await;
+        assert_eq!(a["result"]["isError"], false, "{a}");
+        ids.push(a["id"].as_u64().unwrap());
+    }
+    ids.sort();
+    assert_eq!(ids, vec![10, 11, 12]);
+
+    // Errors come back as lines with the request's id (or null when there is none).
+    for (line, code) in [
+        ("{not json".to_string(), -32700),
+        (
+            json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]).to_string(),
+            -32600,
+        ),
+        (req(20, "resources/list", json!({})), -32601),
+        (
+            req(21, "tools/call", json!({"name": "launch_rockets"})),
+            -32602,
+        ),
+    ] {
+        b.send(&line).await;
+        let a = b.recv().await;
+        assert_eq!(a["error"]["code"], code, "{line}: {a}");
+    }
+    drop(b.input);
+    b.task.await.unwrap().unwrap();
+    let report = m.finish().await;
+    let bars = &report.turns[0].bars;
+    assert_eq!(bars.len(), 3);
+    assert!(
+        bars.iter().all(|b| b.via == tooltape::mcp::VIA_STDIO),
+        "{bars:?}"
+    );
+    assert_eq!(report.turns[0].peak_in_flight, 3);
+}
+
+#[tokio::test]
+async fn stdio_modern_era_and_a_cancelled_hung_call() {
+    let (m, s, url) = mock("anthropic-hung_tool.json").await;
+    let mut b = bridge(&url);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+    b.send(&req(1, "server/discover", json!({"_meta": meta})))
+        .await;
+    let d = b.recv().await;
+    assert_eq!(d["result"]["resultType"], "complete", "{d}");
+    // Before initialize, a 2025-era request without a session is refused with the reason.
+    b.send(&req(2, "tools/list", json!({}))).await;
+    let a = b.recv().await;
+    assert_eq!(a["error"]["code"], -32600, "{a}");
+    let hung = s.turns[0]
+        .iter()
+        .find(|c| matches!(c.outcome, tooltape::scenario::Outcome::Hang))
+        .unwrap();
+    b.send(&req(
+        3,
+        "tools/call",
+        json!({"name": hung.call.name, "arguments": hung.call.input, "_meta": meta}),
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}"#)
+        .await;
+    // The cancelled call gets no answer; the bridge goes on answering.
+    b.send(&req(4, "tools/list", json!({"_meta": meta}))).await;
+    let a = b.recv().await;
+    assert_eq!(a["id"], 4, "{a}");
+    drop(b.input);
+    b.task.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let report = m.finish().await;
+    let bar = report.turns[0]
+        .bars
+        .iter()
+        .find(|b| b.tool == hung.call.name)
+        .unwrap();
+    assert_eq!(bar.state, "hung");
+    assert!(bar.end.is_some(), "the cancel was recorded: {bar:?}");
+}
+
+#[tokio::test]
+async fn stdio_when_tooltape_is_not_serving_each_request_gets_an_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    drop(listener);
+    let mut b = bridge(&url);
+    b.send(&req(1, "initialize", json!({}))).await;
+    let a = b.recv().await;
+    assert_eq!(a["id"], 1);
+    assert_eq!(a["error"]["code"], -32603);
+    assert!(
+        a["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach")
+    );
+}
+
+#[test]
+fn mcp_stdio_without_a_url_exits_2_saying_so() {
+    let out = assert_cmd::Command::cargo_bin("tooltape")
+        .unwrap()
+        .arg("mcp-stdio")
+        .env_remove("TOOLTAPE_MCP_URL")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TOOLTAPE_MCP_URL") && err.contains("--url"),
+        "{err}"
+    );
+}
