@@ -12,6 +12,7 @@ mod honest_verdicts;
 mod import;
 mod library;
 mod mcp;
+mod mcp_agents;
 mod real_clock;
 mod record;
 mod record_secrets;
