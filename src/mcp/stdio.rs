@@ -205,12 +205,14 @@ async fn relay(b: &Bridge, line: String, msg: Option<Message>, id: Option<&Value
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("text/event-stream"));
     if sse {
-        let mut parser = crate::record::sse::SseParser::new();
-        let mut body = resp.bytes_stream();
+        // eventsource-stream, not the recorder's own parser: `record` sits above the transports
+        // (it runs agents through `process`), and this needs no arrival times.
+        use eventsource_stream::Eventsource;
         use futures_util::StreamExt;
-        while let Some(Ok(chunk)) = body.next().await {
-            for frame in parser.push(&chunk) {
-                emit(b, &frame.data);
+        let mut events = resp.bytes_stream().eventsource();
+        while let Some(Ok(event)) = events.next().await {
+            if !event.data.is_empty() {
+                emit(b, &event.data);
             }
         }
         return;

@@ -231,3 +231,49 @@ fn mcp_stdio_without_a_url_exits_2_saying_so() {
         "{err}"
     );
 }
+
+/// A `progressToken` over stdio: the server answers with an event stream, and the bridge
+/// relays its progress notifications and then the result, one line each. Then 10 MB of
+/// arguments on one line: answered like any other call, and the bridge goes on.
+#[tokio::test]
+async fn stdio_relays_progress_and_carries_ten_megabyte_arguments() {
+    let (m, s, url) = mock("anthropic-three_parallel.json").await;
+    let mut b = bridge(&url);
+    b.send(&req(1, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))).await;
+    assert_eq!(b.recv().await["result"]["protocolVersion"], "2025-11-25");
+    let first = &s.turns[0][0].call;
+    b.send(&req(
+        2,
+        "tools/call",
+        json!({"name": first.name, "arguments": first.input, "_meta": {"progressToken": 7}}),
+    ))
+    .await;
+    for p in [0, 1] {
+        let note = b.recv().await;
+        assert_eq!(note["method"], "notifications/progress", "{note}");
+        assert_eq!(note["params"]["progressToken"], 7);
+        assert_eq!(note["params"]["progress"], p);
+    }
+    let answer = b.recv().await;
+    assert_eq!(answer["id"], 2);
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+
+    let second = &s.turns[0][1].call;
+    let big = "x".repeat(10_000_000);
+    b.send(&req(
+        3,
+        "tools/call",
+        json!({"name": second.name, "arguments": {"blob": big}}),
+    ))
+    .await;
+    let answer = b.recv().await;
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    b.send(&req(4, "ping", json!({}))).await;
+    assert_eq!(b.recv().await["id"], 4, "the bridge goes on");
+    drop(b.input);
+    b.task.await.unwrap().unwrap();
+    let report = m.finish().await;
+    let states: Vec<&str> = report.turns[0].bars.iter().map(|b| b.state).collect();
+    assert!(states.contains(&"wrong-arguments"), "{states:?}");
+}
