@@ -209,7 +209,7 @@ async fn post(s: Arc<McpState>, headers: HeaderMap, body: Body) -> Response {
     };
     let era = match era(&s, &headers, id.as_ref(), &method, &params) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(id) = id else {
         notification(&s, &era, &method, &params);
@@ -284,15 +284,17 @@ async fn post(s: Arc<McpState>, headers: HeaderMap, body: Body) -> Response {
     }
 }
 
-/// Tell the era of a message, checking what each era requires. `Err` is the answer to send.
+/// Tell the era of a message, checking what each era requires. `Err` is the answer to send
+/// (boxed: a `Response` is large and this is the cold path).
 fn era(
     s: &McpState,
     headers: &HeaderMap,
     id: Option<&Value>,
     method: &str,
     params: &Map<String, Value>,
-) -> Result<Era, Response> {
-    let bad = |status: StatusCode, c: i64, m: String| json_reply(status, &error(id, c, m));
+) -> Result<Era, Box<Response>> {
+    let bad =
+        |status: StatusCode, c: i64, m: String| Box::new(json_reply(status, &error(id, c, m)));
     if let Some(version) = meta_version(params) {
         if version != super::MODERN_VERSION {
             let mut supported: Vec<&str> = super::HANDSHAKE_VERSIONS.to_vec();
@@ -303,7 +305,7 @@ fn era(
                 format!("Unsupported protocol version {version:?}"),
             );
             e["error"]["data"] = json!({"supported": supported, "requested": version});
-            return Err(json_reply(StatusCode::BAD_REQUEST, &e));
+            return Err(Box::new(json_reply(StatusCode::BAD_REQUEST, &e)));
         }
         if let Some(h) = header(headers, VERSION_HEADER)
             && h != version
@@ -342,7 +344,7 @@ fn era(
     }
     match header(headers, SESSION_HEADER) {
         Some(sid) if lock(&s.sessions).contains_key(sid) => Ok(Era::Session(sid.to_string())),
-        Some(sid) => Err(unknown_session(id, sid)),
+        Some(sid) => Err(Box::new(unknown_session(id, sid))),
         None => Err(bad(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,

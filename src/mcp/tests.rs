@@ -338,7 +338,16 @@ async fn bad_input_gets_clear_json_rpc_errors() {
     let (session, router) = opened("anthropic-three_parallel");
     let (sid, _) = initialize(&router, "2025-11-25").await;
     let h = [("mcp-session-id", sid.as_str())];
-    let cases: Vec<(&str, Vec<u8>, &[(&str, &str)], StatusCode, i64, &str)> = vec![
+    // (what, body, headers, status, JSON-RPC code, what the message says)
+    type Case<'a> = (
+        &'a str,
+        Vec<u8>,
+        &'a [(&'a str, &'a str)],
+        StatusCode,
+        i64,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "not JSON",
             b"{\"jsonrpc\": ".to_vec(),
@@ -528,6 +537,43 @@ async fn bad_input_gets_clear_json_rpc_errors() {
         &router,
         &h,
         request(5, "tools/call", json!({"name": n, "arguments": args})),
+    )
+    .await;
+    assert_eq!(a.body["result"]["isError"], false, "{}", a.text);
+}
+
+/// A listed tool called while no model reply with calls is open names no call: the engine
+/// refuses it, and MCP says so as a JSON-RPC error with the engine's reason (as the HTTP shim
+/// answers 409), not as a tool result the agent would take for the tool's output.
+#[tokio::test(start_paused = true)]
+async fn a_call_with_no_turn_open_is_a_json_rpc_error_not_a_result() {
+    let s = bundled("anthropic-three_parallel");
+    let plan = order::plans(&s, 42).next().expect("a plan");
+    let session = Session::new(s, plan, scenario::VIRTUAL_GRACE, 1.0);
+    let router = http::router(session.clone());
+    let (n, args) = calls(&session).remove(0);
+    let a = post(
+        &router,
+        &[],
+        modern(1, "tools/call", json!({"name": n, "arguments": args})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(error_code(&a), code::INVALID_PARAMS, "{}", a.text);
+    assert!(a.body.get("result").is_none(), "{}", a.text);
+    let msg = a.body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("no model reply with tool calls is open"),
+        "{msg}"
+    );
+    // The run goes on: once the reply is served, the same call is answered.
+    session
+        .model_request(&session.initial_request())
+        .expect("first reply");
+    let a = post(
+        &router,
+        &[],
+        modern(2, "tools/call", json!({"name": n, "arguments": args})),
     )
     .await;
     assert_eq!(a.body["result"]["isError"], false, "{}", a.text);

@@ -157,10 +157,10 @@ pub(crate) async fn start(
     let app = Router::new()
         .route("/_tools/{name}", post(tool))
         .fallback(dispatch)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
-        .merge(mcp)
-        // After the merge so MCP's POST bodies (10 MB arguments) get the same cap.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+        // MCP reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
+        .merge(mcp);
     let (addr, tx, task) = listen(app, port).await?;
     Ok(Server {
         addr,
