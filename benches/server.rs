@@ -4,7 +4,10 @@
 //! A small HTTP/1.1 client written here plays a correct concurrent Anthropic agent: it sends
 //! the cassette's recorded requests (with `stream` removed, so replies come back as plain JSON)
 //! with the tool results replaced by what the fake tools really answered, and runs every tool
-//! call of a reply at once, one connection per call. Every measured run must pass.
+//! call of a reply at once, one connection per call. Every measured run must pass. The same
+//! agent calls its tools either through the HTTP shim (`POST /_tools/NAME`) or over MCP
+//! (`tools/call` on `/mcp`, Streamable HTTP, in a 2025-era session or stateless 2026-07-28), so
+//! MCP's per-call overhead is measured beside the shim's.
 //!
 //! Run with `cargo bench --bench server`. See docs/BENCHMARKS.md for the method and figures.
 
@@ -32,6 +35,8 @@ struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     host: String,
+    /// The head (status line and headers) of the last response.
+    head: String,
 }
 
 impl Conn {
@@ -42,18 +47,30 @@ impl Conn {
             stream,
             buf: Vec::with_capacity(16 * 1024),
             host: addr.to_string(),
+            head: String::new(),
         })
     }
 
-    /// `POST path` with a JSON body; returns the status and the body once fully received.
+    /// A header of the last response.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.split("\r\n").skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// `POST path` with a JSON body and `extra` headers; returns the status and the body once
+    /// fully received.
     async fn post(
         &mut self,
         path: &str,
         body: &[u8],
         keep_alive: bool,
+        extra: &[(&str, &str)],
     ) -> std::io::Result<(u16, Vec<u8>)> {
+        let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n{extra}\r\n",
             self.host,
             body.len(),
             if keep_alive { "keep-alive" } else { "close" }
@@ -70,6 +87,7 @@ impl Conn {
             self.fill().await?;
         };
         let head = std::str::from_utf8(&self.buf[..head_end]).map_err(invalid)?;
+        self.head = head.to_string();
         let status: u16 = head
             .split(' ')
             .nth(1)
@@ -238,30 +256,138 @@ fn fill_results(request: &mut Value, results: &HashMap<String, (String, bool)>) 
     }
 }
 
-async fn tool_call(addr: SocketAddr, name: String, input: Vec<u8>) -> (u16, String, Duration) {
+/// How the agent calls its fake tools.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Via {
+    /// The HTTP shim: `POST /_tools/NAME` with the input as the body.
+    Shim,
+    /// MCP `tools/call` on `/mcp` in a 2025-11-25 session (`initialize` once per run, untimed).
+    McpSession,
+    /// MCP `tools/call` on `/mcp`, stateless 2026-07-28 (the version in `_meta`, no session).
+    McpStateless,
+}
+
+const MCP_PATH: &str = "/mcp";
+const MODERN: &str = "2026-07-28";
+
+/// Open a 2025-era MCP session the way the SDKs do (`initialize`, then
+/// `notifications/initialized`); returns its id.
+async fn mcp_session(addr: SocketAddr) -> String {
+    let mut c = Conn::open(addr).await.expect("connect to /mcp");
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "bench", "version": "1"}}});
+    let accept = [("Accept", "application/json, text/event-stream")];
+    let (status, body) = c
+        .post(MCP_PATH, init.to_string().as_bytes(), true, &accept)
+        .await
+        .expect("initialize");
+    assert_eq!(
+        status,
+        200,
+        "initialize: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let sid = c
+        .header("mcp-session-id")
+        .expect("a session id")
+        .to_string();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let headers = [
+        accept[0],
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let (status, _) = c
+        .post(MCP_PATH, note.as_bytes(), false, &headers)
+        .await
+        .expect("initialized");
+    assert_eq!(status, 202);
+    sid
+}
+
+/// One tool call through `via` on a fresh connection: (status as the shim would give it: 200
+/// for output, 500 for a failure; the output text; the round trip).
+async fn tool_call(
+    addr: SocketAddr,
+    via: Via,
+    session: Option<&str>,
+    id: u64,
+    name: String,
+    input: Value,
+) -> (u16, String, Duration) {
+    let (path, body, headers): (String, Vec<u8>, Vec<(&str, &str)>) = match via {
+        Via::Shim => (
+            format!("/_tools/{name}"),
+            serde_json::to_vec(&input).expect("serialise"),
+            Vec::new(),
+        ),
+        Via::McpSession => (
+            MCP_PATH.to_string(),
+            serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "id": id,
+                "method": "tools/call", "params": {"name": name, "arguments": input}}))
+            .expect("serialise"),
+            vec![
+                ("Accept", "application/json, text/event-stream"),
+                ("Mcp-Session-Id", session.expect("a session")),
+                ("MCP-Protocol-Version", "2025-11-25"),
+            ],
+        ),
+        Via::McpStateless => (
+            MCP_PATH.to_string(),
+            serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "id": id,
+                "method": "tools/call", "params": {"name": name, "arguments": input,
+                "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}}))
+            .expect("serialise"),
+            vec![
+                ("Accept", "application/json, text/event-stream"),
+                ("MCP-Protocol-Version", MODERN),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", name.as_str()),
+            ],
+        ),
+    };
     let t = Instant::now();
     let mut c = Conn::open(addr)
         .await
         .expect("connect to the tool endpoint");
     let (status, out) = c
-        .post(&format!("/_tools/{name}"), &input, false)
+        .post(&path, &body, false, &headers)
         .await
         .expect("tool request");
     let rtt = t.elapsed();
-    (
-        status,
-        String::from_utf8(out).expect("tool output is UTF-8"),
-        rtt,
-    )
+    if via == Via::Shim {
+        return (
+            status,
+            String::from_utf8(out).expect("tool output is UTF-8"),
+            rtt,
+        );
+    }
+    let answer: Value = serde_json::from_slice(&out).expect("a JSON-RPC answer");
+    let result = &answer["result"];
+    assert!(
+        status == 200 && result.is_object(),
+        "MCP tools/call got HTTP {status}: {answer}"
+    );
+    let text = result["content"][0]["text"]
+        .as_str()
+        .expect("a text result")
+        .to_string();
+    let code = if result["isError"] == true { 500 } else { 200 };
+    (code, text, rtt)
 }
 
 /// One run of `case` on a fresh server, driven by the agent; panics unless it passes.
-async fn drive(case: &Case) -> Run {
+async fn drive(case: &Case, via: Via) -> Run {
     let run = MockRun::start(case.scenario.clone(), case.plan.clone(), 0, 1.0)
         .await
         .expect("the mock server starts");
     let addr = run.addr();
     let mut model = Conn::open(addr).await.expect("connect to the mock API");
+    let session: Option<Arc<str>> = match via {
+        Via::McpSession => Some(mcp_session(addr).await.into()),
+        _ => None,
+    };
     let mut results: HashMap<String, (String, bool)> = HashMap::new();
     let (mut tool_rtts, mut model_rtts, mut turn_e2e) = (Vec::new(), Vec::new(), Vec::new());
     let mut turn_start: Option<Instant> = None;
@@ -271,7 +397,7 @@ async fn drive(case: &Case) -> Run {
         let body = serde_json::to_vec(&request).expect("serialise");
         let t0 = Instant::now();
         let (status, reply) = model
-            .post("/v1/messages", &body, true)
+            .post("/v1/messages", &body, true, &[])
             .await
             .expect("model request");
         let t1 = Instant::now();
@@ -288,7 +414,7 @@ async fn drive(case: &Case) -> Run {
             turn_e2e.push(t1 - s);
         }
         let reply: Value = serde_json::from_slice(&reply).expect("the reply is JSON");
-        let calls: Vec<(String, String, Vec<u8>)> = reply["content"]
+        let calls: Vec<(String, String, Value)> = reply["content"]
             .as_array()
             .into_iter()
             .flatten()
@@ -297,7 +423,7 @@ async fn drive(case: &Case) -> Run {
                 (
                     b["id"].as_str().unwrap_or_default().to_string(),
                     b["name"].as_str().unwrap_or_default().to_string(),
-                    serde_json::to_vec(&b["input"]).expect("serialise"),
+                    b["input"].clone(),
                 )
             })
             .collect();
@@ -306,8 +432,12 @@ async fn drive(case: &Case) -> Run {
         }
         turn_start = Some(t0);
         let mut set = tokio::task::JoinSet::new();
-        for (id, name, input) in calls {
-            set.spawn(async move { (id, tool_call(addr, name, input).await) });
+        for (n, (id, name, input)) in calls.into_iter().enumerate() {
+            let session = session.clone();
+            set.spawn(async move {
+                let answer = tool_call(addr, via, session.as_deref(), n as u64, name, input).await;
+                (id, answer)
+            });
         }
         while let Some(done) = set.join_next().await {
             let (id, (status, out, rtt)) = done.expect("a tool task");
@@ -341,11 +471,24 @@ async fn drive(case: &Case) -> Run {
 }
 
 /// Up to `n` runs one after another, stopping early after `budget`.
-async fn sequential(case: &Case, n: usize, budget: Duration) -> Vec<Run> {
+async fn sequential(case: &Case, via: Via, n: usize, budget: Duration) -> Vec<Run> {
     let start = Instant::now();
     let mut out = Vec::with_capacity(n);
     while out.len() < n && start.elapsed() < budget {
-        out.push(drive(case).await);
+        out.push(drive(case, via).await);
+    }
+    out
+}
+
+/// Up to `n` runs through each of `vias`, taken in turn (shim, MCP, shim, MCP, ...) so that
+/// the machine's load falls alike on each, stopping early after `budget`.
+async fn interleaved(case: &Case, vias: &[Via], n: usize, budget: Duration) -> Vec<Vec<Run>> {
+    let start = Instant::now();
+    let mut out: Vec<Vec<Run>> = vias.iter().map(|_| Vec::with_capacity(n)).collect();
+    while out[0].len() < n && start.elapsed() < budget {
+        for (i, via) in vias.iter().enumerate() {
+            out[i].push(drive(case, *via).await);
+        }
     }
     out
 }
@@ -369,7 +512,7 @@ async fn concurrent(
             while start.elapsed() < budget
                 && started.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max_runs
             {
-                runs.push(drive(&case).await);
+                runs.push(drive(&case, Via::Shim).await);
             }
             runs
         });
@@ -444,7 +587,7 @@ fn planned_waits(turn: &TurnTiming, latency: Duration) -> HashMap<&str, Duration
 /// Per tool call, with "plan" the time the harness means to hold the call (L for a lone call):
 /// the agent's round trip less the plan, the time the harness held it less the plan, and the
 /// HTTP round trip outside the session (round trip less the harness's own start-to-end).
-fn per_call(label: &str, case: &Case, runs: &[Run]) {
+fn per_call(label: &str, case: &Case, runs: &[Run]) -> Vec<f64> {
     let (mut total, mut held, mut outside) = (Vec::new(), Vec::new(), Vec::new());
     for r in runs {
         let mut seen = HashMap::new();
@@ -462,9 +605,21 @@ fn per_call(label: &str, case: &Case, runs: &[Run]) {
             outside.push(diff_ms(*rtt, bar));
         }
     }
-    row(&format!("{label}: round trip - plan"), total);
+    row(&format!("{label}: round trip - plan"), total.clone());
     row(&format!("{label}:   held by the harness - plan"), held);
     row(&format!("{label}:   HTTP outside the session"), outside);
+    total.sort_by(f64::total_cmp);
+    total
+}
+
+/// MCP's per-call overhead beside the shim's: the difference of the round trip − plan
+/// percentiles (the goal: p99 no more than 0.2 ms above the shim's).
+fn mcp_beside_shim(label: &str, shim: &[f64], mcp: &[f64]) {
+    println!(
+        "  {label}: MCP - shim, round trip - plan: p50 {:+.3} ms, p99 {:+.3} ms",
+        pct(mcp, 50.0) - pct(shim, 50.0),
+        pct(mcp, 99.0) - pct(shim, 99.0)
+    );
 }
 
 /// Per turn: the report's overhead, its wall time against the plan and the agent's end-to-end
@@ -559,12 +714,14 @@ fn main() {
         let twenty20 = case("anthropic-twenty_parallel.json", 20);
 
         // Warm up: page cache, allocator, connection paths.
-        sequential(&single0, 30, Duration::from_secs(2)).await;
+        sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
+        sequential(&single0, Via::McpSession, 10, Duration::from_secs(1)).await;
+        sequential(&single0, Via::McpStateless, 10, Duration::from_secs(1)).await;
 
         header("Per tool call: anthropic-single_call (1 call per turn), fresh connection per call");
-        let runs0 = sequential(&single0, 500, Duration::from_secs(5)).await;
+        let runs0 = sequential(&single0, Via::Shim, 500, Duration::from_secs(5)).await;
         per_call("L = 0 ms", &single0, &runs0);
-        let runs20 = sequential(&single20, 250, Duration::from_secs(8)).await;
+        let runs20 = sequential(&single20, Via::Shim, 250, Duration::from_secs(8)).await;
         per_call("L = 20 ms", &single20, &runs20);
         row(
             "model request round trip (keep-alive, plain JSON)",
@@ -578,11 +735,38 @@ fn main() {
 
         header("Per turn: calls at L = 20 ms each, all sent at once (completion by latency)");
         per_turn("1 call", &single20, &runs20);
-        let runs3 = sequential(&three20, 250, Duration::from_secs(8)).await;
+        let runs3 = sequential(&three20, Via::Shim, 250, Duration::from_secs(8)).await;
         per_turn("3 calls", &three20, &runs3);
-        let runs20c = sequential(&twenty20, 150, Duration::from_secs(10)).await;
+        let runs20c = sequential(&twenty20, Via::Shim, 150, Duration::from_secs(10)).await;
         per_turn("20 calls", &twenty20, &runs20c);
         per_call("20 calls, per call", &twenty20, &runs20c);
+
+        header(
+            "MCP beside the shim, per tool call: runs taken in turn (shim, MCP session, MCP stateless), \
+             fresh connection per call",
+        );
+        let vias = [Via::Shim, Via::McpSession, Via::McpStateless];
+        for (case, n, secs) in [(&single0, 400, 9), (&three20, 150, 12)] {
+            let runs = interleaved(case, &vias, n, Duration::from_secs(secs)).await;
+            let l = case.latency.as_millis();
+            let calls = case.scenario.turns[0].len();
+            let shim = per_call(&format!("shim, {calls} call(s), L = {l} ms"), case, &runs[0]);
+            let session = per_call(
+                &format!("MCP 2025 session, {calls} call(s), L = {l} ms"),
+                case,
+                &runs[1],
+            );
+            let stateless = per_call(
+                &format!("MCP 2026 stateless, {calls} call(s), L = {l} ms"),
+                case,
+                &runs[2],
+            );
+            mcp_beside_shim(&format!("2025 session, {calls} call(s)"), &shim, &session);
+            mcp_beside_shim(&format!("2026 stateless, {calls} call(s)"), &shim, &stateless);
+            if calls > 1 {
+                per_turn(&format!("MCP 2025 session, {calls} calls"), case, &runs[1]);
+            }
+        }
 
         println!("\nThroughput (loopback, bounded in count and time)");
         let workers = 8;
