@@ -624,6 +624,38 @@ async fn five_hundred_sessions_at_once() {
     );
 }
 
+/// Past `MAX_SESSIONS` open sessions, `initialize` is refused with a JSON-RPC error that says
+/// what to do (HTTP 503), open sessions keep working, and ending one makes room again.
+#[tokio::test(start_paused = true)]
+async fn past_the_session_cap_initialize_is_refused_clearly_and_the_run_goes_on() {
+    let (_, router) = opened("anthropic-three_parallel");
+    let mut first = None;
+    for _ in 0..http::MAX_SESSIONS {
+        let (sid, _) = initialize(&router, "2025-11-25").await;
+        first.get_or_insert(sid);
+    }
+    let init = request(9, "initialize", json!({"protocolVersion": "2025-11-25"}));
+    let a = post(&router, &[], init.clone()).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    assert_eq!(error_code(&a), code::INTERNAL_ERROR);
+    assert_eq!(a.body["id"], 9);
+    let msg = a.body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("sessions are open") && msg.contains("DELETE"),
+        "{msg}"
+    );
+    let sid = first.unwrap();
+    let h = [("mcp-session-id", sid.as_str())];
+    let a = post(&router, &h, request(2, "tools/list", json!({}))).await;
+    assert!(a.body["result"]["tools"].is_array(), "{}", a.text);
+    assert_eq!(
+        send(&router, "DELETE", &h, Vec::new()).await.status,
+        StatusCode::OK
+    );
+    let a = post(&router, &[], init).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_hung_call_is_held_until_cancelled_and_recorded_abandoned() {
     // 2025: notifications/cancelled with the call's id.
