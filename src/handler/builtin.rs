@@ -146,8 +146,7 @@ async fn agent(
             return Ok(());
         }
         let results = build_results(fmt, &calls, ran, &completion, bug);
-        let mut next = request.clone();
-        let history = fmt.history_mut(&mut next)?;
+        let history = fmt.history_mut(&mut request)?;
         if bug == Some(HistoryChanged) {
             edit_first_user_text(history);
         }
@@ -162,7 +161,6 @@ async fn agent(
             _ => fmt.results_entries(&results, None),
         };
         history.extend(entries);
-        request = next;
     }
 }
 
