@@ -131,7 +131,7 @@ async fn agent(
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {
-        let reply = env.model(request.clone()).await?;
+        let reply = env.model_ref(&request).await?;
         let calls: Vec<ToolCall> = fmt
             .parse_reply(&reply)?
             .calls()
