@@ -7,6 +7,7 @@
 pub mod exercise;
 pub mod order;
 pub mod session;
+mod timer;
 
 use std::sync::Arc;
 use std::time::Duration;

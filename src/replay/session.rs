@@ -144,6 +144,9 @@ pub(crate) struct Session {
     t0: Instant,
     state: Mutex<State>,
     changed: Notify,
+    /// Fake tools wait with the precise timer (`replay::timer`): set by a transport on the
+    /// real clock whose runtime has I/O (the mock server).
+    precise_timer: std::sync::atomic::AtomicBool,
     /// The run's log context (scenario and order) for `-vv` logs; disabled when nobody logs.
     span: tracing::Span,
 }
@@ -224,7 +227,16 @@ impl Session {
             t0: Instant::now(),
             state: Mutex::new(State::default()),
             changed: Notify::new(),
+            precise_timer: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Let fake tools wait with the precise timer: only for a session on the real clock, on
+    /// a runtime with tokio's I/O driver.
+    #[cfg(feature = "mock")]
+    pub(crate) fn use_precise_timer(&self) {
+        self.precise_timer
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn plan_label(&self) -> &str {
@@ -527,9 +539,13 @@ impl Session {
             std::future::pending::<()>().await;
         }
         let at = self.release_time(turn_index, inv).await;
-        // A timer rounds up to tokio's next millisecond tick: skip it when already due.
+        // A timer rounds up to tokio's next millisecond tick: skip it when already due, and
+        // on the real clock wait with a precise one (`timer`).
         if at > Instant::now() {
-            tokio::time::sleep_until(at).await;
+            let precise = self
+                .precise_timer
+                .load(std::sync::atomic::Ordering::Relaxed);
+            crate::replay::timer::sleep_until(at, precise).await;
         }
         let answer = match answer {
             Some(Some(a)) => a.clone(),
