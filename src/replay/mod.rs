@@ -318,3 +318,50 @@ where
         repeats: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleId;
+
+    fn run(order: usize, violation: Option<(RuleId, &str)>) -> RunReport {
+        let plan = RunPlan {
+            label: format!("shuffle {order}"),
+            seed: order as u64,
+            turns: Vec::new(),
+        };
+        let mut r = RunReport::failed(&plan, String::new());
+        r.error = None;
+        if let Some((rule, call)) = violation {
+            r.violations
+                .push(Violation::new(rule, 1, Some(call), format!("run {order}")));
+        }
+        r
+    }
+
+    /// Past LISTED_RUNS, a run that ends as a listed one did is only counted; one that ends
+    /// another way (another rule, another call) is listed, so every verdict stays as it was.
+    #[test]
+    fn runs_fold_into_counts_past_the_listed_ones() {
+        let mut runs = Runs::default();
+        let n = LISTED_RUNS + 5_000;
+        for i in 0..n {
+            let v = match i % 4 {
+                0 => None,
+                1 => Some((RuleId::MismatchedResult, "a")),
+                2 => Some((RuleId::MismatchedResult, "b")),
+                _ => Some((RuleId::MissingResult, "a")),
+            };
+            runs.push(run(i, v));
+        }
+        runs.push(run(n, Some((RuleId::HistoryChanged, "c"))));
+        assert_eq!(runs.total(), n as u64 + 1);
+        assert_eq!(runs.listed.len(), LISTED_RUNS + 1, "one new outcome listed");
+        let last = runs.listed.last().unwrap();
+        assert_eq!(last.violations[0].rule, RuleId::HistoryChanged);
+        // Each of the first four outcomes took its share of the folded runs.
+        let folded: Vec<u64> = runs.listed[..4].iter().map(|r| r.repeats).collect();
+        assert_eq!(folded, vec![1_250; 4]);
+        assert!(runs.listed[4..].iter().all(|r| r.repeats == 0));
+    }
+}
