@@ -388,6 +388,24 @@ pub(super) const OPENAI_SDK_IMPORTS: &[&str] = &[
     "@ai-sdk/openai",
 ];
 
+/// [`super::Format::unfamiliar`] for APIs whose parts name their kind in `"type"` and whose
+/// messages name theirs in `"role"`: a kept-whole message of a role outside `roles`, or a part
+/// of a type outside `types`, described with `noun` ("a content block").
+pub(super) fn unfamiliar_typed(
+    part: &Value,
+    roles: &[&str],
+    types: &[&str],
+    noun: &str,
+) -> Option<String> {
+    let obj = part.as_object()?;
+    // A message kept whole names its role; its own `type` ("message") says nothing new.
+    if let Some(role) = obj.get("role").and_then(Value::as_str) {
+        return (!roles.contains(&role)).then(|| format!("a message of role {:?}", shorten(role)));
+    }
+    let ty = obj.get("type").and_then(Value::as_str)?;
+    (!types.contains(&ty)).then(|| format!("{noun} of type {:?}", shorten(ty)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

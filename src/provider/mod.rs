@@ -368,6 +368,15 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// What a part kept whole ([`crate::transcript::Part::Other`]) is, when this API's
+    /// documentation does not name it: a role, block, item or part type added after this
+    /// tooltape was written. `None` for the known kinds the rules pass over on purpose
+    /// (images, thinking, hosted tools, ...). The run's report notes each one: it is kept
+    /// losslessly and no rule judges it.
+    fn unfamiliar(&self, _part: &Value) -> Option<String> {
+        None
+    }
+
     /// Why a call id can occur twice in a recording and what to do, when the API has a reason
     /// of its own (ids tooltape made for calls without one).
     fn repeated_id_hint(&self, _call_id: &str) -> Option<&'static str> {

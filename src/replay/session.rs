@@ -19,7 +19,7 @@ use crate::rules::input::{End, Execution, Invocation, Match, TurnMessages, TurnO
 use crate::rules::{self, Violation};
 use crate::scenario::{CallBehaviour, Outcome, Scenario};
 use crate::timing::TurnTiming;
-use crate::transcript::{Reply, Request};
+use crate::transcript::{Message, Part, Reply, Request};
 
 /// Why a model request was not answered with a reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +314,12 @@ impl Session {
         if k == 0 {
             st.notes.extend(self.drift_cached(&request));
         }
+        note_unfamiliar(
+            fmt,
+            &request.messages,
+            "a request from the handler",
+            &mut st.notes,
+        );
         if !st.parallel_writes_seen {
             let marked: Vec<&str> = self
                 .prepared
@@ -373,6 +379,12 @@ impl Session {
         if let Some(note) = fmt.pairing_note(&reply) {
             st.notes.push(format!("turn {}: {note}", k + 1));
         }
+        note_unfamiliar(
+            fmt,
+            std::slice::from_ref(&reply.message),
+            &format!("the recorded reply {}", k + 1),
+            &mut st.notes,
+        );
         if reply.wants_tools() {
             let n = reply.calls().len();
             st.turn = Some(Turn {
@@ -955,4 +967,30 @@ fn schema_drift(scenario: &Scenario, request: &Request) -> Vec<String> {
         }
     }
     notes
+}
+
+/// Notes, each once per run, for the parts of `messages` the API's documentation does not name
+/// ([`provider::Format::unfamiliar`]): they are kept as sent, and no rule judges them.
+fn note_unfamiliar(
+    fmt: &dyn provider::Format,
+    messages: &[Message],
+    whence: &str,
+    notes: &mut Vec<String>,
+) {
+    let kept = messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| match p {
+            Part::Other(v) => fmt.unfamiliar(v),
+            _ => None,
+        });
+    for what in kept {
+        let note = format!(
+            "{whence} holds {what}, which this tooltape does not know: kept as sent and passed \
+             over by the rules"
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
 }

@@ -263,6 +263,15 @@ fn unknown_roles_and_system_messages_are_kept_not_refused() {
             ]}),
         ),
     ];
+    // Gemini alone refuses a role it does not know, as the API does (a false pass otherwise).
+    let e = format(Provider::Gemini)
+        .parse_request(&json!({"contents": [
+            {"role": "user", "parts": [{"text": "hi"}]},
+            {"role": "assistant", "parts": [{"text": "meanwhile"}]}
+        ]}))
+        .unwrap_err();
+    assert_eq!(e.path, "contents[1].role");
+    assert!(e.message.contains("Please use a valid role"), "{e}");
     for (p, body) in cases {
         let r = format(p)
             .parse_request(&body)
@@ -432,4 +441,123 @@ fn chat_calls_without_ids_are_paired_by_position_and_said_so() {
         ]}))
         .unwrap_err();
     assert_eq!(e.path, "messages[2].tool_call_id");
+}
+
+/// An Anthropic loop that sends, after its results, a content block of a type no API version
+/// has (as a client of a newer API version might).
+async fn anthropic_with_a_new_block_type(env: Env) -> Result<(), BoxError> {
+    let mut request = env.initial_request();
+    loop {
+        let reply = env.model(request.clone()).await?;
+        let content = reply["content"].as_array().cloned().unwrap_or_default();
+        let calls: Vec<Value> = content
+            .iter()
+            .filter(|b| b["type"] == "tool_use")
+            .cloned()
+            .collect();
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (k, c) in calls.iter().enumerate() {
+            let (env, c) = (env.clone(), c.clone());
+            tasks.spawn(async move {
+                let name = c["name"].as_str().unwrap_or_default().to_string();
+                match env.tool(&name, &c["input"]).await {
+                    Ok(out) => (k, out, false),
+                    Err(e) => (k, e.0, true),
+                }
+            });
+        }
+        let mut results = vec![Value::Null; calls.len()];
+        while let Some(done) = tasks.join_next().await {
+            let (k, out, failed) = done?;
+            results[k] = json!({"type": "tool_result", "tool_use_id": calls[k]["id"],
+                "content": out, "is_error": failed});
+        }
+        results.push(json!({"type": "hologram", "data": "a block of a later API version"}));
+        let messages = request["messages"]
+            .as_array_mut()
+            .ok_or("messages is an array")?;
+        messages.push(json!({"role": "assistant", "content": content}));
+        messages.push(json!({"role": "user", "content": results}));
+    }
+}
+
+/// Item 11: a block type no API documents is kept, passed over by the rules (the handler is
+/// not blamed for it) and noted once per run; the known kinds (thinking, images) are not noted.
+#[test]
+fn unknown_block_types_are_passed_over_with_a_note() {
+    let handler = from_fn("new-block-type", anthropic_with_a_new_block_type);
+    let report =
+        tooltape::handler::run_scenario(scenario("anthropic-three_round_loop.json"), &handler, 7);
+    assert!(
+        report.passed(false),
+        "{}",
+        tooltape::report::terminal::render_failures(&report)
+    );
+    for run in &report.runs {
+        let noted: Vec<&String> = run
+            .notes
+            .iter()
+            .filter(|n| n.contains("which this tooltape does not know"))
+            .collect();
+        assert_eq!(noted.len(), 1, "{:?}", run.notes);
+        assert!(
+            noted[0].contains("a content block of type \"hologram\""),
+            "{noted:?}"
+        );
+    }
+    use tooltape::provider::{Provider, format};
+    let fmt = format(Provider::Anthropic);
+    assert_eq!(
+        fmt.unfamiliar(&json!({"type": "thinking", "thinking": ""})),
+        None
+    );
+    assert_eq!(
+        fmt.unfamiliar(&json!({"type": "image", "source": {}})),
+        None
+    );
+}
+
+/// Item 11: each API names what it keeps without knowing it: a message of an unknown role, a
+/// block, part or item of an unknown type; Gemini parts name their kind by field, so a new
+/// field is what is noted there.
+#[test]
+fn each_api_names_what_it_does_not_know() {
+    use tooltape::provider::{Provider, format};
+    let cases = [
+        (
+            Provider::Anthropic,
+            json!({"role": "narrator", "content": "x"}),
+            "a message of role \"narrator\"",
+        ),
+        (
+            Provider::OpenAiChat,
+            json!({"type": "video_url", "video_url": {}}),
+            "a content part or call of type \"video_url\"",
+        ),
+        (
+            Provider::OpenAiResponses,
+            json!({"type": "teleport_call", "id": "t"}),
+            "an item or content part of type \"teleport_call\"",
+        ),
+        (
+            Provider::Gemini,
+            json!({"hologram": {"data": "x"}}),
+            "a part with field(s) \"hologram\"",
+        ),
+    ];
+    for (p, part, what) in cases {
+        assert_eq!(format(p).unfamiliar(&part).as_deref(), Some(what), "{p}");
+    }
+    let known = [
+        (Provider::OpenAiChat, json!({"type": "image_url"})),
+        (Provider::OpenAiResponses, json!({"type": "reasoning"})),
+        (Provider::Gemini, json!({"inline_data": {}})),
+        (Provider::Gemini, json!({"thought": true, "text": "x"})),
+    ];
+    for (p, part) in known {
+        assert_eq!(format(p).unfamiliar(&part), None, "{p}: {part}");
+    }
 }

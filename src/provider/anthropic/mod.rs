@@ -13,7 +13,7 @@ mod tests;
 
 use serde_json::{Value, json};
 
-use super::common::{history_items, offers_tool_with, styled_id};
+use super::common::{history_items, offers_tool_with, styled_id, unfamiliar_typed};
 use super::{Endpoint, Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request, Tool, ToolCall};
 
@@ -23,6 +23,10 @@ pub struct Anthropic;
 impl Format for Anthropic {
     fn name(&self) -> &'static str {
         "anthropic"
+    }
+
+    fn unfamiliar(&self, part: &Value) -> Option<String> {
+        unfamiliar_typed(part, parse::ROLES, parse::BLOCK_TYPES, "a content block")
     }
 
     fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {

@@ -9,6 +9,35 @@ use super::super::common::{
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
+/// The roles a `messages` entry may have; others are kept whole and noted.
+pub(super) const ROLES: &[&str] = &["user", "assistant", "system"];
+
+/// Content block types the Messages API documents (requests and replies, beta tools
+/// included): the rules judge `text`, `tool_use` and `tool_result` and pass over the rest
+/// silently; a type outside this list is kept whole and noted ([`super::super::Format::unfamiliar`]).
+pub(super) const BLOCK_TYPES: &[&str] = &[
+    "text",
+    "image",
+    "document",
+    "search_result",
+    "thinking",
+    "redacted_thinking",
+    "tool_use",
+    "tool_result",
+    "server_tool_use",
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "code_execution_tool_result",
+    "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result",
+    "tool_search_tool_result",
+    "tool_reference",
+    "mcp_tool_use",
+    "mcp_tool_result",
+    "container_upload",
+    "compaction",
+];
+
 /// One content block as a neutral part (requests and replies share the mapping).
 pub(super) fn parse_block(block: &Value, path: &str) -> Result<Part, FormatError> {
     let obj = object(block, path, "a content block object")?;

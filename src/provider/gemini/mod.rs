@@ -77,6 +77,10 @@ impl Format for Gemini {
         "gemini"
     }
 
+    fn unfamiliar(&self, part: &Value) -> Option<String> {
+        parse::unfamiliar(part)
+    }
+
     fn endpoint(&self, path: &str, query: Option<&str>) -> Option<UrlSays> {
         // Some HTTP clients escape the colon before the method.
         let path = path.replace("%3A", ":").replace("%3a", ":");

@@ -380,7 +380,10 @@ fn neutral_parts(pieces: Vec<Piece>, pairing: &mut Pairing) -> Vec<Part> {
     out
 }
 
-/// A content's role.
+/// A content's role. Unlike the other APIs, Gemini refuses a role it does not know (400
+/// INVALID_ARGUMENT "Please use a valid role: user, model.", seen in many public client bug
+/// reports): keeping such a content, as the others' parsers do, would pass a handler the real
+/// API refuses.
 fn role_of(obj: &Obj, path: &str) -> Result<Role, FormatError> {
     match opt_str(obj, "role", path)? {
         // The API reads a content without a role as the user's.
@@ -390,11 +393,42 @@ fn role_of(obj: &Obj, path: &str) -> Result<Role, FormatError> {
         Some(other) => Err(FormatError::new(
             at_key(path, "role"),
             format!(
-                "expected \"user\" or \"model\" (\"function\" or \"tool\" for function responses), found {:?}",
+                "expected \"user\" or \"model\" (\"function\" or \"tool\" for function responses), found {:?}: the API refuses it (\"Please use a valid role: user, model.\")",
                 shorten(other)
             ),
         )),
     }
+}
+
+/// The fields a part may have (camelCase), in the API's documentation; a part with another
+/// field is kept and the field noted. Gemini parts name their kind by which field they carry,
+/// so a new kind of part shows as a new field.
+const PART_FIELDS: &[&str] = &[
+    "text",
+    "thought",
+    "thoughtSignature",
+    "inlineData",
+    "fileData",
+    "functionCall",
+    "functionResponse",
+    "executableCode",
+    "codeExecutionResult",
+    "videoMetadata",
+    "partMetadata",
+    "mediaResolution",
+];
+
+/// [`super::super::Format::unfamiliar`] for Gemini: a part (or the rest of one) with a field
+/// outside [`PART_FIELDS`].
+pub(super) fn unfamiliar(part: &Value) -> Option<String> {
+    let obj = part.as_object()?;
+    let odd: Vec<String> = obj
+        .keys()
+        .map(|k| camel(k))
+        .filter(|k| !PART_FIELDS.contains(&k.as_str()))
+        .map(|k| format!("{:?}", shorten(&k)))
+        .collect();
+    (!odd.is_empty()).then(|| format!("a part with field(s) {}", odd.join(", ")))
 }
 
 /// The parts array of a content.

@@ -8,6 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::parse::camel;
+
 /// The fields of Gemini's `Schema` whose value is a 64-bit integer (sent as a string in JSON).
 const INTEGER_FIELDS: &[&str] = &[
     "minItems",
@@ -30,23 +32,6 @@ const PLAIN_FIELDS: &[&str] = &[
     "maximum",
     "default",
 ];
-
-/// `snake` in camelCase (`min_items` → `minItems`).
-fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// A Gemini `Schema` (OpenAPI subset) as JSON Schema. Values that are not objects come back
 /// unchanged, so that a later check can name what is wrong with them.

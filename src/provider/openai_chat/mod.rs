@@ -12,7 +12,7 @@ mod tests;
 
 use serde_json::Value;
 
-use super::common::{history_items, offers_tool_with, styled_id};
+use super::common::{history_items, offers_tool_with, styled_id, unfamiliar_typed};
 use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request, Tool, ToolCall};
 
@@ -22,6 +22,15 @@ pub struct OpenAiChat;
 impl Format for OpenAiChat {
     fn name(&self) -> &'static str {
         "openai-chat"
+    }
+
+    fn unfamiliar(&self, part: &Value) -> Option<String> {
+        unfamiliar_typed(
+            part,
+            parse::ROLES,
+            parse::PART_TYPES,
+            "a content part or call",
+        )
     }
 
     fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {

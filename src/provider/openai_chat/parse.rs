@@ -11,6 +11,22 @@ use super::super::common::{
 use super::super::gemini::ids::{self, Pairing};
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
+/// The roles a `messages` entry may have; others (the legacy `function` among them) are kept
+/// whole and noted.
+pub(super) const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
+
+/// Content part types and tool call types the Chat Completions API documents; a type outside
+/// this list is kept whole and noted ([`super::super::Format::unfamiliar`]).
+pub(super) const PART_TYPES: &[&str] = &[
+    "text",
+    "image_url",
+    "input_audio",
+    "file",
+    "refusal",
+    "function",
+    "custom",
+];
+
 /// A message's `content`: a string is one text part, an array holds parts (`text` parts become
 /// text, others — images, audio, refusals — are kept whole), null or missing holds nothing.
 pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, FormatError> {

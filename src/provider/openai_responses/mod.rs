@@ -14,7 +14,7 @@ mod tests;
 
 use serde_json::Value;
 
-use super::common::{history_items, styled_id};
+use super::common::{history_items, styled_id, unfamiliar_typed};
 use super::{Format, FormatError, Refusal, ResultBlock, SplitVerdict, SseEvent, UrlSays};
 use crate::transcript::{Reply, Request, Tool, ToolCall};
 
@@ -24,6 +24,15 @@ pub struct OpenAiResponses;
 impl Format for OpenAiResponses {
     fn name(&self) -> &'static str {
         "openai-responses"
+    }
+
+    fn unfamiliar(&self, part: &Value) -> Option<String> {
+        unfamiliar_typed(
+            part,
+            parse::ROLES,
+            parse::ITEM_TYPES,
+            "an item or content part",
+        )
     }
 
     fn endpoint(&self, path: &str, _query: Option<&str>) -> Option<UrlSays> {

@@ -10,6 +10,49 @@ use super::super::common::{
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
+/// The roles a message item may have; others are kept whole and noted.
+pub(super) const ROLES: &[&str] = &["user", "system", "developer", "assistant"];
+
+/// Item and content part types the Responses API documents; a type outside this list is kept
+/// whole and noted ([`super::super::Format::unfamiliar`]).
+pub(super) const ITEM_TYPES: &[&str] = &[
+    // Items.
+    "message",
+    "function_call",
+    "function_call_output",
+    "reasoning",
+    "item_reference",
+    "compaction",
+    "web_search_call",
+    "file_search_call",
+    "computer_call",
+    "computer_call_output",
+    "code_interpreter_call",
+    "image_generation_call",
+    "local_shell_call",
+    "local_shell_call_output",
+    "shell_call",
+    "shell_call_output",
+    "apply_patch_call",
+    "apply_patch_call_output",
+    "mcp_call",
+    "mcp_list_tools",
+    "mcp_approval_request",
+    "mcp_approval_response",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    // Content parts.
+    "input_text",
+    "input_image",
+    "input_file",
+    "input_audio",
+    "output_text",
+    "output_audio",
+    "refusal",
+    "summary_text",
+    "reasoning_text",
+];
+
 /// Where an item goes in the neutral model.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Group {
