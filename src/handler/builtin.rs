@@ -125,9 +125,16 @@ async fn agent(
     let provider = env.provider();
     let fmt = provider::format(provider);
     let mut request = env.initial_request();
-    let offered = fmt.parse_request(&request)?.tools;
     let writes = env.side_effect_tools();
-    if offered.iter().any(|t| writes.contains(&t.name)) {
+    // Only a scenario with side-effecting tools needs the offered tools (parsing the whole
+    // first request for them was a fifth of a run's parsing).
+    if !writes.is_empty()
+        && fmt
+            .parse_request(&request)?
+            .tools
+            .iter()
+            .any(|t| writes.contains(&t.name))
+    {
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {
