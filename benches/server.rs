@@ -710,6 +710,7 @@ fn main() {
     rt.block_on(async {
         let single0 = case("anthropic-single_call.json", 0);
         let single20 = case("anthropic-single_call.json", 20);
+        let single300 = case("anthropic-single_call.json", 300);
         let three20 = case("anthropic-three_parallel.json", 20);
         let twenty20 = case("anthropic-twenty_parallel.json", 20);
 
@@ -723,6 +724,8 @@ fn main() {
         per_call("L = 0 ms", &single0, &runs0);
         let runs20 = sequential(&single20, Via::Shim, 250, Duration::from_secs(8)).await;
         per_call("L = 20 ms", &single20, &runs20);
+        let runs300 = sequential(&single300, 40, Duration::from_secs(14)).await;
+        per_call("L = 300 ms", &single300, &runs300);
         row(
             "model request round trip (keep-alive, plain JSON)",
             runs0

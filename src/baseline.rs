@@ -288,6 +288,7 @@ mod tests {
                 turns: vec![],
                 output: None,
                 timed_out: false,
+                repeats: 0,
             }],
             harness_error: None,
         }

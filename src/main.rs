@@ -17,6 +17,10 @@ use tooltape::report::{self, Suite};
 use tooltape::rules::RuleId;
 use tooltape::runner;
 
+/// mimalloc rather than the system allocator: see the note on the dependency in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Conformance and replay harness for parallel tool calling.
 #[derive(Parser)]
 #[command(name = "tooltape", version, about, long_about = None)]

@@ -349,9 +349,9 @@ pub fn run_suite(
             let task = tasks.spawn(async move {
                 use std::sync::atomic::Ordering::SeqCst;
                 let _permit = limit.acquire_owned().await;
-                let mut runs = Vec::new();
+                let mut runs = crate::replay::Runs::default();
                 let total = crate::replay::order::plans(&s, seed).count();
-                for plan in crate::replay::order::plans(&s, seed) {
+                for (done, plan) in crate::replay::order::plans(&s, seed).enumerate() {
                     if opts.fail_fast && failed.load(SeqCst) {
                         break;
                     }
@@ -360,12 +360,13 @@ pub fn run_suite(
                         failed.store(true, SeqCst);
                     }
                     if let Some(hook) = &opts.on_run {
-                        (hook.0)(&s, &report, total - runs.len() - 1);
+                        (hook.0)(&s, &report, total - done - 1);
                     }
                     runs.push(report);
                 }
                 // Not started (--fail-fast): no report, rather than one of zero runs that passes.
-                (!runs.is_empty()).then(|| crate::replay::ScenarioReport::new(&s, handler, runs))
+                (!runs.is_empty())
+                    .then(|| crate::replay::ScenarioReport::from_runs(&s, handler, runs))
             });
             index.insert(task.id(), i);
         }

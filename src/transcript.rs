@@ -102,7 +102,7 @@ impl Message {
 }
 
 /// A request a handler sent to the model, parsed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     /// The conversation, system text first when the provider keeps it apart (Anthropic `system`,
     /// Responses `instructions`).

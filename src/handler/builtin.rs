@@ -125,13 +125,20 @@ async fn agent(
     let provider = env.provider();
     let fmt = provider::format(provider);
     let mut request = env.initial_request();
-    let offered = fmt.parse_request(&request)?.tools;
     let writes = env.side_effect_tools();
-    if offered.iter().any(|t| writes.contains(&t.name)) {
+    // Only a scenario with side-effecting tools needs the offered tools (parsing the whole
+    // first request for them was a fifth of a run's parsing).
+    if !writes.is_empty()
+        && fmt
+            .parse_request(&request)?
+            .tools
+            .iter()
+            .any(|t| writes.contains(&t.name))
+    {
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {
-        let reply = env.model(request.clone()).await?;
+        let reply = env.model_ref(&request).await?;
         let calls: Vec<ToolCall> = fmt
             .parse_reply(&reply)?
             .calls()
@@ -146,8 +153,7 @@ async fn agent(
             return Ok(());
         }
         let results = build_results(fmt, &calls, ran, &completion, bug);
-        let mut next = request.clone();
-        let history = fmt.history_mut(&mut next)?;
+        let history = fmt.history_mut(&mut request)?;
         if bug == Some(HistoryChanged) {
             edit_first_user_text(history);
         }
@@ -162,7 +168,6 @@ async fn agent(
             _ => fmt.results_entries(&results, None),
         };
         history.extend(entries);
-        request = next;
     }
 }
 

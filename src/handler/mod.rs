@@ -138,10 +138,16 @@ impl Env {
 
     /// Send a request to the model; get the reply body, or the API's error.
     pub async fn model(&self, request: Value) -> Result<Value, ModelError> {
+        self.model_ref(&request).await
+    }
+
+    /// [`Env::model`] for a handler that keeps its request (to extend it with the reply and
+    /// the results): no copy of the conversation is made to send it.
+    pub async fn model_ref(&self, request: &Value) -> Result<Value, ModelError> {
         // Let other tasks run first, as a network round trip would.
         tokio::task::yield_now().await;
         self.session
-            .model_request(&request)
+            .model_request(request)
             .map(|served| served.body)
             .map_err(ModelError::from)
     }

@@ -7,6 +7,7 @@
 pub mod exercise;
 pub mod order;
 pub mod session;
+mod timer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,95 @@ pub struct RunReport {
     /// The run was stopped at `run_timeout_ms` (its `error` says so).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
+    /// How many further runs, not listed, ended exactly as this one did: the same error,
+    /// notes and violations (rule, level, turn, call), so the same verdict. Past
+    /// [`LISTED_RUNS`] runs of a scenario, such runs are folded into the first like them
+    /// (their timing figures and violation texts are not kept), so memory stays flat in the
+    /// number of runs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repeats: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How many runs of a scenario are listed one by one in its report before runs that end as
+/// a listed run did are folded into it ([`RunReport::repeats`]).
+pub const LISTED_RUNS: usize = 1_000;
+
+/// What makes two runs end the same way for every report: the verdict and what the reports
+/// print of a failing run once deduplicated (terminal, JUnit, baseline matching).
+type Signature = (
+    Option<String>,
+    bool,
+    Vec<String>,
+    Vec<(crate::rules::RuleId, Level, usize, Option<String>)>,
+);
+
+fn signature(r: &RunReport) -> Signature {
+    (
+        r.error.clone(),
+        r.timed_out,
+        r.notes.clone(),
+        r.violations
+            .iter()
+            .map(|v| (v.rule, v.level, v.turn, v.call_id.clone()))
+            .collect(),
+    )
+}
+
+/// A scenario's runs as they end: the first [`LISTED_RUNS`] kept whole, later ones folded
+/// into the first listed run that ended the same way, or listed when none did. Memory then
+/// grows with the number of distinct outcomes, not with the number of runs.
+#[derive(Debug, Default)]
+pub struct Runs {
+    listed: Vec<RunReport>,
+    /// Listed runs by signature (the first of each), filled once folding starts.
+    by_signature: std::collections::HashMap<Signature, usize>,
+}
+
+impl Runs {
+    /// Add a run that ended.
+    pub fn push(&mut self, run: RunReport) {
+        if self.listed.len() < LISTED_RUNS {
+            self.listed.push(run);
+            return;
+        }
+        if self.by_signature.is_empty() {
+            for (i, r) in self.listed.iter().enumerate() {
+                self.by_signature.entry(signature(r)).or_insert(i);
+            }
+        }
+        let sig = signature(&run);
+        match self.by_signature.get(&sig) {
+            Some(&i) => self.listed[i].repeats += 1,
+            None => {
+                self.by_signature.insert(sig, self.listed.len());
+                self.listed.push(run);
+            }
+        }
+    }
+
+    /// Whether no run ended yet.
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// How many runs ended, folded ones included.
+    pub fn total(&self) -> u64 {
+        self.listed.iter().map(|r| 1 + r.repeats).sum()
+    }
+}
+
+impl From<Vec<RunReport>> for Runs {
+    fn from(runs: Vec<RunReport>) -> Runs {
+        let mut out = Runs::default();
+        for r in runs {
+            out.push(r);
+        }
+        out
+    }
 }
 
 impl RunReport {
@@ -58,6 +148,7 @@ impl RunReport {
             turns: Vec::new(),
             output: None,
             timed_out: false,
+            repeats: 0,
         }
     }
 
@@ -85,7 +176,8 @@ pub struct ScenarioReport {
     pub provider: Provider,
     /// The handler's name.
     pub handler: String,
-    /// One per completion order.
+    /// One per completion order, except that past [`LISTED_RUNS`] a run that ended as a
+    /// listed one did is counted in that run's [`RunReport::repeats`] instead.
     pub runs: Vec<RunReport>,
     /// tooltape itself failed on this scenario (a panic in the engine, a task lost): the verdict
     /// is unknown, so the suite ends with exit 2 whatever the other scenarios gave.
@@ -96,14 +188,24 @@ pub struct ScenarioReport {
 impl ScenarioReport {
     /// The report of `scenario`'s runs against the handler called `handler`.
     pub fn new(scenario: &Scenario, handler: String, runs: Vec<RunReport>) -> ScenarioReport {
+        Self::from_runs(scenario, handler, runs.into())
+    }
+
+    /// [`ScenarioReport::new`] from runs gathered as they ended.
+    pub fn from_runs(scenario: &Scenario, handler: String, runs: Runs) -> ScenarioReport {
         ScenarioReport {
             name: scenario.name.clone(),
             path: scenario.path.clone(),
             provider: scenario.cassette.provider(),
             handler,
-            runs,
+            runs: runs.listed,
             harness_error: None,
         }
+    }
+
+    /// How many runs the scenario had, folded ones included.
+    pub fn run_count(&self) -> u64 {
+        self.runs.iter().map(|r| 1 + r.repeats).sum()
     }
 
     /// The report of a scenario on which tooltape itself failed (`error` says how): one failed
@@ -213,5 +315,53 @@ where
         turns: judged.timings,
         output: None,
         timed_out: matches!(end, End::Timeout),
+        repeats: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleId;
+
+    fn run(order: usize, violation: Option<(RuleId, &str)>) -> RunReport {
+        let plan = RunPlan {
+            label: format!("shuffle {order}"),
+            seed: order as u64,
+            turns: Vec::new(),
+        };
+        let mut r = RunReport::failed(&plan, String::new());
+        r.error = None;
+        if let Some((rule, call)) = violation {
+            r.violations
+                .push(Violation::new(rule, 1, Some(call), format!("run {order}")));
+        }
+        r
+    }
+
+    /// Past LISTED_RUNS, a run that ends as a listed one did is only counted; one that ends
+    /// another way (another rule, another call) is listed, so every verdict stays as it was.
+    #[test]
+    fn runs_fold_into_counts_past_the_listed_ones() {
+        let mut runs = Runs::default();
+        let n = LISTED_RUNS + 5_000;
+        for i in 0..n {
+            let v = match i % 4 {
+                0 => None,
+                1 => Some((RuleId::MismatchedResult, "a")),
+                2 => Some((RuleId::MismatchedResult, "b")),
+                _ => Some((RuleId::MissingResult, "a")),
+            };
+            runs.push(run(i, v));
+        }
+        runs.push(run(n, Some((RuleId::HistoryChanged, "c"))));
+        assert_eq!(runs.total(), n as u64 + 1);
+        assert_eq!(runs.listed.len(), LISTED_RUNS + 1, "one new outcome listed");
+        let last = runs.listed.last().unwrap();
+        assert_eq!(last.violations[0].rule, RuleId::HistoryChanged);
+        // Each of the first four outcomes took its share of the folded runs.
+        let folded: Vec<u64> = runs.listed[..4].iter().map(|r| r.repeats).collect();
+        assert_eq!(folded, vec![1_250; 4]);
+        assert!(runs.listed[4..].iter().all(|r| r.repeats == 0));
     }
 }

@@ -72,15 +72,81 @@ pub(crate) enum Stop {
     Error(String),
 }
 
+/// What every run of a scenario reads and none changes, made once for all its runs: each
+/// call's tag and tagged answer, the side-effecting tools, and the drift notes of the last
+/// first request seen (a handler usually sends the same one every run, and the schema check
+/// behind them compiles a validator per tool).
+pub(crate) struct Prepared {
+    tags: Vec<Vec<String>>,
+    /// Per turn, per call: what the fake tool answers (`None`: it hangs).
+    answers: Vec<Vec<Option<ToolAnswer>>>,
+    side_effect_tools: Vec<String>,
+    drift: Mutex<Option<(Request, Vec<String>)>>,
+}
+
+impl Prepared {
+    /// Made from `scenario` as it is now.
+    pub(crate) fn of(scenario: &Scenario) -> Prepared {
+        let tags: Vec<Vec<String>> = scenario
+            .turns
+            .iter()
+            .map(|t| {
+                if scenario.file.policy.tag_outputs {
+                    t.iter().map(|c| crate::tag::tag(&c.call.id)).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let tagged = |turn: usize, call: usize, text: &str| match tags[turn].get(call) {
+            Some(tag) => crate::tag::tagged_text(text, tag),
+            None => text.to_string(),
+        };
+        let answers = scenario
+            .turns
+            .iter()
+            .enumerate()
+            .map(|(t, calls)| {
+                calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match &c.outcome {
+                        Outcome::Output(o) => Some(ToolAnswer::Output(tagged(t, i, o))),
+                        Outcome::Fail(e) => Some(ToolAnswer::Failed(tagged(t, i, e))),
+                        Outcome::Hang => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut side_effect_tools: Vec<String> = scenario
+            .file
+            .tools
+            .iter()
+            .filter(|(_, t)| t.side_effects || t.order_dependent)
+            .map(|(n, _)| n.clone())
+            .collect();
+        side_effect_tools.sort();
+        Prepared {
+            tags,
+            answers,
+            side_effect_tools,
+            drift: Mutex::new(None),
+        }
+    }
+}
+
 pub(crate) struct Session {
     pub(crate) scenario: Arc<Scenario>,
+    prepared: Arc<Prepared>,
     plan: RunPlan,
     latencies: Vec<Vec<Duration>>,
-    tags: Vec<Vec<String>>,
     grace: Duration,
     t0: Instant,
     state: Mutex<State>,
     changed: Notify,
+    /// Fake tools wait with the precise timer (`replay::timer`): set by a transport on the
+    /// real clock whose runtime has I/O (the mock server).
+    precise_timer: std::sync::atomic::AtomicBool,
     /// The run's log context (scenario and order) for `-vv` logs; disabled when nobody logs.
     span: tracing::Span,
 }
@@ -130,6 +196,18 @@ impl Session {
         grace: Duration,
         scale: f64,
     ) -> Arc<Session> {
+        let prepared = Arc::new(Prepared::of(&scenario));
+        Self::prepared(scenario, prepared, plan, grace, scale)
+    }
+
+    /// [`Session::new`] with what the scenario's runs share made once beforehand.
+    pub(crate) fn prepared(
+        scenario: Arc<Scenario>,
+        prepared: Arc<Prepared>,
+        plan: RunPlan,
+        grace: Duration,
+        scale: f64,
+    ) -> Arc<Session> {
         let latencies = order::latencies(&scenario, plan.seed)
             .into_iter()
             .map(|t| {
@@ -138,29 +216,27 @@ impl Session {
                     .collect()
             })
             .collect();
-        let tags = scenario
-            .turns
-            .iter()
-            .map(|t| {
-                if scenario.file.policy.tag_outputs {
-                    t.iter().map(|c| crate::tag::tag(&c.call.id)).collect()
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
         let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
         Arc::new(Session {
             span,
             scenario,
+            prepared,
             plan,
             latencies,
-            tags,
             grace,
             t0: Instant::now(),
             state: Mutex::new(State::default()),
             changed: Notify::new(),
+            precise_timer: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Let fake tools wait with the precise timer: only for a session on the real clock, on
+    /// a runtime with tokio's I/O driver.
+    #[cfg(feature = "mock")]
+    pub(crate) fn use_precise_timer(&self) {
+        self.precise_timer
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn plan_label(&self) -> &str {
@@ -191,16 +267,7 @@ impl Session {
 
     /// Tools the scenario marks side-effecting.
     pub(crate) fn side_effect_tools(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .scenario
-            .file
-            .tools
-            .iter()
-            .filter(|(_, t)| t.side_effects || t.order_dependent)
-            .map(|(n, _)| n.clone())
-            .collect();
-        v.sort();
-        v
+        self.prepared.side_effect_tools.clone()
     }
 
     fn reject(&self, message: String) -> Rejection {
@@ -245,7 +312,7 @@ impl Session {
         let k = st.served;
         fmt.resolve_references(&mut request, &self.scenario.cassette.reply_bodies[..k]);
         if k == 0 {
-            st.notes.extend(self.drift(&request));
+            st.notes.extend(self.drift_cached(&request));
         }
         note_unfamiliar(
             fmt,
@@ -254,8 +321,12 @@ impl Session {
             &mut st.notes,
         );
         if !st.parallel_writes_seen {
-            let marked = self.side_effect_tools();
-            let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
+            let marked: Vec<&str> = self
+                .prepared
+                .side_effect_tools
+                .iter()
+                .map(String::as_str)
+                .collect();
             let found = rules::check_request(&request, &marked, k + 1);
             if !found.is_empty() {
                 st.parallel_writes_seen = true;
@@ -264,7 +335,7 @@ impl Session {
         }
         if let Some(turn) = st.turn.take() {
             let seq = st.seq;
-            let obs = self.observe(turn, Some(request.clone()), now, seq, false, false);
+            let mut obs = self.observe(turn, Some(request), now, seq, false, false);
             let found = rules::check_turn(&obs);
             let rejected = rules::rejection_message(
                 self.provider(),
@@ -281,6 +352,9 @@ impl Session {
             st.timings
                 .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
             st.violations.extend(found);
+            // Judged: the follow-up becomes the next turn's previous request (moved, not
+            // cloned: it holds the whole conversation).
+            request = obs.messages.followup.take().unwrap_or_default();
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
                 drop(st);
@@ -351,6 +425,30 @@ impl Session {
         }
     }
 
+    /// [`Session::drift`], from the scenario's cache when the request offers the same tools
+    /// and model as the last one judged.
+    fn drift_cached(&self, request: &Request) -> Vec<String> {
+        let mut cache = self
+            .prepared
+            .drift
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, notes)) = cache.as_ref()
+            && seen.model == request.model
+            && seen.tools == request.tools
+        {
+            return notes.clone();
+        }
+        let notes = self.drift(request);
+        let key = Request {
+            tools: request.tools.clone(),
+            model: request.model.clone(),
+            ..Request::default()
+        };
+        *cache = Some((key, notes.clone()));
+        notes
+    }
+
     /// How the handler's own first request differs from the recording: information, never a
     /// violation (the handler is its own program), but a tool the recording calls that the
     /// handler does not offer usually explains a failure.
@@ -404,8 +502,8 @@ impl Session {
                     .iter()
                     .map(CallBehaviour::facts)
                     .collect(),
-                tags: self.tags[index].clone(),
-                earlier_tags: self.tags[..index]
+                tags: self.prepared.tags[index].clone(),
+                earlier_tags: self.prepared.tags[..index]
                     .iter()
                     .enumerate()
                     .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
@@ -448,19 +546,22 @@ impl Session {
             inv,
             done: false,
         };
-        let outcome = call.map(|i| self.scenario.turns[turn_index][i].outcome.clone());
-        if matches!(outcome, Some(Outcome::Hang)) {
+        let answer = call.map(|i| &self.prepared.answers[turn_index][i]);
+        if matches!(answer, Some(None)) {
             std::future::pending::<()>().await;
         }
         let at = self.release_time(turn_index, inv).await;
-        // A timer rounds up to tokio's next millisecond tick: skip it when already due.
+        // A timer rounds up to tokio's next millisecond tick: skip it when already due, and
+        // on the real clock wait with a precise one (`timer`).
         if at > Instant::now() {
-            tokio::time::sleep_until(at).await;
+            let precise = self
+                .precise_timer
+                .load(std::sync::atomic::Ordering::Relaxed);
+            crate::replay::timer::sleep_until(at, precise).await;
         }
-        let answer = match outcome {
-            Some(Outcome::Output(o)) => ToolAnswer::Output(self.tagged(turn_index, call, &o)),
-            Some(Outcome::Fail(e)) => ToolAnswer::Failed(self.tagged(turn_index, call, &e)),
-            Some(Outcome::Hang) => unreachable!("hung calls never get here"),
+        let answer = match answer {
+            Some(Some(a)) => a.clone(),
+            Some(None) => unreachable!("hung calls never get here"),
             None => ToolAnswer::Refused {
                 no_turn: false,
                 reason: format!("tooltape: no call of this turn asks for tool {name:?}"),
@@ -472,13 +573,6 @@ impl Session {
         };
         guard.finish(ended);
         answer
-    }
-
-    fn tagged(&self, turn: usize, call: Option<usize>, text: &str) -> String {
-        match call.and_then(|i| self.tags[turn].get(i)) {
-            Some(tag) => crate::tag::tagged_text(text, tag),
-            None => text.to_string(),
-        }
     }
 
     /// Record an arriving invocation. Errors answer at once (no open turn).
@@ -804,9 +898,26 @@ fn input_distance(a: &Value, b: &Value) -> usize {
     }
 }
 
+/// How many entries the request's history has. The history is found by the provider's
+/// `history_mut`, run on a skeleton of the body (top-level arrays as arrays of as many nulls,
+/// strings kept, the rest null) rather than on a clone of the whole conversation.
 fn body_len(fmt: &dyn provider::Format, body: &Value) -> usize {
-    let mut b = body.clone();
-    fmt.history_mut(&mut b).map(|h| h.len()).unwrap_or(0)
+    let mut skeleton = match body {
+        Value::Object(root) => Value::Object(
+            root.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Array(a) => Value::Array(vec![Value::Null; a.len()]),
+                        Value::String(s) => Value::String(s.clone()),
+                        _ => Value::Null,
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    fmt.history_mut(&mut skeleton).map(|h| h.len()).unwrap_or(0)
 }
 
 /// Marks an invocation abandoned if the handler drops it before it completes.

@@ -7,7 +7,8 @@
 //! `status` (`passed`, `failed` or `expected-failure`), `passed` (false only for `failed`),
 //! `violations` (every violation of every run: `rule`, `level`, `turn`, `call_id`,
 //! `message`, `diff` when there is one, and `expected`: listed in the baseline) and `runs`
-//! (one per completion order: `order`, `seed`, `violations`, `error`, `notes`, and `turns`
+//! (one per completion order: `order`, `seed`, `violations`, `error`, `notes`, `repeats` when
+//! runs past the first 1,000 that ended the same way were folded into this one, and `turns`
 //! with the timing figures `wall_ms`, `held_ms` (harness holds, left out of the wall),
 //! `tool_sum_ms`, `concurrency`, `peak_in_flight`, `ideal_ms`, `efficiency`, `stream_ms` (the
 //! reply's stream gaps), `overhead_ms` and the timeline `bars`, each with its `held_ms`).

@@ -91,6 +91,13 @@ fn test_case(suite: &Suite, s: &ScenarioReport, run: &RunReport) -> TestCase {
         XmlString::new(display_path(&s.path)),
     );
     let mut out = format!("order {}, seed {}\n", run.order, run.seed);
+    if run.repeats > 0 {
+        let _ = writeln!(
+            out,
+            "and {} more run(s) that ended the same way (folded, not listed)",
+            run.repeats
+        );
+    }
     if !run.passed(suite.lenient) {
         let _ = writeln!(out, "reproduce: {}", reproduce(suite, s, run));
     }
@@ -148,6 +155,13 @@ fn rule_ids(vs: &[&Violation]) -> String {
 /// Every violation of a run with level, turn, call, message and diff.
 fn describe(run: &RunReport, expected: &dyn Fn(&Violation) -> bool) -> String {
     let mut out = format!("order {}, seed {}\n", run.order, run.seed);
+    if run.repeats > 0 {
+        let _ = writeln!(
+            out,
+            "and {} more run(s) that ended the same way (folded, not listed)",
+            run.repeats
+        );
+    }
     if let Some(e) = &run.error {
         let _ = writeln!(out, "error: {e}");
     }
@@ -221,6 +235,7 @@ mod tests {
             turns: vec![],
             output: None,
             timed_out: false,
+            repeats: 0,
         }
     }
 

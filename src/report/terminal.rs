@@ -111,7 +111,7 @@ fn scenario_line(s: &ScenarioReport, status: Status, width: usize, tag_width: us
         "{style}{tag:<tag_width$}{style:#} {:<width$} {DIM}{:<16}{DIM:#} {} run(s) {:>2} turn(s) {:>3} call(s)  concurrency {conc:>5.2}  efficiency {:>3.0}%{}\n",
         s.name,
         s.provider.as_str(),
-        s.runs.len(),
+        s.run_count(),
         turns,
         calls,
         eff * 100.0,
@@ -149,7 +149,9 @@ pub fn failure_details(s: &ScenarioReport, lenient: bool) -> String {
 /// one line each, marked as expected, without their diff.
 fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> bool) -> String {
     let mut out = String::new();
-    let mut shown: Vec<(String, Vec<String>)> = Vec::new();
+    // Per rule, turn and call: the orders that broke it, and how many folded runs (not
+    // listed, `RunReport::repeats`) broke it too.
+    let mut shown: Vec<(String, Vec<String>, u64)> = Vec::new();
     // Each note once, with the orders it applies to (a rejection reads the same in each).
     let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
     // The handler's output is shown once: with the first run error, else with the first run
@@ -179,11 +181,12 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
                     .map(|c| format!(", call {c}"))
                     .unwrap_or_default()
             );
-            if let Some((_, orders)) = shown.iter_mut().find(|(k, _)| *k == key) {
+            if let Some((_, orders, folded)) = shown.iter_mut().find(|(k, _, _)| *k == key) {
                 orders.push(run.order.clone());
+                *folded += run.repeats;
                 continue;
             }
-            shown.push((key, vec![run.order.clone()]));
+            shown.push((key, vec![run.order.clone()], run.repeats));
             let is_expected = expected(v);
             let counts = !(lenient && v.level == Level::Should);
             let failing = counts && !is_expected;
@@ -267,8 +270,8 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
     }
     let repeated: Vec<String> = shown
         .iter()
-        .filter(|(_, o)| o.len() > 1)
-        .map(|(k, o)| {
+        .filter(|(_, o, folded)| o.len() > 1 || *folded > 0)
+        .map(|(k, o, folded)| {
             let others = &o[1..];
             let listed = others
                 .iter()
@@ -276,7 +279,10 @@ fn details(s: &ScenarioReport, lenient: bool, expected: &dyn Fn(&Violation) -> b
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ");
-            let more = others.len().saturating_sub(4);
+            let more = others.len().saturating_sub(4) as u64 + folded;
+            if listed.is_empty() {
+                return format!("{k}: also in {more} more run(s)");
+            }
             format!(
                 "{k}: also in order(s) {listed}{}",
                 if more > 0 {

@@ -182,7 +182,7 @@ fn scenario(suite: &Suite, s: &ScenarioReport) -> (String, f64) {
         r##"<rect x="{PAD}" y="0" width="{:.0}" height="40" rx="8" fill="#ffffff" stroke="{FAINT}"/><rect x="{x:.0}" y="10" width="{badge_w:.0}" height="20" rx="10" fill="{colour}"/><text x="{tx:.1}" y="24.5" font-size="11.5" font-weight="700" fill="#ffffff" text-anchor="middle" letter-spacing="0.5">{verdict}</text><text x="{nx:.1}" y="25.5" font-size="16" font-weight="700" fill="{INK}">{}</text><text x="{rx:.1}" y="25" font-size="12" fill="{MUTED}" text-anchor="end">{}</text>"##,
         WIDTH - 2.0 * PAD,
         esc_clip(&s.name, 60),
-        esc(&format!("{} · {} run(s)", s.provider, s.runs.len())),
+        esc(&format!("{} · {} run(s)", s.provider, s.run_count())),
         x = PAD + 10.0,
         tx = PAD + 10.0 + badge_w / 2.0,
         nx = PAD + 20.0 + badge_w,

@@ -39,7 +39,7 @@ pub(crate) fn changed(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violati
     let prev = &obs.previous.messages;
     let got = &f.messages;
     let n = prev.len();
-    if let Some(i) = (0..n).find(|&i| got.get(i).map(norm) != Some(norm(&prev[i]))) {
+    if let Some(i) = (0..n).find(|&i| !got.get(i).is_some_and(|g| same_message(g, &prev[i]))) {
         let change = history_change(prev, got, i, s.assistant);
         let expected = render(&prev[i..n.min(i + 3)]);
         let actual = render(&got[i.min(got.len())..got.len().min(i + 3)]);
@@ -61,7 +61,7 @@ pub(crate) fn changed(obs: &TurnMessages, f: &Request, s: &Shape) -> Vec<Violati
         );
     }
     if let Some(a) = s.assistant
-        && norm(&got[a]) != norm(&obs.served.message)
+        && !same_message(&got[a], &obs.served.message)
     {
         let change = message_change(&obs.served.message, &got[a]);
         let keyed = if s.renamed.iter().any(Option::is_some) {
@@ -142,7 +142,7 @@ struct Change {
 /// follow-up holds the reply served.
 fn history_change(prev: &[Message], got: &[Message], i: usize, served_at: Option<usize>) -> Change {
     let n = prev.len();
-    let same = |a: &Message, b: &Message| norm(a) == norm(b);
+    let same = |a: &Message, b: &Message| same_message(a, b);
     // Inserted: skipping k messages of the follow-up, the rest of the history is there.
     let inserted =
         (1..=got.len().saturating_sub(n)).find(|&k| (i..n).all(|j| same(&prev[j], &got[j + k])));
@@ -420,6 +420,60 @@ fn role_name(m: &Message) -> &'static str {
         crate::transcript::Role::User => "user",
         crate::transcript::Role::Assistant => "assistant",
         crate::transcript::Role::Tool => "tool",
+    }
+}
+
+/// Whether two messages are the same as compared: `norm(a) == norm(b)`, without building
+/// either (this runs for every message of every follow-up of every run).
+pub(super) fn same_message(a: &Message, b: &Message) -> bool {
+    fn kept(m: &Message) -> impl Iterator<Item = &Part> {
+        m.parts
+            .iter()
+            .filter(|p| !matches!(p, Part::Text(t) if t.trim().is_empty()))
+    }
+    fn same_part(a: &Part, b: &Part) -> bool {
+        match (a, b) {
+            (Part::Text(x), Part::Text(y)) => x.trim() == y.trim(),
+            (Part::Call(x), Part::Call(y)) => {
+                x.id == y.id && x.name == y.name && x.input == y.input
+            }
+            (Part::Result(x), Part::Result(y)) => {
+                x.call_id == y.call_id
+                    && x.content == y.content
+                    && x.is_error.unwrap_or(false) == y.is_error.unwrap_or(false)
+            }
+            (Part::Other(x), Part::Other(y)) => same_without_nulls(x, y),
+            _ => false,
+        }
+    }
+    if role_name(a) != role_name(b) {
+        return false;
+    }
+    let (mut x, mut y) = (kept(a), kept(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if same_part(p, q) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// `strip_nulls(a) == strip_nulls(b)`, without building either.
+fn same_without_nulls(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let present = |o: &'_ Map<String, Value>| o.values().filter(|v| !v.is_null()).count();
+            present(x) == present(y)
+                && x.iter().filter(|(_, v)| !v.is_null()).all(|(k, v)| {
+                    y.get(k)
+                        .is_some_and(|w| !w.is_null() && same_without_nulls(v, w))
+                })
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_without_nulls(v, w))
+        }
+        _ => a == b,
     }
 }
 

@@ -167,7 +167,7 @@ pub fn check_history(m: &TurnMessages) -> Vec<Violation> {
 /// Whether two messages are the same for `history-changed` (so callers can point at the first
 /// message that differs).
 pub(crate) fn same_message(a: &crate::transcript::Message, b: &crate::transcript::Message) -> bool {
-    history::norm(a) == history::norm(b)
+    history::same_message(a, b)
 }
 
 /// The rules about a request on its own (`parallel-writes-enabled`). `side_effect_tools` are

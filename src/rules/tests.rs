@@ -2600,3 +2600,69 @@ fn a_pairing_with_the_only_call_of_its_tool_is_no_guess() {
         );
     }
 }
+
+/// `history-changed` compares messages without building their normal form; the comparison
+/// must agree with the normal form's equality (which the diffs still show).
+#[test]
+fn same_message_agrees_with_the_normal_form() {
+    let call = |input: serde_json::Value| {
+        Part::Call(ToolCall {
+            id: "c1".into(),
+            name: "get".into(),
+            input,
+        })
+    };
+    let result = |content: &str, is_error: Option<bool>| {
+        Part::Result(ToolResult {
+            call_id: "c1".into(),
+            content: content.into(),
+            is_error,
+        })
+    };
+    let msg = |role: Role, parts: Vec<Part>| Message {
+        role,
+        parts,
+        wire_index: 0,
+        wire_len: 1,
+    };
+    let cases = vec![
+        msg(Role::User, vec![Part::Text("hi".into())]),
+        msg(
+            Role::User,
+            vec![Part::Text("  hi \n".into()), Part::Text(" ".into())],
+        ),
+        msg(Role::Assistant, vec![Part::Text("hi".into())]),
+        msg(Role::Assistant, vec![call(json!({"a": 1, "b": [1, null]}))]),
+        msg(Role::Assistant, vec![call(json!({"b": [1, null], "a": 1}))]),
+        msg(
+            Role::Assistant,
+            vec![call(json!({"a": 1.0, "b": [1, null]}))],
+        ),
+        msg(Role::Tool, vec![result("x", None)]),
+        msg(Role::Tool, vec![result("x", Some(false))]),
+        msg(Role::Tool, vec![result("x", Some(true))]),
+        msg(
+            Role::User,
+            vec![Part::Other(
+                json!({"k": null, "v": {"w": null, "x": [null]}}),
+            )],
+        ),
+        msg(Role::User, vec![Part::Other(json!({"v": {"x": [null]}}))]),
+        msg(Role::User, vec![Part::Other(json!({"v": {"x": []}}))]),
+        msg(
+            Role::User,
+            vec![Part::Other(json!({"v": {"x": [null]}, "k": 0}))],
+        ),
+        msg(Role::User, vec![Part::Other(serde_json::Value::Null)]),
+        msg(Role::User, vec![]),
+    ];
+    for a in &cases {
+        for b in &cases {
+            assert_eq!(
+                super::history::same_message(a, b),
+                super::history::norm(a) == super::history::norm(b),
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+}

@@ -143,6 +143,8 @@ pub(crate) async fn start(
     port: u16,
     time_scale: f64,
 ) -> std::io::Result<Server> {
+    // A server runs on the real clock with tokio's I/O driver: fake tools may wait precisely.
+    session.use_precise_timer();
     let streaming = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let state = Arc::new(AppState {
         session,

@@ -319,6 +319,7 @@ fn failure_details_show_the_output_once_and_each_note_once_with_its_orders() {
             )],
             error: None,
             timed_out: false,
+            repeats: 0,
             notes: vec![note.into()],
             turns: Vec::new(),
             output: Some(format!("starting\nTraceback: KeyError in {order}\n")),

@@ -71,10 +71,14 @@ fn a_scenario_with_zero_or_too_many_runs_is_refused_at_load() {
     .expect_err("four billion runs")
     .to_string();
     assert!(
-        e.contains("orders[1]") && e.contains("at most 10000"),
+        e.contains("orders[1]") && e.contains("at most 1000000"),
         "{e}"
     );
-    assert!(parse_ok_dir(&small_with(r#", "orders": [{"shuffle": 10000}]"#)).is_ok());
+    assert!(parse_ok_dir(&small_with(r#", "orders": [{"shuffle": 1000000}]"#)).is_ok());
+    let e = parse_ok_dir(&small_with(r#", "orders": ["call", {"shuffle": 1000000}]"#))
+        .expect_err("one run too many")
+        .to_string();
+    assert!(e.contains("at most 1000000"), "{e}");
 }
 
 #[test]
