@@ -724,7 +724,7 @@ fn main() {
         per_call("L = 0 ms", &single0, &runs0);
         let runs20 = sequential(&single20, Via::Shim, 250, Duration::from_secs(8)).await;
         per_call("L = 20 ms", &single20, &runs20);
-        let runs300 = sequential(&single300, 40, Duration::from_secs(14)).await;
+        let runs300 = sequential(&single300, Via::Shim, 40, Duration::from_secs(14)).await;
         per_call("L = 300 ms", &single300, &runs300);
         row(
             "model request round trip (keep-alive, plain JSON)",
