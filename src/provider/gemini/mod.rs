@@ -18,6 +18,7 @@
 //! they can and `parallel-writes-enabled` does not apply; the protection left is running the
 //! writes one at a time (`unsafe-parallel-writes`).
 
+mod case;
 mod follow_up;
 pub(super) mod ids;
 mod parse;

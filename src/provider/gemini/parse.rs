@@ -12,41 +12,11 @@ use super::super::FormatError;
 use super::super::common::{
     Obj, at_index, at_key, describe, mismatch, neutral_tool, object, shorten,
 };
+use super::case::{camel, camel_keys, snake};
 use super::ids::{self, Pairing};
 use crate::transcript::{
     Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
 };
-
-/// `camel` in snake_case (`functionCall` → `function_call`).
-fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `key` in camelCase (`function_call` → `functionCall`; camelCase stays as it is).
-pub(super) fn camel(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        if c == '_' && !out.is_empty() {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// A field by its camelCase name or its snake_case twin, with the key it was found under;
 /// null counts as missing.
@@ -71,20 +41,6 @@ fn opt_str<'a>(obj: &'a Obj, name: &str, path: &str) -> Result<Option<&'a str>, 
         None => Ok(None),
         Some((_, Value::String(s))) => Ok(Some(s)),
         Some((k, other)) => Err(mismatch(at_key(path, k), "a string", Some(other))),
-    }
-}
-
-/// `value` with every object key in camelCase, for comparing parts whatever the client's
-/// spelling.
-fn camel_keys(value: &Value) -> Value {
-    match value {
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (camel(k), camel_keys(v)))
-                .collect::<Map<_, _>>(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(camel_keys).collect()),
-        other => other.clone(),
     }
 }
 

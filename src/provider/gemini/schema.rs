@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::parse::camel;
+use super::case::camel;
 
 /// The fields of Gemini's `Schema` whose value is a 64-bit integer (sent as a string in JSON).
 const INTEGER_FIELDS: &[&str] = &[

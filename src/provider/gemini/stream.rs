@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::super::common::{Obj, at_index, at_key, event_json, object, split_fragments};
 use super::super::{FormatError, SseEvent, StreamChunking};
-use super::parse::{camel, error_text, get, parse_reply};
+use super::case::camel;
+use super::parse::{error_text, get, parse_reply};
 
 pub(super) fn reply_from_stream(events: &[SseEvent]) -> Result<Value, FormatError> {
     if events.is_empty() {
