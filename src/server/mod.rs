@@ -152,24 +152,47 @@ pub(crate) async fn start(
         time_scale,
         streaming: streaming.clone(),
     });
-    // Model calls are routed by the providers themselves (`provider::route`): each API knows
-    // its own paths, and some (Gemini) put the model and the stream choice in the URL.
-    // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
-    let mcp = crate::mcp::http::router(state.session.clone());
-    let app = Router::new()
-        .route("/_tools/{name}", post(tool))
-        .fallback(dispatch)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
-        // MCP reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
-        .merge(mcp);
-    let (addr, tx, task) = listen(app, port).await?;
+    let (addr, tx, task) = listen(app(state), port).await?;
     Ok(Server {
         addr,
         streaming,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// The mock's routes over `state`: what [`start`] serves.
+fn app(state: Arc<AppState>) -> Router {
+    // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
+    let mcp = crate::mcp::http::router(state.session.clone());
+    // Model calls are routed by the providers themselves (`provider::route`): each API knows
+    // its own paths, and some (Gemini) put the model and the stream choice in the URL.
+    Router::new()
+        .route("/_tools/{name}", post(tool))
+        .fallback(dispatch)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+        // MCP reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
+        .merge(mcp)
+}
+
+/// The mock of one run of `scenario`, as the service [`MockRun::start`] serves, without a
+/// socket: for driving the request path in-process (the fuzz targets in `fuzz/` do). Not a
+/// stable API. Must be called inside a tokio runtime.
+#[doc(hidden)]
+pub fn unbound(
+    scenario: Arc<crate::scenario::Scenario>,
+    plan: crate::replay::RunPlan,
+    time_scale: f64,
+) -> Router {
+    let grace = scenario.file.policy.real_grace();
+    let session = Session::new(scenario, plan, grace, time_scale);
+    app(Arc::new(AppState {
+        session,
+        last: Mutex::new(None),
+        time_scale,
+        streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    }))
 }
 
 /// A running axum app on 127.0.0.1: its address, the sender that shuts it down gracefully,

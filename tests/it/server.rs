@@ -513,3 +513,44 @@ async fn a_tool_request_that_names_no_call_is_a_4xx_with_the_reason() {
         r.body
     );
 }
+
+/// `server::unbound` (the fuzz target's way in) is the service the socket serves: the first
+/// request gets the recorded reply, an unknown path the API's 404, garbage the API's 400.
+#[tokio::test]
+async fn the_unbound_service_answers_as_the_served_one() {
+    use tower::ServiceExt;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/anthropic-single_call.json");
+    let s = Arc::new(tooltape::scenario::load(&path).unwrap());
+    let plan = order::plans(&s, 42).next().unwrap();
+    let app = tooltape::server::unbound(s.clone(), plan, 0.0);
+    let call = |path: &str, body: String| {
+        let request = axum::http::Request::post(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let r = app.oneshot(request).await.unwrap();
+            let status = r.status().as_u16();
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let (status, body) = call("/nowhere", "{}".into()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (404, Some("error")),
+        "{body}"
+    );
+    let (status, body) = call("/v1/messages", first_request(&s, false).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    match &s.cassette.cassette.exchanges[0].reply {
+        tooltape::cassette::RecordedReply::Body(recorded) => assert_eq!(&body, recorded),
+        tooltape::cassette::RecordedReply::Stream(_) => panic!("the bundled reply is a body"),
+    }
+    let (status, body) = call("/v1/messages", "{not json".into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+}
