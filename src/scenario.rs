@@ -281,6 +281,22 @@ pub struct Scenario {
     pub turns: Vec<Vec<CallBehaviour>>,
 }
 
+impl Scenario {
+    /// The tools marked `side_effects` or `order_dependent`, sorted: those whose calls must
+    /// not run side by side.
+    pub fn side_effect_tools(&self) -> Vec<String> {
+        let mut tools: Vec<String> = self
+            .file
+            .tools
+            .iter()
+            .filter(|(_, t)| t.side_effects || t.order_dependent)
+            .map(|(n, _)| n.clone())
+            .collect();
+        tools.sort();
+        tools
+    }
+}
+
 /// Read a scenario file and the cassette it names.
 pub fn load(path: &Path) -> Result<Scenario, Error> {
     let text = crate::error::read_text(path)?;

@@ -9,14 +9,7 @@ use super::order::{self, TurnOrder};
 
 /// The facts of `scenario` for the runs of `seed`.
 pub fn facts(scenario: &Scenario, seed: u64) -> ScenarioFacts {
-    let mut side_effect_tools: Vec<String> = scenario
-        .file
-        .tools
-        .iter()
-        .filter(|(_, t)| t.side_effects || t.order_dependent)
-        .map(|(n, _)| n.clone())
-        .collect();
-    side_effect_tools.sort();
+    let side_effect_tools = scenario.side_effect_tools();
     ScenarioFacts {
         provider: scenario.cassette.provider(),
         turns: scenario

@@ -118,14 +118,7 @@ impl Prepared {
                     .collect()
             })
             .collect();
-        let mut side_effect_tools: Vec<String> = scenario
-            .file
-            .tools
-            .iter()
-            .filter(|(_, t)| t.side_effects || t.order_dependent)
-            .map(|(n, _)| n.clone())
-            .collect();
-        side_effect_tools.sort();
+        let side_effect_tools = scenario.side_effect_tools();
         Prepared {
             tags,
             answers,
