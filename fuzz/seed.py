@@ -134,6 +134,33 @@ def main():
             put("mock", bytes([p, variant]) + b"\xff".join(reqs[:4]))
 
 
+    # MCP: a session's messages in order, 0xFF-separated, for each API's scenario, in the 2025
+    # era (session kept, byte 1 = version | accept | keep-session) and the 2026 stateless one.
+    def rpc(i, method, params=None):
+        m = {"jsonrpc": "2.0", "method": method}
+        if i is not None:
+            m["id"] = i
+        if params is not None:
+            m["params"] = params
+        return dumps(m)
+
+    for p in range(len(PROVIDERS)):
+        for version, flags in (("2025-06-18", 0x0D), ("2025-11-25", 0x0E), ("2026-07-28", 0x07)):
+            msgs = [
+                rpc(1, "initialize", {"protocolVersion": version, "capabilities": {},
+                                      "clientInfo": {"name": "seed", "version": "0"}}),
+                rpc(None, "notifications/initialized"),
+                rpc(2, "tools/list"),
+                rpc(3, "tools/call", {"name": "get_weather", "arguments": {"city": "Paris"},
+                                      "_meta": {"progressToken": "t"}}),
+                rpc(4, "ping"),
+                rpc(None, "notifications/cancelled", {"requestId": 3}),
+            ]
+            if version == "2026-07-28":
+                msgs[0] = rpc(1, "server/discover", {"_meta": {"protocolVersion": version}})
+            put("mcp", bytes([p, flags]) + b"\xff".join(msgs))
+            put("mcp", bytes([p, flags | 0x10]) + b"\xff".join(msgs[:3]))
+
 if __name__ == "__main__":
     main()
     for t in sorted(os.listdir(CORPUS)):

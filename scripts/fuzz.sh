@@ -16,7 +16,7 @@ seconds="${1:-600}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(cassette scenario provider import lint mock)
+    targets=(cassette scenario provider import lint mock mcp)
 fi
 logs="${FUZZ_LOGS:-/tmp/fuzz-logs}"
 mkdir -p "$logs"
