@@ -36,7 +36,12 @@ static SCENARIOS: LazyLock<Vec<Arc<Scenario>>> = LazyLock::new(|| {
         .collect()
 });
 
-const VERSIONS: [Option<&str>; 4] = [None, Some("2025-06-18"), Some("2025-11-25"), Some("2026-07-28")];
+const VERSIONS: [Option<&str>; 4] = [
+    None,
+    Some("2025-06-18"),
+    Some("2025-11-25"),
+    Some("2026-07-28"),
+];
 
 fuzz_target!(|data: &[u8]| {
     let [p, flags, rest @ ..] = data else {
