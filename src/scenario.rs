@@ -116,6 +116,14 @@ pub struct ToolSpec {
     pub order_dependent: bool,
 }
 
+impl ToolSpec {
+    /// Whether its calls must not run side by side (`side_effects`, or `order_dependent`,
+    /// which implies it).
+    pub fn must_not_overlap(&self) -> bool {
+        self.side_effects || self.order_dependent
+    }
+}
+
 /// Per-call overrides of a tool's behaviour.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -289,7 +297,7 @@ impl Scenario {
             .file
             .tools
             .iter()
-            .filter(|(_, t)| t.side_effects || t.order_dependent)
+            .filter(|(_, t)| t.must_not_overlap())
             .map(|(n, _)| n.clone())
             .collect();
         tools.sort();

@@ -29,7 +29,7 @@ mod tests;
 
 use serde_json::{Map, Value, json};
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ToolSpec};
 
 /// The handshake-era revisions `initialize` accepts, oldest first; a client asking for another
 /// gets the newest.
@@ -214,7 +214,7 @@ pub fn tool_list(scenario: &Scenario) -> Vec<Value> {
                     .file
                     .tools
                     .get(name)
-                    .is_some_and(|t| t.side_effects || t.order_dependent);
+                    .is_some_and(ToolSpec::must_not_overlap);
             let annotations = if marked {
                 json!({"readOnlyHint": false, "destructiveHint": true})
             } else {
