@@ -14,6 +14,30 @@ fn scenario(name: &str) -> Arc<tooltape::scenario::Scenario> {
     Arc::new(tooltape::scenario::load(&path).expect("bundled scenario"))
 }
 
+/// Runs `calls` (name, input) at once through the fake tools; each answer (`Err`: the failure
+/// text) in the calls' order, whatever order they complete in.
+async fn at_once(
+    env: &Env,
+    calls: impl Iterator<Item = (Value, Value)>,
+) -> Result<Vec<Result<String, String>>, BoxError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut n = 0;
+    for (k, (name, input)) in calls.enumerate() {
+        let env = env.clone();
+        tasks.spawn(async move {
+            let name = name.as_str().unwrap_or_default().to_string();
+            (k, env.tool(&name, &input).await.map_err(|e| e.0))
+        });
+        n = k + 1;
+    }
+    let mut answers = vec![Ok(String::new()); n];
+    while let Some(done) = tasks.join_next().await {
+        let (k, answer) = done?;
+        answers[k] = answer;
+    }
+    Ok(answers)
+}
+
 /// A Responses loop that resends the assistant's message items as `item_reference`s, as the
 /// Vercel AI SDK does with `store` on (the API resolves them to the stored items).
 async fn responses_with_item_references(env: Env) -> Result<(), BoxError> {
@@ -29,21 +53,17 @@ async fn responses_with_item_references(env: Env) -> Result<(), BoxError> {
         if calls.is_empty() {
             return Ok(());
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (k, c) in calls.iter().enumerate() {
-            let (env, c) = (env.clone(), c.clone());
-            tasks.spawn(async move {
-                let name = c["name"].as_str().unwrap_or_default().to_string();
-                let input: Value = serde_json::from_str(c["arguments"].as_str().unwrap_or("{}"))
-                    .unwrap_or_default();
-                (k, env.tool(&name, &input).await.unwrap_or_else(|e| e.0))
-            });
-        }
-        let mut outputs = vec![String::new(); calls.len()];
-        while let Some(done) = tasks.join_next().await {
-            let (k, out) = done?;
-            outputs[k] = out;
-        }
+        let outputs: Vec<String> = at_once(
+            &env,
+            calls.iter().map(|c| {
+                let input = serde_json::from_str(c["arguments"].as_str().unwrap_or("{}"));
+                (c["name"].clone(), input.unwrap_or_default())
+            }),
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| e))
+        .collect();
         let input = request["input"].as_array_mut().ok_or("input is an array")?;
         for item in &output {
             if item["type"] == "message" {
@@ -458,23 +478,21 @@ async fn anthropic_with_a_new_block_type(env: Env) -> Result<(), BoxError> {
         if calls.is_empty() {
             return Ok(());
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (k, c) in calls.iter().enumerate() {
-            let (env, c) = (env.clone(), c.clone());
-            tasks.spawn(async move {
-                let name = c["name"].as_str().unwrap_or_default().to_string();
-                match env.tool(&name, &c["input"]).await {
-                    Ok(out) => (k, out, false),
-                    Err(e) => (k, e.0, true),
-                }
-            });
-        }
-        let mut results = vec![Value::Null; calls.len()];
-        while let Some(done) = tasks.join_next().await {
-            let (k, out, failed) = done?;
-            results[k] = json!({"type": "tool_result", "tool_use_id": calls[k]["id"],
-                "content": out, "is_error": failed});
-        }
+        let answers = at_once(
+            &env,
+            calls
+                .iter()
+                .map(|c| (c["name"].clone(), c["input"].clone())),
+        );
+        let mut results: Vec<Value> = calls
+            .iter()
+            .zip(answers.await?)
+            .map(|(c, answer)| {
+                let failed = answer.is_err();
+                let out = answer.unwrap_or_else(|e| e);
+                json!({"type": "tool_result", "tool_use_id": c["id"], "content": out, "is_error": failed})
+            })
+            .collect();
         results.push(json!({"type": "hologram", "data": "a block of a later API version"}));
         let messages = request["messages"]
             .as_array_mut()
