@@ -14,27 +14,13 @@
 //! the engine itself never lets go.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+mod shared;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
 use libfuzzer_sys::fuzz_target;
 use tooltape::provider::Provider;
-use tooltape::scenario::Scenario;
 use tower::ServiceExt;
-
-/// Per API of `Provider::ALL`, its bundled scenario.
-static SCENARIOS: LazyLock<Vec<Arc<Scenario>>> = LazyLock::new(|| {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    Provider::ALL
-        .iter()
-        .map(|p| {
-            let path = dir.join(format!("{}-three_parallel.json", p.as_str()));
-            Arc::new(tooltape::scenario::load(&path).expect("a bundled scenario"))
-        })
-        .collect()
-});
 
 const VERSIONS: [Option<&str>; 4] = [
     None,
@@ -47,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let [p, flags, rest @ ..] = data else {
         return;
     };
-    let scenario = SCENARIOS[usize::from(*p) % Provider::ALL.len()].clone();
+    let scenario = shared::SCENARIOS[usize::from(*p) % Provider::ALL.len()].clone();
     let version = VERSIONS[usize::from(flags & 0x03)];
     let accept = flags & 0x04 != 0;
     let keep_session = flags & 0x08 != 0;

@@ -9,14 +9,14 @@
 //! reachable. Every response body is read to its end.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+mod shared;
+
+use std::sync::LazyLock;
 
 use axum::body::Body;
 use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
 use tooltape::provider::Provider;
-use tooltape::scenario::Scenario;
 use tower::ServiceExt;
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -24,18 +24,6 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         .enable_time()
         .build()
         .expect("a tokio runtime")
-});
-
-/// Per API of `Provider::ALL`, its bundled scenario.
-static SCENARIOS: LazyLock<Vec<Arc<Scenario>>> = LazyLock::new(|| {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    Provider::ALL
-        .iter()
-        .map(|p| {
-            let path = dir.join(format!("{}-three_parallel.json", p.as_str()));
-            Arc::new(tooltape::scenario::load(&path).expect("a bundled scenario"))
-        })
-        .collect()
 });
 
 /// The model routes of an API, by its name.
@@ -58,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let n = Provider::ALL.len();
     let index = usize::from(*p) % n;
-    let scenario = SCENARIOS[index].clone();
+    let scenario = shared::SCENARIOS[index].clone();
     let route_of = if variant & 0x80 != 0 {
         Provider::ALL[(index + 1) % n]
     } else {
