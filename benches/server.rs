@@ -525,6 +525,58 @@ async fn concurrent(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A peer beside tooltape (`--peer URL`, used by benches/compare/run.sh).
+
+/// `workers` agents side by side against a canned-reply mock at `addr` (a peer such as
+/// llmposter), for `budget`: each "run" opens a connection and sends `case`'s recorded model
+/// requests in turn, as the agent does to a fresh tooltape mock (which also judges each request
+/// and serves the tool calls in between; the peer judges nothing). Returns the round trips and
+/// the elapsed time.
+async fn peer_requests(
+    case: &Arc<Case>,
+    addr: SocketAddr,
+    workers: usize,
+    budget: Duration,
+) -> (Vec<Duration>, Duration) {
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let case = case.clone();
+        set.spawn(async move {
+            let bodies: Vec<Vec<u8>> = case
+                .requests
+                .iter()
+                .map(|r| serde_json::to_vec(r).expect("serialise"))
+                .collect();
+            let mut rtts = Vec::new();
+            while start.elapsed() < budget {
+                let mut conn = Conn::open(addr).await.expect("connect to the peer");
+                for body in &bodies {
+                    let t0 = Instant::now();
+                    let (status, reply) = conn
+                        .post("/v1/messages", body, true, &[])
+                        .await
+                        .expect("a request to the peer");
+                    assert_eq!(
+                        status,
+                        200,
+                        "the peer refused a request: {}",
+                        String::from_utf8_lossy(&reply)
+                    );
+                    rtts.push(t0.elapsed());
+                }
+            }
+            rtts
+        });
+    }
+    let mut rtts = Vec::new();
+    while let Some(r) = set.join_next().await {
+        rtts.extend(r.expect("a worker"));
+    }
+    (rtts, start.elapsed())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Figures.
 
 fn ms(d: Duration) -> f64 {
@@ -689,6 +741,76 @@ fn cpu_note(before: Option<Duration>, took: Duration, cores: usize) -> String {
     }
 }
 
+/// Model requests per second with a fresh mock per run (8 agents side by side), printed;
+/// returns the rate.
+async fn model_throughput(single0: &Arc<Case>, cores: usize) -> f64 {
+    let workers = 8;
+    let cpu0 = cpu_time();
+    let (runs, took) = concurrent(single0, workers, 10_000, Duration::from_secs(3)).await;
+    let cpu = cpu_note(cpu0, took, cores);
+    let model: usize = runs.iter().map(|r| r.model_rtts.len()).sum();
+    let tools: usize = runs.iter().map(Run::tool_calls).sum();
+    println!(
+        "  model requests: {:.0}/s ({} runs, {model} model requests and {tools} tool calls in {:.2} s, \
+         {workers} agents side by side; each run = fresh MockRun + 2 model requests + 1 tool call at 0 ms{cpu})",
+        model as f64 / took.as_secs_f64(),
+        runs.len(),
+        took.as_secs_f64()
+    );
+    println!("  runs: {:.0}/s", runs.len() as f64 / took.as_secs_f64());
+    let mut rtts: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| &r.model_rtts)
+        .map(|d| ms(*d))
+        .collect();
+    rtts.sort_by(f64::total_cmp);
+    println!(
+        "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
+        pct(&rtts, 50.0),
+        pct(&rtts, 99.0)
+    );
+
+    model as f64 / took.as_secs_f64()
+}
+
+/// tooltape's model-request throughput beside a peer's at `addr`, one after the other, each for
+/// the same time with the same 8 agents.
+async fn peer(addr: SocketAddr, cores: usize) {
+    let single0 = Arc::new(case("anthropic-single_call.json", 0));
+    sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
+    println!("\ntooltape: fresh mock per run, every request judged");
+    let ours = model_throughput(&single0, cores).await;
+    let workers = 8;
+    let budget = Duration::from_secs(3);
+    // Warm the peer up, then measure.
+    peer_requests(&single0, addr, workers, Duration::from_millis(500)).await;
+    let cpu0 = cpu_time();
+    let (mut rtts, took) = peer_requests(&single0, addr, workers, budget).await;
+    let cpu = cpu_note(cpu0, took, cores);
+    println!(
+        "\npeer at {addr}: canned replies, nothing judged; a connection per run of {} requests",
+        single0.requests.len()
+    );
+    let theirs = rtts.len() as f64 / took.as_secs_f64();
+    println!(
+        "  model requests: {theirs:.0}/s ({} requests in {:.2} s, {workers} agents side by side{cpu}; \
+         the peer's own CPU not counted)",
+        rtts.len(),
+        took.as_secs_f64()
+    );
+    rtts.sort();
+    let rtts: Vec<f64> = rtts.into_iter().map(ms).collect();
+    println!(
+        "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
+        pct(&rtts, 50.0),
+        pct(&rtts, 99.0)
+    );
+    println!(
+        "\ntooltape / peer, model requests per second: {:.2}",
+        ours / theirs
+    );
+}
+
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -708,6 +830,18 @@ fn main() {
     println!(
         "every run is a fresh MockRun (time_scale 1.0) driven by a concurrent agent and must pass"
     );
+
+    // `--peer HOST:PORT`: only the model-request throughput, tooltape's beside a canned-reply
+    // mock's at that address, driven by the same agent (benches/compare/run.sh).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--peer") {
+        let addr: SocketAddr = args
+            .get(i + 1)
+            .and_then(|a| a.parse().ok())
+            .expect("--peer HOST:PORT, e.g. --peer 127.0.0.1:2112");
+        rt.block_on(peer(addr, cores));
+        return;
+    }
 
     rt.block_on(async {
         let single0 = case("anthropic-single_call.json", 0);
@@ -774,33 +908,7 @@ fn main() {
         }
 
         println!("\nThroughput (loopback, bounded in count and time)");
-        let workers = 8;
-        let single0 = Arc::new(single0);
-        let cpu0 = cpu_time();
-        let (runs, took) = concurrent(&single0, workers, 10_000, Duration::from_secs(3)).await;
-        let cpu = cpu_note(cpu0, took, cores);
-        let model: usize = runs.iter().map(|r| r.model_rtts.len()).sum();
-        let tools: usize = runs.iter().map(Run::tool_calls).sum();
-        println!(
-            "  model requests: {:.0}/s ({} runs, {model} model requests and {tools} tool calls in {:.2} s, \
-             {workers} agents side by side; each run = fresh MockRun + 2 model requests + 1 tool call at 0 ms{cpu})",
-            model as f64 / took.as_secs_f64(),
-            runs.len(),
-            took.as_secs_f64()
-        );
-        println!("  runs: {:.0}/s", runs.len() as f64 / took.as_secs_f64());
-        let mut rtts: Vec<f64> = runs
-            .iter()
-            .flat_map(|r| &r.model_rtts)
-            .map(|d| ms(*d))
-            .collect();
-        rtts.sort_by(f64::total_cmp);
-        println!(
-            "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
-            pct(&rtts, 50.0),
-            pct(&rtts, 99.0)
-        );
-
+        model_throughput(&Arc::new(single0), cores).await;
         let workers = 16;
         let twenty0 = Arc::new(case("anthropic-twenty_parallel.json", 0));
         let cpu0 = cpu_time();
