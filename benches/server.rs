@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tooltape::replay::{RunPlan, RunReport, order};
 use tooltape::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
-use tooltape::server::MockRun;
+use tooltape::server::MockScenario;
 use tooltape::timing::TurnTiming;
 
 const SEED: u64 = 42;
@@ -176,6 +176,8 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
 struct Case {
     name: &'static str,
     scenario: Arc<Scenario>,
+    /// The scenario prepared once for its runs, each served by a fresh `MockRun`.
+    mock: MockScenario,
     plan: RunPlan,
     /// The recorded requests, `stream` removed.
     requests: Arc<Vec<Value>>,
@@ -211,6 +213,7 @@ fn case(file: &'static str, latency_ms: u64) -> Case {
     let s = Arc::new(s);
     Case {
         name: file,
+        mock: MockScenario::new(s.clone()),
         scenario: s,
         plan,
         requests: Arc::new(requests),
@@ -386,7 +389,9 @@ async fn tool_call(
 
 /// One run of `case` on a fresh server, driven by the agent; panics unless it passes.
 async fn drive(case: &Case, via: Via) -> Run {
-    let run = MockRun::start(case.scenario.clone(), case.plan.clone(), 0, 1.0)
+    let run = case
+        .mock
+        .start(case.plan.clone(), 0, 1.0)
         .await
         .expect("the mock server starts");
     let addr = run.addr();

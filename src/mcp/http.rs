@@ -47,7 +47,8 @@ const NAME_HEADER: &str = "mcp-name";
 /// The MCP endpoint's state for one run.
 pub(crate) struct McpState {
     session: Arc<Session>,
-    tools: Vec<Value>,
+    /// The scenario's tools (`super::tool_list`), made once for all its runs.
+    tools: Arc<[Value]>,
     /// 2025-era sessions: id -> the version agreed.
     sessions: Mutex<HashMap<String, String>>,
     /// Open `tools/call`s that `notifications/cancelled` or `DELETE` may cancel, by
@@ -57,9 +58,9 @@ pub(crate) struct McpState {
     next: AtomicU64,
 }
 
-/// The router serving `/mcp` for `session`, to merge into the mock's.
-pub(crate) fn router(session: Arc<Session>) -> Router {
-    let tools = super::tool_list(&session.scenario);
+/// The router serving `/mcp` for `session`, to merge into the mock's; `tools` is
+/// `super::tool_list` of the session's scenario.
+pub(crate) fn router(session: Arc<Session>, tools: Arc<[Value]>) -> Router {
     let state = Arc::new(McpState {
         session,
         tools,
@@ -252,7 +253,7 @@ async fn post(s: Arc<McpState>, headers: HeaderMap, body: Body) -> Response {
         "server/discover" => Ok(super::discover_result()),
         "ping" if !modern => Ok(json!({})),
         "tools/list" => {
-            let mut r = json!({"tools": s.tools});
+            let mut r = json!({"tools": &s.tools[..]});
             if modern {
                 r["ttlMs"] = json!(0);
                 r["cacheScope"] = json!("public");

@@ -25,7 +25,7 @@ pub mod probe;
 
 use crate::provider::Provider;
 use crate::provider::{self, SseEvent, StreamFraming};
-use crate::replay::session::{Session, ToolAnswer};
+use crate::replay::session::{Prepared, Session, ToolAnswer};
 
 /// A running mock server.
 pub struct Server {
@@ -137,9 +137,64 @@ enum CachedResponse {
     Stream(Vec<SseEvent>, StreamFraming),
 }
 
-/// Start a server for `session` on 127.0.0.1:`port` (0: any free port).
+/// What every run of one scenario served by the mock shares, made once for all its runs (the
+/// in-process runs share the same, `handler::run_scenario`): the engine's per-scenario
+/// preparation (each call's tag and tagged answer, the side-effecting tools, the cache of drift
+/// notes, whose schema check compiles a validator per tool) and the MCP tool list. Each run
+/// still gets a fresh server and session: nothing a run changes is shared.
+#[derive(Clone)]
+pub struct MockScenario {
+    scenario: Arc<crate::scenario::Scenario>,
+    prepared: Arc<Prepared>,
+    mcp_tools: Arc<[Value]>,
+}
+
+impl MockScenario {
+    /// Prepare `scenario` for its runs.
+    pub fn new(scenario: Arc<crate::scenario::Scenario>) -> MockScenario {
+        MockScenario {
+            prepared: Arc::new(Prepared::of(&scenario)),
+            mcp_tools: crate::mcp::tool_list(&scenario).into(),
+            scenario,
+        }
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Arc<crate::scenario::Scenario> {
+        &self.scenario
+    }
+
+    /// A session for one run on the real clock (the barrier window: the scenario's `grace_ms`
+    /// or 2 s).
+    pub(crate) fn session(&self, plan: crate::replay::RunPlan, time_scale: f64) -> Arc<Session> {
+        let grace = self.scenario.file.policy.real_grace();
+        Session::prepared(
+            self.scenario.clone(),
+            self.prepared.clone(),
+            plan,
+            grace,
+            time_scale,
+        )
+    }
+
+    /// Serve one run on 127.0.0.1:`port` (0: any free port): see [`MockRun::start`].
+    pub async fn start(
+        &self,
+        plan: crate::replay::RunPlan,
+        port: u16,
+        time_scale: f64,
+    ) -> std::io::Result<MockRun> {
+        let session = self.session(plan, time_scale);
+        let server = start(session.clone(), self, port, time_scale).await?;
+        Ok(MockRun { session, server })
+    }
+}
+
+/// Start a server for `session` (a run of `mock`'s scenario) on 127.0.0.1:`port` (0: any free
+/// port).
 pub(crate) async fn start(
     session: Arc<Session>,
+    mock: &MockScenario,
     port: u16,
     time_scale: f64,
 ) -> std::io::Result<Server> {
@@ -152,7 +207,7 @@ pub(crate) async fn start(
         time_scale,
         streaming: streaming.clone(),
     });
-    let (addr, tx, task) = listen(app(state), port).await?;
+    let (addr, tx, task) = listen(app(state, mock.mcp_tools.clone()), port).await?;
     Ok(Server {
         addr,
         streaming,
@@ -162,9 +217,9 @@ pub(crate) async fn start(
 }
 
 /// The mock's routes over `state`: what [`start`] serves.
-fn app(state: Arc<AppState>) -> Router {
+fn app(state: Arc<AppState>, mcp_tools: Arc<[Value]>) -> Router {
     // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
-    let mcp = crate::mcp::http::router(state.session.clone());
+    let mcp = crate::mcp::http::router(state.session.clone(), mcp_tools);
     // Model calls are routed by the providers themselves (`provider::route`): each API knows
     // its own paths, and some (Gemini) put the model and the stream choice in the URL.
     Router::new()
@@ -185,14 +240,17 @@ pub fn unbound(
     plan: crate::replay::RunPlan,
     time_scale: f64,
 ) -> Router {
-    let grace = scenario.file.policy.real_grace();
-    let session = Session::new(scenario, plan, grace, time_scale);
-    app(Arc::new(AppState {
-        session,
-        last: Mutex::new(None),
-        time_scale,
-        streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-    }))
+    let mock = MockScenario::new(scenario);
+    let session = mock.session(plan, time_scale);
+    app(
+        Arc::new(AppState {
+            session,
+            last: Mutex::new(None),
+            time_scale,
+            streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        }),
+        mock.mcp_tools,
+    )
 }
 
 /// A running axum app on 127.0.0.1: its address, the sender that shuts it down gracefully,
@@ -433,17 +491,17 @@ pub struct MockRun {
 impl MockRun {
     /// Serve one run of `scenario` on 127.0.0.1:`port` (0: any free port). Tool latencies and
     /// stream gaps are multiplied by `time_scale`; the real-clock barrier window is the
-    /// scenario's `grace_ms` or 2 s.
+    /// scenario's `grace_ms` or 2 s. For many runs of one scenario, [`MockScenario::start`]
+    /// prepares the scenario once.
     pub async fn start(
         scenario: Arc<crate::scenario::Scenario>,
         plan: crate::replay::RunPlan,
         port: u16,
         time_scale: f64,
     ) -> std::io::Result<MockRun> {
-        let grace = scenario.file.policy.real_grace();
-        let session = Session::new(scenario, plan, grace, time_scale);
-        let server = start(session.clone(), port, time_scale).await?;
-        Ok(MockRun { session, server })
+        MockScenario::new(scenario)
+            .start(plan, port, time_scale)
+            .await
     }
 
     /// Where it listens.
