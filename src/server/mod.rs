@@ -108,6 +108,8 @@ pub(crate) fn env_for(addr: SocketAddr) -> Vec<(String, String)> {
 
 struct AppState {
     session: Arc<Session>,
+    /// `MockScenario::replies` of the session's scenario.
+    replies: Arc<[Bytes]>,
     /// Last model request body and the response it got, to answer SDK retries identically.
     last: Mutex<Option<(Bytes, CachedResponse)>>,
     time_scale: f64,
@@ -133,7 +135,8 @@ impl Drop for Streaming {
 
 #[derive(Clone)]
 enum CachedResponse {
-    Json(StatusCode, Value),
+    /// A JSON body, serialised.
+    Json(StatusCode, Bytes),
     Stream(Vec<SseEvent>, StreamFraming),
 }
 
@@ -147,6 +150,8 @@ pub struct MockScenario {
     scenario: Arc<crate::scenario::Scenario>,
     prepared: Arc<Prepared>,
     mcp_tools: Arc<[Value]>,
+    /// Each recorded reply body serialised, by exchange: what a plain-JSON reply sends.
+    replies: Arc<[Bytes]>,
 }
 
 impl MockScenario {
@@ -155,6 +160,12 @@ impl MockScenario {
         MockScenario {
             prepared: Arc::new(Prepared::of(&scenario)),
             mcp_tools: crate::mcp::tool_list(&scenario).into(),
+            replies: scenario
+                .cassette
+                .reply_bodies
+                .iter()
+                .map(json_bytes)
+                .collect(),
             scenario,
         }
     }
@@ -203,6 +214,7 @@ pub(crate) async fn start(
     let streaming = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let state = Arc::new(AppState {
         session,
+        replies: mock.replies.clone(),
         last: Mutex::new(None),
         time_scale,
         streaming: streaming.clone(),
@@ -245,6 +257,7 @@ pub fn unbound(
     app(
         Arc::new(AppState {
             session,
+            replies: mock.replies.clone(),
             last: Mutex::new(None),
             time_scale,
             streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -312,7 +325,19 @@ async fn dispatch(
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, axum::Json(body)).into_response();
+    json_bytes_response(status, json_bytes(&body))
+}
+
+/// `body` as JSON text, as `axum::Json` writes it.
+fn json_bytes(body: &Value) -> Bytes {
+    // Serialising a `Value` cannot fail (its keys are strings).
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON response from its serialised body, with the headers `axum::Json` sets.
+fn json_bytes_response(status: StatusCode, body: Bytes) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    let mut r = (status, [(header::CONTENT_TYPE, json)], body).into_response();
     if !status.is_success() {
         // The SDKs must not retry a rejection (they retry 408/409/429/5xx otherwise).
         r.headers_mut()
@@ -369,7 +394,7 @@ async fn model(
     let cached = match s.session.model_request(&request) {
         Err(rejection) => CachedResponse::Json(
             StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
-            rejection.body,
+            json_bytes(&rejection.body),
         ),
         Ok(served) if stream => match served.stream {
             Some(events) => {
@@ -384,14 +409,21 @@ async fn model(
                 Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    fmt.error_body_status(
+                    json_bytes(&fmt.error_body_status(
                         500,
                         &format!("tooltape mock: cannot stream this reply: {e}"),
-                    ),
+                    )),
                 ),
             },
         },
-        Ok(served) => CachedResponse::Json(StatusCode::OK, served.body),
+        Ok(served) => {
+            // The session serves the cassette's reply as recorded: sent as serialised once.
+            debug_assert_eq!(
+                served.body,
+                s.session.scenario.cassette.reply_bodies[served.index]
+            );
+            CachedResponse::Json(StatusCode::OK, s.replies[served.index].clone())
+        }
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
     render(cached, s.time_scale, &s.streaming)
@@ -404,7 +436,7 @@ fn render(
     streaming: &Arc<std::sync::atomic::AtomicUsize>,
 ) -> Response {
     match r {
-        CachedResponse::Json(status, body) => json_response(status, body),
+        CachedResponse::Json(status, body) => json_bytes_response(status, body),
         CachedResponse::Stream(events, framing) => {
             // The closure owns the guard, so the count drops when hyper drops the body.
             let guard = Streaming::start(streaming);
