@@ -152,6 +152,9 @@ pub struct MockScenario {
     mcp_tools: Arc<[Value]>,
     /// Each recorded reply body serialised, by exchange: what a plain-JSON reply sends.
     replies: Arc<[Bytes]>,
+    /// The mock's routes, each run's state not yet given (building them costs more than a
+    /// model request).
+    routes: Router<RunState>,
 }
 
 impl MockScenario {
@@ -166,6 +169,7 @@ impl MockScenario {
                 .iter()
                 .map(json_bytes)
                 .collect(),
+            routes: routes(),
             scenario,
         }
     }
@@ -219,7 +223,8 @@ pub(crate) async fn start(
         time_scale,
         streaming: streaming.clone(),
     });
-    let (addr, tx, task) = listen(app(state, mock.mcp_tools.clone()), port).await?;
+    let run = RunState::new(state, mock.mcp_tools.clone());
+    let (addr, tx, task) = listen(mock.routes.clone().with_state(run), port).await?;
     Ok(Server {
         addr,
         streaming,
@@ -228,19 +233,43 @@ pub(crate) async fn start(
     })
 }
 
-/// The mock's routes over `state`: what [`start`] serves.
-fn app(state: Arc<AppState>, mcp_tools: Arc<[Value]>) -> Router {
-    // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
-    let mcp = crate::mcp::http::router(state.session.clone(), mcp_tools);
+/// What one run's routes read: the mock's state and MCP's, for the same session.
+#[derive(Clone)]
+struct RunState {
+    app: Arc<AppState>,
+    mcp: Arc<crate::mcp::http::McpState>,
+}
+
+impl RunState {
+    fn new(app: Arc<AppState>, mcp_tools: Arc<[Value]>) -> RunState {
+        let mcp = crate::mcp::http::state(app.session.clone(), mcp_tools);
+        RunState { app, mcp }
+    }
+}
+
+impl axum::extract::FromRef<RunState> for Arc<AppState> {
+    fn from_ref(run: &RunState) -> Self {
+        run.app.clone()
+    }
+}
+
+impl axum::extract::FromRef<RunState> for Arc<crate::mcp::http::McpState> {
+    fn from_ref(run: &RunState) -> Self {
+        run.mcp.clone()
+    }
+}
+
+/// The mock's routes, to be given a run's state: what [`start`] serves.
+fn routes() -> Router<RunState> {
     // Model calls are routed by the providers themselves (`provider::route`): each API knows
     // its own paths, and some (Gemini) put the model and the stream choice in the URL.
     Router::new()
         .route("/_tools/{name}", post(tool))
         .fallback(dispatch)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
-        // MCP reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
-        .merge(mcp)
+        // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port. MCP
+        // reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
+        .merge(crate::mcp::http::routes())
 }
 
 /// The mock of one run of `scenario`, as the service [`MockRun::start`] serves, without a
@@ -254,16 +283,14 @@ pub fn unbound(
 ) -> Router {
     let mock = MockScenario::new(scenario);
     let session = mock.session(plan, time_scale);
-    app(
-        Arc::new(AppState {
-            session,
-            replies: mock.replies.clone(),
-            last: Mutex::new(None),
-            time_scale,
-            streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-        }),
-        mock.mcp_tools,
-    )
+    let app = Arc::new(AppState {
+        session,
+        replies: mock.replies.clone(),
+        last: Mutex::new(None),
+        time_scale,
+        streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    });
+    mock.routes.with_state(RunState::new(app, mock.mcp_tools))
 }
 
 /// A running axum app on 127.0.0.1: its address, the sender that shuts it down gracefully,
