@@ -132,12 +132,13 @@ impl Conn {
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut chunk).await?;
+        // Straight into the buffer's spare room: a zeroed 16 KB chunk per read was half of
+        // this client's instructions.
+        self.buf.reserve(16 * 1024);
+        let n = self.stream.read_buf(&mut self.buf).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
     }
 }
@@ -180,7 +181,7 @@ struct Case {
     mock: MockScenario,
     plan: RunPlan,
     /// The recorded requests, `stream` removed.
-    requests: Arc<Vec<Value>>,
+    requests: Arc<Vec<Template>>,
     latency: Duration,
 }
 
@@ -206,7 +207,7 @@ fn case(file: &'static str, latency_ms: u64) -> Case {
             if let Some(o) = r.as_object_mut() {
                 o.remove("stream");
             }
-            r
+            Template::of(&r)
         })
         .collect();
     let plan = order::plans(&s, SEED).next().unwrap();
@@ -239,31 +240,87 @@ impl Run {
     }
 }
 
-/// Put the fake tools' real answers into the recorded tool results.
-fn fill_results(request: &mut Value, results: &HashMap<String, (String, bool)>) {
-    let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for m in messages {
-        let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) else {
-            continue;
-        };
+/// A recorded request as the agent sends it: serialised once, with a slot in each tool result
+/// for what the fake tool really answered. (The agent used to clone the request's JSON tree,
+/// fill it and serialise it per request: as costly as the server's whole model request.)
+struct Template {
+    /// The JSON text around the slots: one more piece than slots.
+    pieces: Vec<String>,
+    /// The call id whose result fills each slot.
+    slots: Vec<String>,
+}
+
+impl Template {
+    fn of(request: &Value) -> Template {
+        let mut request = request.clone();
+        let mut slots = Vec::new();
+        let blocks = request
+            .get_mut("messages")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get_mut("content").and_then(Value::as_array_mut))
+            .flatten();
         for b in blocks {
             if b.get("type").and_then(Value::as_str) != Some("tool_result") {
                 continue;
             }
             let id = b.get("tool_use_id").and_then(Value::as_str).unwrap_or("");
-            if let Some((text, failed)) = results.get(id) {
-                let o = b.as_object_mut().expect("a block is an object");
-                o.insert("content".into(), Value::String(text.clone()));
-                if *failed {
-                    o.insert("is_error".into(), Value::Bool(true));
-                } else {
-                    o.remove("is_error");
-                }
+            slots.push(id.to_string());
+            let o = b.as_object_mut().expect("a block is an object");
+            o.insert("content".into(), Value::String(slot(slots.len() - 1)));
+            o.remove("is_error");
+        }
+        let mut text = serde_json::to_string(&request).expect("serialise");
+        let mut pieces = Vec::new();
+        for n in 0..slots.len() {
+            let marker = serde_json::to_string(&slot(n)).expect("serialise");
+            let at = text.find(&marker).expect("the slot is in the text");
+            pieces.push(text[..at].to_string());
+            text = text[at + marker.len()..].to_string();
+        }
+        pieces.push(text);
+        Template { pieces, slots }
+    }
+
+    /// The request with every tool result's content the fake tool's answer (and
+    /// `"is_error": true` after a failure).
+    fn fill(&self, results: &HashMap<String, (String, bool)>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 256);
+        for (piece, id) in self.pieces.iter().zip(&self.slots) {
+            out.extend_from_slice(piece.as_bytes());
+            let (text, failed) = results.get(id).expect("every call was answered");
+            serde_json::to_writer(&mut out, text).expect("serialise");
+            if *failed {
+                out.extend_from_slice(br#","is_error":true"#);
             }
         }
+        out.extend_from_slice(self.pieces[self.slots.len()].as_bytes());
+        out
     }
+}
+
+fn slot(n: usize) -> String {
+    format!("@@tooltape bench: tool result {n}@@")
+}
+
+/// The fields of a model reply the agent reads.
+#[derive(serde::Deserialize)]
+struct ReplyBody {
+    #[serde(default)]
+    content: Vec<ReplyBlock>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReplyBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    input: Value,
 }
 
 /// How the agent calls its fake tools.
@@ -404,9 +461,7 @@ async fn drive(case: &Case, via: Via) -> Run {
     let (mut tool_rtts, mut model_rtts, mut turn_e2e) = (Vec::new(), Vec::new(), Vec::new());
     let mut turn_start: Option<Instant> = None;
     for k in 0..case.requests.len() {
-        let mut request = case.requests[k].clone();
-        fill_results(&mut request, &results);
-        let body = serde_json::to_vec(&request).expect("serialise");
+        let body = case.requests[k].fill(&results);
         let t0 = Instant::now();
         let (status, reply) = model
             .post("/v1/messages", &body, true, &[])
@@ -425,19 +480,12 @@ async fn drive(case: &Case, via: Via) -> Run {
         if let Some(s) = turn_start.take() {
             turn_e2e.push(t1 - s);
         }
-        let reply: Value = serde_json::from_slice(&reply).expect("the reply is JSON");
-        let calls: Vec<(String, String, Value)> = reply["content"]
-            .as_array()
+        let reply: ReplyBody = serde_json::from_slice(&reply).expect("the reply is JSON");
+        let calls: Vec<(String, String, Value)> = reply
+            .content
             .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "tool_use")
-            .map(|b| {
-                (
-                    b["id"].as_str().unwrap_or_default().to_string(),
-                    b["name"].as_str().unwrap_or_default().to_string(),
-                    b["input"].clone(),
-                )
-            })
+            .filter(|b| b.kind == "tool_use")
+            .map(|b| (b.id, b.name, b.input))
             .collect();
         if calls.is_empty() {
             break;
