@@ -234,12 +234,6 @@ struct Run {
     turn_e2e: Vec<Duration>,
 }
 
-impl Run {
-    fn tool_calls(&self) -> usize {
-        self.tool_rtts.len()
-    }
-}
-
 /// A recorded request as the agent sends it: serialised once, with a slot in each tool result
 /// for what the fake tool really answered. (The agent used to clone the request's JSON tree,
 /// fill it and serialise it per request: as costly as the server's whole model request.)
@@ -560,7 +554,7 @@ async fn concurrent(
     workers: usize,
     max_runs: usize,
     budget: Duration,
-) -> (Vec<Run>, Duration) {
+) -> (Vec<RoundTrips>, Duration) {
     let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -572,7 +566,7 @@ async fn concurrent(
             while start.elapsed() < budget
                 && started.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max_runs
             {
-                runs.push(drive(&case, Via::Shim).await);
+                runs.push(RoundTrips::of(drive(&case, Via::Shim).await));
             }
             runs
         });
@@ -582,6 +576,23 @@ async fn concurrent(
         runs.extend(r.expect("a worker"));
     }
     (runs, start.elapsed())
+}
+
+/// What the throughput phases keep of a run: its round trips. (`drive` has checked that the
+/// run passed; keeping thousands of reports grew the heap, and its page faults were a tenth of
+/// the bench's CPU time.)
+struct RoundTrips {
+    model: Vec<Duration>,
+    tools: Vec<Duration>,
+}
+
+impl RoundTrips {
+    fn of(run: Run) -> RoundTrips {
+        RoundTrips {
+            model: run.model_rtts,
+            tools: run.tool_rtts.into_iter().map(|(_, d)| d).collect(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -756,8 +767,8 @@ async fn model_throughput(single0: &Arc<Case>, max_runs: usize, budget: Duration
     let cpu0 = cpu_time();
     let (runs, took) = concurrent(single0, workers, max_runs, budget).await;
     let cpu = cpu_note(cpu0, took, cores);
-    let model: usize = runs.iter().map(|r| r.model_rtts.len()).sum();
-    let tools: usize = runs.iter().map(Run::tool_calls).sum();
+    let model: usize = runs.iter().map(|r| r.model.len()).sum();
+    let tools: usize = runs.iter().map(|r| r.tools.len()).sum();
     println!(
         "  model requests: {:.0}/s ({} runs, {model} model requests and {tools} tool calls in {:.2} s, \
          {workers} agents side by side; each run = fresh MockRun + 2 model requests + 1 tool call at 0 ms{cpu})",
@@ -774,11 +785,7 @@ async fn model_throughput(single0: &Arc<Case>, max_runs: usize, budget: Duration
             model as f64 / (b - a).as_secs_f64()
         );
     }
-    let mut rtts: Vec<f64> = runs
-        .iter()
-        .flat_map(|r| &r.model_rtts)
-        .map(|d| ms(*d))
-        .collect();
+    let mut rtts: Vec<f64> = runs.iter().flat_map(|r| &r.model).map(|d| ms(*d)).collect();
     rtts.sort_by(f64::total_cmp);
     println!(
         "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
@@ -900,7 +907,7 @@ fn main() {
         let cpu0 = cpu_time();
         let (runs, took) = concurrent(&twenty0, workers, 2000, Duration::from_secs(4)).await;
         let cpu = cpu_note(cpu0, took, cores);
-        let tools: usize = runs.iter().map(Run::tool_calls).sum();
+        let tools: usize = runs.iter().map(|r| r.tools.len()).sum();
         println!(
             "  tool calls: {:.0}/s ({} runs, {tools} tool calls in {:.2} s, {workers} runs side by side, \
              20 calls at 0 ms per run, each on its own connection: up to {} connections open{cpu})",
@@ -911,8 +918,8 @@ fn main() {
         );
         let mut rtts: Vec<f64> = runs
             .iter()
-            .flat_map(|r| &r.tool_rtts)
-            .map(|(_, d)| ms(*d))
+            .flat_map(|r| &r.tools)
+            .map(|d| ms(*d))
             .collect();
         rtts.sort_by(f64::total_cmp);
         println!(
