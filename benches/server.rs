@@ -27,6 +27,9 @@ use tooltape::timing::TurnTiming;
 
 const SEED: u64 = 42;
 
+/// Agents side by side in the model-request throughput phase.
+const AGENTS: usize = 8;
+
 /// The allocator the `tooltape` binary runs the mock with (src/main.rs), so the figures are the
 /// product's: with glibc's malloc, allocation was a fifth of this bench's CPU time.
 #[cfg(feature = "cli")]
@@ -762,8 +765,13 @@ fn cpu_note(before: Option<Duration>, took: Duration, cores: usize) -> String {
 
 /// Model requests per second with a fresh `MockRun` per run, 8 agents side by side, and the
 /// round trip under that load.
-async fn model_throughput(single0: &Arc<Case>, max_runs: usize, budget: Duration, cores: usize) {
-    let workers = 8;
+async fn model_throughput(
+    single0: &Arc<Case>,
+    workers: usize,
+    max_runs: usize,
+    budget: Duration,
+    cores: usize,
+) {
     let cpu0 = cpu_time();
     let (runs, took) = concurrent(single0, workers, max_runs, budget).await;
     let cpu = cpu_note(cpu0, took, cores);
@@ -814,14 +822,18 @@ fn main() {
         "every run is a fresh MockRun (time_scale 1.0) driven by a concurrent agent and must pass"
     );
 
-    // `cargo bench --bench server -- throughput [RUNS]`: only the model-request throughput
-    // phase, with RUNS runs and no time budget when given (for callgrind: a fixed amount of work).
+    // `cargo bench --bench server -- throughput [RUNS [AGENTS]]`: only the model-request
+    // throughput phase, with RUNS runs and no time budget when given (for callgrind: a fixed
+    // amount of work), AGENTS agents side by side (default 8).
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
     if args.first().map(String::as_str) == Some("throughput") {
         let runs: Option<usize> = args.get(1).map(|n| n.parse().expect("RUNS is a number"));
+        let agents: usize = args
+            .get(2)
+            .map_or(AGENTS, |n| n.parse().expect("AGENTS is a number"));
         rt.block_on(async {
             let single0 = Arc::new(case("anthropic-single_call.json", 0));
             sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
@@ -829,7 +841,7 @@ fn main() {
                 Some(n) => (n, Duration::from_secs(3600)),
                 None => (10_000, Duration::from_secs(3)),
             };
-            model_throughput(&single0, max, budget, cores).await;
+            model_throughput(&single0, agents, max, budget, cores).await;
         });
         return;
     }
@@ -900,7 +912,7 @@ fn main() {
 
         println!("\nThroughput (loopback, bounded in count and time)");
         let single0 = Arc::new(single0);
-        model_throughput(&single0, 10_000, Duration::from_secs(3), cores).await;
+        model_throughput(&single0, AGENTS, 10_000, Duration::from_secs(3), cores).await;
 
         let workers = 16;
         let twenty0 = Arc::new(case("anthropic-twenty_parallel.json", 0));
