@@ -22,10 +22,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tooltape::replay::{RunPlan, RunReport, order};
 use tooltape::scenario::{LatencyResolved, NamedOrder, OrderSpec, Scenario};
-use tooltape::server::MockRun;
+use tooltape::server::MockScenario;
 use tooltape::timing::TurnTiming;
 
 const SEED: u64 = 42;
+
+/// Agents side by side in the model-request throughput phase.
+const AGENTS: usize = 8;
+
+/// The allocator the `tooltape` binary runs the mock with (src/main.rs), so the figures are the
+/// product's: with glibc's malloc, allocation was a fifth of this bench's CPU time.
+#[cfg(feature = "cli")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // ---------------------------------------------------------------------------------------------
 // A minimal HTTP/1.1 client.
@@ -126,12 +135,13 @@ impl Conn {
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut chunk).await?;
+        // Straight into the buffer's spare room: a zeroed 16 KB chunk per read was half of
+        // this client's instructions.
+        self.buf.reserve(16 * 1024);
+        let n = self.stream.read_buf(&mut self.buf).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
     }
 }
@@ -170,9 +180,11 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
 struct Case {
     name: &'static str,
     scenario: Arc<Scenario>,
+    /// The scenario prepared once for its runs, each served by a fresh `MockRun`.
+    mock: MockScenario,
     plan: RunPlan,
     /// The recorded requests, `stream` removed.
-    requests: Arc<Vec<Value>>,
+    requests: Arc<Vec<Template>>,
     latency: Duration,
 }
 
@@ -198,13 +210,15 @@ fn case(file: &'static str, latency_ms: u64) -> Case {
             if let Some(o) = r.as_object_mut() {
                 o.remove("stream");
             }
-            r
+            Template::of(&r)
         })
         .collect();
     let plan = order::plans(&s, SEED).next().unwrap();
+    let s = Arc::new(s);
     Case {
         name: file,
-        scenario: Arc::new(s),
+        mock: MockScenario::new(s.clone()),
+        scenario: s,
         plan,
         requests: Arc::new(requests),
         latency: Duration::from_millis(latency_ms),
@@ -223,37 +237,87 @@ struct Run {
     turn_e2e: Vec<Duration>,
 }
 
-impl Run {
-    fn tool_calls(&self) -> usize {
-        self.tool_rtts.len()
-    }
+/// A recorded request as the agent sends it: serialised once, with a slot in each tool result
+/// for what the fake tool really answered. (The agent used to clone the request's JSON tree,
+/// fill it and serialise it per request: as costly as the server's whole model request.)
+struct Template {
+    /// The JSON text around the slots: one more piece than slots.
+    pieces: Vec<String>,
+    /// The call id whose result fills each slot.
+    slots: Vec<String>,
 }
 
-/// Put the fake tools' real answers into the recorded tool results.
-fn fill_results(request: &mut Value, results: &HashMap<String, (String, bool)>) {
-    let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for m in messages {
-        let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) else {
-            continue;
-        };
+impl Template {
+    fn of(request: &Value) -> Template {
+        let mut request = request.clone();
+        let mut slots = Vec::new();
+        let blocks = request
+            .get_mut("messages")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get_mut("content").and_then(Value::as_array_mut))
+            .flatten();
         for b in blocks {
             if b.get("type").and_then(Value::as_str) != Some("tool_result") {
                 continue;
             }
             let id = b.get("tool_use_id").and_then(Value::as_str).unwrap_or("");
-            if let Some((text, failed)) = results.get(id) {
-                let o = b.as_object_mut().expect("a block is an object");
-                o.insert("content".into(), Value::String(text.clone()));
-                if *failed {
-                    o.insert("is_error".into(), Value::Bool(true));
-                } else {
-                    o.remove("is_error");
-                }
+            slots.push(id.to_string());
+            let o = b.as_object_mut().expect("a block is an object");
+            o.insert("content".into(), Value::String(slot(slots.len() - 1)));
+            o.remove("is_error");
+        }
+        let mut text = serde_json::to_string(&request).expect("serialise");
+        let mut pieces = Vec::new();
+        for n in 0..slots.len() {
+            let marker = serde_json::to_string(&slot(n)).expect("serialise");
+            let at = text.find(&marker).expect("the slot is in the text");
+            pieces.push(text[..at].to_string());
+            text = text[at + marker.len()..].to_string();
+        }
+        pieces.push(text);
+        Template { pieces, slots }
+    }
+
+    /// The request with every tool result's content the fake tool's answer (and
+    /// `"is_error": true` after a failure).
+    fn fill(&self, results: &HashMap<String, (String, bool)>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 256);
+        for (piece, id) in self.pieces.iter().zip(&self.slots) {
+            out.extend_from_slice(piece.as_bytes());
+            let (text, failed) = results.get(id).expect("every call was answered");
+            serde_json::to_writer(&mut out, text).expect("serialise");
+            if *failed {
+                out.extend_from_slice(br#","is_error":true"#);
             }
         }
+        out.extend_from_slice(self.pieces[self.slots.len()].as_bytes());
+        out
     }
+}
+
+fn slot(n: usize) -> String {
+    format!("@@tooltape bench: tool result {n}@@")
+}
+
+/// The fields of a model reply the agent reads.
+#[derive(serde::Deserialize)]
+struct ReplyBody {
+    #[serde(default)]
+    content: Vec<ReplyBlock>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReplyBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    input: Value,
 }
 
 /// How the agent calls its fake tools.
@@ -379,7 +443,9 @@ async fn tool_call(
 
 /// One run of `case` on a fresh server, driven by the agent; panics unless it passes.
 async fn drive(case: &Case, via: Via) -> Run {
-    let run = MockRun::start(case.scenario.clone(), case.plan.clone(), 0, 1.0)
+    let run = case
+        .mock
+        .start(case.plan.clone(), 0, 1.0)
         .await
         .expect("the mock server starts");
     let addr = run.addr();
@@ -392,9 +458,7 @@ async fn drive(case: &Case, via: Via) -> Run {
     let (mut tool_rtts, mut model_rtts, mut turn_e2e) = (Vec::new(), Vec::new(), Vec::new());
     let mut turn_start: Option<Instant> = None;
     for k in 0..case.requests.len() {
-        let mut request = case.requests[k].clone();
-        fill_results(&mut request, &results);
-        let body = serde_json::to_vec(&request).expect("serialise");
+        let body = case.requests[k].fill(&results);
         let t0 = Instant::now();
         let (status, reply) = model
             .post("/v1/messages", &body, true, &[])
@@ -413,19 +477,12 @@ async fn drive(case: &Case, via: Via) -> Run {
         if let Some(s) = turn_start.take() {
             turn_e2e.push(t1 - s);
         }
-        let reply: Value = serde_json::from_slice(&reply).expect("the reply is JSON");
-        let calls: Vec<(String, String, Value)> = reply["content"]
-            .as_array()
+        let reply: ReplyBody = serde_json::from_slice(&reply).expect("the reply is JSON");
+        let calls: Vec<(String, String, Value)> = reply
+            .content
             .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "tool_use")
-            .map(|b| {
-                (
-                    b["id"].as_str().unwrap_or_default().to_string(),
-                    b["name"].as_str().unwrap_or_default().to_string(),
-                    b["input"].clone(),
-                )
-            })
+            .filter(|b| b.kind == "tool_use")
+            .map(|b| (b.id, b.name, b.input))
             .collect();
         if calls.is_empty() {
             break;
@@ -500,7 +557,7 @@ async fn concurrent(
     workers: usize,
     max_runs: usize,
     budget: Duration,
-) -> (Vec<Run>, Duration) {
+) -> (Vec<RoundTrips>, Duration) {
     let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -512,7 +569,7 @@ async fn concurrent(
             while start.elapsed() < budget
                 && started.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max_runs
             {
-                runs.push(drive(&case, Via::Shim).await);
+                runs.push(RoundTrips::of(drive(&case, Via::Shim).await));
             }
             runs
         });
@@ -522,6 +579,23 @@ async fn concurrent(
         runs.extend(r.expect("a worker"));
     }
     (runs, start.elapsed())
+}
+
+/// What the throughput phases keep of a run: its round trips. (`drive` has checked that the
+/// run passed; keeping thousands of reports grew the heap, and its page faults were a tenth of
+/// the bench's CPU time.)
+struct RoundTrips {
+    model: Vec<Duration>,
+    tools: Vec<Duration>,
+}
+
+impl RoundTrips {
+    fn of(run: Run) -> RoundTrips {
+        RoundTrips {
+            model: run.model_rtts,
+            tools: run.tool_rtts.into_iter().map(|(_, d)| d).collect(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,11 +617,14 @@ async fn peer_requests(
     for _ in 0..workers {
         let case = case.clone();
         set.spawn(async move {
-            let bodies: Vec<Vec<u8>> = case
+            // Every recorded tool result answered with one text: the peer does not check them.
+            let results: HashMap<String, (String, bool)> = case
                 .requests
                 .iter()
-                .map(|r| serde_json::to_vec(r).expect("serialise"))
+                .flat_map(|t| &t.slots)
+                .map(|id| (id.clone(), ("a tool result".to_string(), false)))
                 .collect();
+            let bodies: Vec<Vec<u8>> = case.requests.iter().map(|t| t.fill(&results)).collect();
             let mut rtts = Vec::new();
             while start.elapsed() < budget {
                 let mut conn = Conn::open(addr).await.expect("connect to the peer");
@@ -741,15 +818,20 @@ fn cpu_note(before: Option<Duration>, took: Duration, cores: usize) -> String {
     }
 }
 
-/// Model requests per second with a fresh mock per run (8 agents side by side), printed;
-/// returns the rate.
-async fn model_throughput(single0: &Arc<Case>, cores: usize) -> f64 {
-    let workers = 8;
+/// Model requests per second with a fresh `MockRun` per run, `workers` agents side by side, and
+/// the round trip under that load, printed; returns the rate.
+async fn model_throughput(
+    single0: &Arc<Case>,
+    workers: usize,
+    max_runs: usize,
+    budget: Duration,
+    cores: usize,
+) -> f64 {
     let cpu0 = cpu_time();
-    let (runs, took) = concurrent(single0, workers, 10_000, Duration::from_secs(3)).await;
+    let (runs, took) = concurrent(single0, workers, max_runs, budget).await;
     let cpu = cpu_note(cpu0, took, cores);
-    let model: usize = runs.iter().map(|r| r.model_rtts.len()).sum();
-    let tools: usize = runs.iter().map(Run::tool_calls).sum();
+    let model: usize = runs.iter().map(|r| r.model.len()).sum();
+    let tools: usize = runs.iter().map(|r| r.tools.len()).sum();
     println!(
         "  model requests: {:.0}/s ({} runs, {model} model requests and {tools} tool calls in {:.2} s, \
          {workers} agents side by side; each run = fresh MockRun + 2 model requests + 1 tool call at 0 ms{cpu})",
@@ -758,18 +840,21 @@ async fn model_throughput(single0: &Arc<Case>, cores: usize) -> f64 {
         took.as_secs_f64()
     );
     println!("  runs: {:.0}/s", runs.len() as f64 / took.as_secs_f64());
-    let mut rtts: Vec<f64> = runs
-        .iter()
-        .flat_map(|r| &r.model_rtts)
-        .map(|d| ms(*d))
-        .collect();
+    // Per CPU-second of the whole bench process (server and agents): what the rate would be
+    // with both cores to itself, less sensitive to the other work on a shared machine.
+    if let (Some(a), Some(b)) = (cpu0, cpu_time()) {
+        println!(
+            "  model requests per CPU-second of the bench process: {:.0}",
+            model as f64 / (b - a).as_secs_f64()
+        );
+    }
+    let mut rtts: Vec<f64> = runs.iter().flat_map(|r| &r.model).map(|d| ms(*d)).collect();
     rtts.sort_by(f64::total_cmp);
     println!(
         "  model request round trip under that load: p50 {:.3} ms, p99 {:.3} ms",
         pct(&rtts, 50.0),
         pct(&rtts, 99.0)
     );
-
     model as f64 / took.as_secs_f64()
 }
 
@@ -779,8 +864,8 @@ async fn peer(addr: SocketAddr, cores: usize) {
     let single0 = Arc::new(case("anthropic-single_call.json", 0));
     sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
     println!("\ntooltape: fresh mock per run, every request judged");
-    let ours = model_throughput(&single0, cores).await;
-    let workers = 8;
+    let ours = model_throughput(&single0, AGENTS, 10_000, Duration::from_secs(3), cores).await;
+    let workers = AGENTS;
     let budget = Duration::from_secs(3);
     // Warm the peer up, then measure.
     peer_requests(&single0, addr, workers, Duration::from_millis(500)).await;
@@ -840,6 +925,30 @@ fn main() {
             .and_then(|a| a.parse().ok())
             .expect("--peer HOST:PORT, e.g. --peer 127.0.0.1:2112");
         rt.block_on(peer(addr, cores));
+        return;
+    }
+
+    // `cargo bench --bench server -- throughput [RUNS [AGENTS]]`: only the model-request
+    // throughput phase, with RUNS runs and no time budget when given (for callgrind: a fixed
+    // amount of work), AGENTS agents side by side (default 8).
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if args.first().map(String::as_str) == Some("throughput") {
+        let runs: Option<usize> = args.get(1).map(|n| n.parse().expect("RUNS is a number"));
+        let agents: usize = args
+            .get(2)
+            .map_or(AGENTS, |n| n.parse().expect("AGENTS is a number"));
+        rt.block_on(async {
+            let single0 = Arc::new(case("anthropic-single_call.json", 0));
+            sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
+            let (max, budget) = match runs {
+                Some(n) => (n, Duration::from_secs(3600)),
+                None => (10_000, Duration::from_secs(3)),
+            };
+            model_throughput(&single0, agents, max, budget, cores).await;
+        });
         return;
     }
 
@@ -908,13 +1017,15 @@ fn main() {
         }
 
         println!("\nThroughput (loopback, bounded in count and time)");
-        model_throughput(&Arc::new(single0), cores).await;
+        let single0 = Arc::new(single0);
+        model_throughput(&single0, AGENTS, 10_000, Duration::from_secs(3), cores).await;
+
         let workers = 16;
         let twenty0 = Arc::new(case("anthropic-twenty_parallel.json", 0));
         let cpu0 = cpu_time();
         let (runs, took) = concurrent(&twenty0, workers, 2000, Duration::from_secs(4)).await;
         let cpu = cpu_note(cpu0, took, cores);
-        let tools: usize = runs.iter().map(Run::tool_calls).sum();
+        let tools: usize = runs.iter().map(|r| r.tools.len()).sum();
         println!(
             "  tool calls: {:.0}/s ({} runs, {tools} tool calls in {:.2} s, {workers} runs side by side, \
              20 calls at 0 ms per run, each on its own connection: up to {} connections open{cpu})",
@@ -925,8 +1036,8 @@ fn main() {
         );
         let mut rtts: Vec<f64> = runs
             .iter()
-            .flat_map(|r| &r.tool_rtts)
-            .map(|(_, d)| ms(*d))
+            .flat_map(|r| &r.tools)
+            .map(|d| ms(*d))
             .collect();
         rtts.sort_by(f64::total_cmp);
         println!(

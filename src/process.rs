@@ -11,7 +11,6 @@ use tokio::process::Command;
 
 pub mod leftovers;
 
-use crate::replay::session::Session;
 use crate::replay::{HandlerEnd, RunPlan, RunReport, supervise};
 use crate::scenario::Scenario;
 
@@ -70,18 +69,17 @@ pub fn become_subreaper() {
     }
 }
 
-/// One run of `command` against `scenario` on the real clock.
+/// One run of `command` against `mock`'s scenario on the real clock.
 pub async fn run(
-    scenario: Arc<Scenario>,
+    mock: &crate::server::MockScenario,
     plan: RunPlan,
     command: &[String],
     opts: &ProcessOptions,
 ) -> RunReport {
-    let grace = scenario.file.policy.real_grace();
-    let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
-    let session = Session::new(scenario, plan.clone(), grace, opts.time_scale);
+    let span = tracing::debug_span!("run", scenario = %mock.scenario().name, order = %plan.label);
+    let session = mock.session(plan.clone(), opts.time_scale);
     let failed = |msg: String| RunReport::failed(&plan, msg);
-    let server = match crate::server::start(session.clone(), 0, opts.time_scale).await {
+    let server = match crate::server::start(session.clone(), mock, 0, opts.time_scale).await {
         Ok(s) => s,
         Err(e) => return failed(format!("could not start the mock server: {e}")),
     };
@@ -351,11 +349,12 @@ pub fn run_suite(
                 let _permit = limit.acquire_owned().await;
                 let mut runs = crate::replay::Runs::default();
                 let total = crate::replay::order::plans(&s, seed).count();
+                let mock = crate::server::MockScenario::new(s.clone());
                 for (done, plan) in crate::replay::order::plans(&s, seed).enumerate() {
                     if opts.fail_fast && failed.load(SeqCst) {
                         break;
                     }
-                    let report = run(s.clone(), plan, &command, &opts).await;
+                    let report = run(&mock, plan, &command, &opts).await;
                     if opts.fail_fast && !report.passed(opts.lenient) {
                         failed.store(true, SeqCst);
                     }

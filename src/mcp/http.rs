@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -47,7 +47,8 @@ const NAME_HEADER: &str = "mcp-name";
 /// The MCP endpoint's state for one run.
 pub(crate) struct McpState {
     session: Arc<Session>,
-    tools: Vec<Value>,
+    /// The scenario's tools (`super::tool_list`), made once for all its runs.
+    tools: Arc<[Value]>,
     /// 2025-era sessions: id -> the version agreed.
     sessions: Mutex<HashMap<String, String>>,
     /// Open `tools/call`s that `notifications/cancelled` or `DELETE` may cancel, by
@@ -57,18 +58,33 @@ pub(crate) struct McpState {
     next: AtomicU64,
 }
 
-/// The router serving `/mcp` for `session`, to merge into the mock's.
-pub(crate) fn router(session: Arc<Session>) -> Router {
-    let tools = super::tool_list(&session.scenario);
-    let state = Arc::new(McpState {
+/// The router serving `/mcp` for `session`; `tools` is `super::tool_list` of the session's
+/// scenario. (The mock merges [`routes`] into its own instead.)
+#[cfg(test)]
+pub(crate) fn router(session: Arc<Session>, tools: Arc<[Value]>) -> Router {
+    routes().with_state(state(session, tools))
+}
+
+/// The route serving `/mcp`, to merge into the mock's before its state is given: built once,
+/// then given each run's state (`Router::with_state`), which is far cheaper than building it.
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<McpState>: FromRef<S>,
+{
+    Router::new().route(PATH, any(endpoint))
+}
+
+/// The MCP endpoint's state for a run of `session`; `tools` as for [`router`].
+pub(crate) fn state(session: Arc<Session>, tools: Arc<[Value]>) -> Arc<McpState> {
+    Arc::new(McpState {
         session,
         tools,
         sessions: Mutex::new(HashMap::new()),
         cancels: Mutex::new(HashMap::new()),
         ids: RandomState::new(),
         next: AtomicU64::new(1),
-    });
-    Router::new().route(PATH, any(endpoint)).with_state(state)
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -252,7 +268,7 @@ async fn post(s: Arc<McpState>, headers: HeaderMap, body: Body) -> Response {
         "server/discover" => Ok(super::discover_result()),
         "ping" if !modern => Ok(json!({})),
         "tools/list" => {
-            let mut r = json!({"tools": s.tools});
+            let mut r = json!({"tools": &s.tools[..]});
             if modern {
                 r["ttlMs"] = json!(0);
                 r["cacheScope"] = json!("public");

@@ -34,7 +34,10 @@ fn opened(name: &str) -> (Arc<Session>, Router) {
     let session = Session::new(s, plan, scenario::VIRTUAL_GRACE, 1.0);
     let first = session.initial_request();
     session.model_request(&first).expect("first reply");
-    let router = http::router(session.clone());
+    let router = http::router(
+        session.clone(),
+        crate::mcp::tool_list(&session.scenario).into(),
+    );
     (session, router)
 }
 
@@ -550,7 +553,10 @@ async fn a_call_with_no_turn_open_is_a_json_rpc_error_not_a_result() {
     let s = bundled("anthropic-three_parallel");
     let plan = order::plans(&s, 42).next().expect("a plan");
     let session = Session::new(s, plan, scenario::VIRTUAL_GRACE, 1.0);
-    let router = http::router(session.clone());
+    let router = http::router(
+        session.clone(),
+        crate::mcp::tool_list(&session.scenario).into(),
+    );
     let (n, args) = calls(&session).remove(0);
     let a = post(
         &router,
@@ -762,7 +768,10 @@ async fn a_progress_token_gets_progress_notifications_then_the_result() {
 /// An agent loop whose tools go through MCP (2026 era), run in-process on the virtual clock:
 /// all calls of a turn at once, or (`sequential`) one after another.
 async fn mcp_agent(env: Env, sequential: bool) -> Result<(), BoxError> {
-    let router = http::router(env.session.clone());
+    let router = http::router(
+        env.session.clone(),
+        crate::mcp::tool_list(&env.session.scenario).into(),
+    );
     let fmt = provider::format(env.provider());
     let mut request = env.initial_request();
     let mut id = 0u64;

@@ -25,7 +25,7 @@ pub mod probe;
 
 use crate::provider::Provider;
 use crate::provider::{self, SseEvent, StreamFraming};
-use crate::replay::session::{Session, ToolAnswer};
+use crate::replay::session::{Prepared, Session, ToolAnswer};
 
 /// A running mock server.
 pub struct Server {
@@ -108,6 +108,8 @@ pub(crate) fn env_for(addr: SocketAddr) -> Vec<(String, String)> {
 
 struct AppState {
     session: Arc<Session>,
+    /// `MockScenario::replies` of the session's scenario.
+    replies: Arc<[Bytes]>,
     /// Last model request body and the response it got, to answer SDK retries identically.
     last: Mutex<Option<(Bytes, CachedResponse)>>,
     time_scale: f64,
@@ -133,13 +135,81 @@ impl Drop for Streaming {
 
 #[derive(Clone)]
 enum CachedResponse {
-    Json(StatusCode, Value),
+    /// A JSON body, serialised.
+    Json(StatusCode, Bytes),
     Stream(Vec<SseEvent>, StreamFraming),
 }
 
-/// Start a server for `session` on 127.0.0.1:`port` (0: any free port).
+/// What every run of one scenario served by the mock shares, made once for all its runs (the
+/// in-process runs share the same, `handler::run_scenario`): the engine's per-scenario
+/// preparation (each call's tag and tagged answer, the side-effecting tools, the cache of drift
+/// notes, whose schema check compiles a validator per tool) and the MCP tool list. Each run
+/// still gets a fresh server and session: nothing a run changes is shared.
+#[derive(Clone)]
+pub struct MockScenario {
+    scenario: Arc<crate::scenario::Scenario>,
+    prepared: Arc<Prepared>,
+    mcp_tools: Arc<[Value]>,
+    /// Each recorded reply body serialised, by exchange: what a plain-JSON reply sends.
+    replies: Arc<[Bytes]>,
+    /// The mock's routes, each run's state not yet given (building them costs more than a
+    /// model request).
+    routes: Router<RunState>,
+}
+
+impl MockScenario {
+    /// Prepare `scenario` for its runs.
+    pub fn new(scenario: Arc<crate::scenario::Scenario>) -> MockScenario {
+        MockScenario {
+            prepared: Arc::new(Prepared::of(&scenario)),
+            mcp_tools: crate::mcp::tool_list(&scenario).into(),
+            replies: scenario
+                .cassette
+                .reply_bodies
+                .iter()
+                .map(json_bytes)
+                .collect(),
+            routes: routes(),
+            scenario,
+        }
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Arc<crate::scenario::Scenario> {
+        &self.scenario
+    }
+
+    /// A session for one run on the real clock (the barrier window: the scenario's `grace_ms`
+    /// or 2 s).
+    pub(crate) fn session(&self, plan: crate::replay::RunPlan, time_scale: f64) -> Arc<Session> {
+        let grace = self.scenario.file.policy.real_grace();
+        Session::prepared(
+            self.scenario.clone(),
+            self.prepared.clone(),
+            plan,
+            grace,
+            time_scale,
+        )
+    }
+
+    /// Serve one run on 127.0.0.1:`port` (0: any free port): see [`MockRun::start`].
+    pub async fn start(
+        &self,
+        plan: crate::replay::RunPlan,
+        port: u16,
+        time_scale: f64,
+    ) -> std::io::Result<MockRun> {
+        let session = self.session(plan, time_scale);
+        let server = start(session.clone(), self, port, time_scale).await?;
+        Ok(MockRun { session, server })
+    }
+}
+
+/// Start a server for `session` (a run of `mock`'s scenario) on 127.0.0.1:`port` (0: any free
+/// port).
 pub(crate) async fn start(
     session: Arc<Session>,
+    mock: &MockScenario,
     port: u16,
     time_scale: f64,
 ) -> std::io::Result<Server> {
@@ -148,11 +218,13 @@ pub(crate) async fn start(
     let streaming = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let state = Arc::new(AppState {
         session,
+        replies: mock.replies.clone(),
         last: Mutex::new(None),
         time_scale,
         streaming: streaming.clone(),
     });
-    let (addr, tx, task) = listen(app(state), port).await?;
+    let run = RunState::new(state, mock.mcp_tools.clone());
+    let (addr, tx, task) = listen(mock.routes.clone().with_state(run), port).await?;
     Ok(Server {
         addr,
         streaming,
@@ -161,19 +233,43 @@ pub(crate) async fn start(
     })
 }
 
-/// The mock's routes over `state`: what [`start`] serves.
-fn app(state: Arc<AppState>) -> Router {
-    // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port.
-    let mcp = crate::mcp::http::router(state.session.clone());
+/// What one run's routes read: the mock's state and MCP's, for the same session.
+#[derive(Clone)]
+struct RunState {
+    app: Arc<AppState>,
+    mcp: Arc<crate::mcp::http::McpState>,
+}
+
+impl RunState {
+    fn new(app: Arc<AppState>, mcp_tools: Arc<[Value]>) -> RunState {
+        let mcp = crate::mcp::http::state(app.session.clone(), mcp_tools);
+        RunState { app, mcp }
+    }
+}
+
+impl axum::extract::FromRef<RunState> for Arc<AppState> {
+    fn from_ref(run: &RunState) -> Self {
+        run.app.clone()
+    }
+}
+
+impl axum::extract::FromRef<RunState> for Arc<crate::mcp::http::McpState> {
+    fn from_ref(run: &RunState) -> Self {
+        run.mcp.clone()
+    }
+}
+
+/// The mock's routes, to be given a run's state: what [`start`] serves.
+fn routes() -> Router<RunState> {
     // Model calls are routed by the providers themselves (`provider::route`): each API knows
     // its own paths, and some (Gemini) put the model and the stream choice in the URL.
     Router::new()
         .route("/_tools/{name}", post(tool))
         .fallback(dispatch)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
-        // MCP reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
-        .merge(mcp)
+        // The same run's fake tools over MCP (`TOOLTAPE_MCP_URL`), on the same port. MCP
+        // reads its bodies itself, under its own cap (`mcp::http::BODY_LIMIT`).
+        .merge(crate::mcp::http::routes())
 }
 
 /// The mock of one run of `scenario`, as the service [`MockRun::start`] serves, without a
@@ -185,14 +281,16 @@ pub fn unbound(
     plan: crate::replay::RunPlan,
     time_scale: f64,
 ) -> Router {
-    let grace = scenario.file.policy.real_grace();
-    let session = Session::new(scenario, plan, grace, time_scale);
-    app(Arc::new(AppState {
+    let mock = MockScenario::new(scenario);
+    let session = mock.session(plan, time_scale);
+    let app = Arc::new(AppState {
         session,
+        replies: mock.replies.clone(),
         last: Mutex::new(None),
         time_scale,
         streaming: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-    }))
+    });
+    mock.routes.with_state(RunState::new(app, mock.mcp_tools))
 }
 
 /// A running axum app on 127.0.0.1: its address, the sender that shuts it down gracefully,
@@ -254,7 +352,19 @@ async fn dispatch(
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, axum::Json(body)).into_response();
+    json_bytes_response(status, json_bytes(&body))
+}
+
+/// `body` as JSON text, as `axum::Json` writes it.
+fn json_bytes(body: &Value) -> Bytes {
+    // Serialising a `Value` cannot fail (its keys are strings).
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON response from its serialised body, with the headers `axum::Json` sets.
+fn json_bytes_response(status: StatusCode, body: Bytes) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    let mut r = (status, [(header::CONTENT_TYPE, json)], body).into_response();
     if !status.is_success() {
         // The SDKs must not retry a rejection (they retry 408/409/429/5xx otherwise).
         r.headers_mut()
@@ -311,7 +421,7 @@ async fn model(
     let cached = match s.session.model_request(&request) {
         Err(rejection) => CachedResponse::Json(
             StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
-            rejection.body,
+            json_bytes(&rejection.body),
         ),
         Ok(served) if stream => match served.stream {
             Some(events) => {
@@ -326,14 +436,21 @@ async fn model(
                 Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    fmt.error_body_status(
+                    json_bytes(&fmt.error_body_status(
                         500,
                         &format!("tooltape mock: cannot stream this reply: {e}"),
-                    ),
+                    )),
                 ),
             },
         },
-        Ok(served) => CachedResponse::Json(StatusCode::OK, served.body),
+        Ok(served) => {
+            // The session serves the cassette's reply as recorded: sent as serialised once.
+            debug_assert_eq!(
+                served.body,
+                s.session.scenario.cassette.reply_bodies[served.index]
+            );
+            CachedResponse::Json(StatusCode::OK, s.replies[served.index].clone())
+        }
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
     render(cached, s.time_scale, &s.streaming)
@@ -346,7 +463,7 @@ fn render(
     streaming: &Arc<std::sync::atomic::AtomicUsize>,
 ) -> Response {
     match r {
-        CachedResponse::Json(status, body) => json_response(status, body),
+        CachedResponse::Json(status, body) => json_bytes_response(status, body),
         CachedResponse::Stream(events, framing) => {
             // The closure owns the guard, so the count drops when hyper drops the body.
             let guard = Streaming::start(streaming);
@@ -433,17 +550,17 @@ pub struct MockRun {
 impl MockRun {
     /// Serve one run of `scenario` on 127.0.0.1:`port` (0: any free port). Tool latencies and
     /// stream gaps are multiplied by `time_scale`; the real-clock barrier window is the
-    /// scenario's `grace_ms` or 2 s.
+    /// scenario's `grace_ms` or 2 s. For many runs of one scenario, [`MockScenario::start`]
+    /// prepares the scenario once.
     pub async fn start(
         scenario: Arc<crate::scenario::Scenario>,
         plan: crate::replay::RunPlan,
         port: u16,
         time_scale: f64,
     ) -> std::io::Result<MockRun> {
-        let grace = scenario.file.policy.real_grace();
-        let session = Session::new(scenario, plan, grace, time_scale);
-        let server = start(session.clone(), port, time_scale).await?;
-        Ok(MockRun { session, server })
+        MockScenario::new(scenario)
+            .start(plan, port, time_scale)
+            .await
     }
 
     /// Where it listens.

@@ -554,3 +554,69 @@ async fn the_unbound_service_answers_as_the_served_one() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["type"], "invalid_request_error");
 }
+
+/// Runs of one `MockScenario` share only what no run changes (the scenario's preparation, its
+/// serialised replies, the routes): a run after a broken one is judged as on a mock of its
+/// own, an MCP session of the earlier run is unknown to it, and its replies are the bytes and
+/// headers a one-off `MockRun` sends.
+#[tokio::test]
+async fn runs_of_one_mock_scenario_are_as_fresh_as_one_off_mocks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join("anthropic-single_call.json");
+    let s = Arc::new(tooltape::scenario::load(&path).unwrap());
+    let plan = order::plans(&s, 42).next().unwrap();
+    let shared = tooltape::server::MockScenario::new(s.clone());
+
+    // A broken run first: an MCP session, then garbage that ends the run with an error.
+    let m = shared.start(plan.clone(), 0, 1.0).await.unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let accept = ("Accept", "application/json, text/event-stream");
+    let r = post(m.addr(), "/mcp", &[accept], &init.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sid = r
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: "))
+        .expect("a session id")
+        .to_string();
+    assert_eq!(
+        post(m.addr(), "/v1/messages", &[], "{not json")
+            .await
+            .status,
+        400
+    );
+    assert!(m.finish().await.error.is_some());
+
+    // The next run of the shared one, beside a one-off mock of the same plan.
+    let a = shared.start(plan.clone(), 0, 1.0).await.unwrap();
+    let b = MockRun::start(s.clone(), plan, 0, 1.0).await.unwrap();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let headers = [
+        accept,
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let r = post(a.addr(), "/mcp", &headers, &list.to_string()).await;
+    assert_eq!(r.status, 404, "the earlier run's MCP session: {}", r.body);
+    let body = first_request(&s, false).to_string();
+    let (ra, rb) = (
+        post(a.addr(), "/v1/messages", &[], &body).await,
+        post(b.addr(), "/v1/messages", &[], &body).await,
+    );
+    assert_eq!((ra.status, rb.status), (200, 200), "{}", ra.body);
+    assert_eq!(ra.body, rb.body);
+    assert!(
+        ra.headers.contains("content-type: application/json"),
+        "{}",
+        ra.headers
+    );
+    let served: Value = serde_json::from_str(&ra.body).unwrap();
+    assert_eq!(served, s.cassette.reply_bodies[0]);
+    let (ra, rb) = (a.finish().await, b.finish().await);
+    assert_eq!(ra.error, rb.error);
+    assert_eq!(ra.violations, rb.violations);
+    assert_eq!(ra.notes, rb.notes);
+}
