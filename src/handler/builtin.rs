@@ -138,9 +138,9 @@ async fn agent(
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {
-        let reply = env.model_ref(&request).await?;
+        let reply = env.model_borrowed(&request).await?;
         let calls: Vec<ToolCall> = fmt
-            .parse_reply(&reply)?
+            .parse_reply(reply)?
             .calls()
             .into_iter()
             .cloned()
@@ -158,7 +158,7 @@ async fn agent(
             edit_first_user_text(history);
         }
         if bug != Some(MissingAssistantTurn) {
-            history.extend(fmt.history_entries(&reply)?);
+            history.extend(fmt.history_entries(reply)?);
         }
         let entries = match bug {
             Some(SplitResults) if results.len() > 1 => split_entries(fmt, &results),

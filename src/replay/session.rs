@@ -276,6 +276,24 @@ impl Session {
     /// A model request from the handler: judge it as the follow-up of the open turn, then serve
     /// the next recorded reply (or reject it as the real API would).
     pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
+        let k = self.serve(body)?;
+        let exchanges = &self.scenario.cassette;
+        Ok(Served {
+            index: k,
+            body: exchanges.reply_bodies[k].clone(),
+            stream: exchanges.recorded_streams[k].clone(),
+        })
+    }
+
+    /// The recorded body of reply `index` (an index [`Session::serve`] gave), borrowed: an
+    /// in-process handler that only reads the reply needs no copy of it.
+    pub(crate) fn reply_body(&self, index: usize) -> &Value {
+        &self.scenario.cassette.reply_bodies[index]
+    }
+
+    /// [`Session::model_request`] without the reply's copy: judges the request the same way and
+    /// gives the index of the reply served.
+    pub(crate) fn serve(&self, body: &Value) -> Result<usize, Rejection> {
         let now = Instant::now();
         let mut st = self.lock();
         if let Some(stop) = &st.stop {
@@ -401,11 +419,7 @@ impl Session {
             calls = exchanges.replies[k].calls().len(),
             "model request served"
         );
-        Ok(Served {
-            index: k,
-            body: exchanges.reply_bodies[k].clone(),
-            stream: exchanges.recorded_streams[k].clone(),
-        })
+        Ok(k)
     }
 
     /// The transport streams reply `index` with its recorded gaps, taking `duration` to send:
