@@ -421,6 +421,23 @@ mod tests {
         assert_eq!(at_key(&at_index("", 3), "delta"), "[3].delta");
     }
 
+    /// A relative path put under its prefix reads as the same path built from the root.
+    #[test]
+    fn under_joins_as_the_path_helpers_do() {
+        let under = |prefix: &str, rel: &str| FormatError::new(rel, "m").under(prefix).path;
+        let m2 = at_index("messages", 2);
+        assert_eq!(under(&m2, ""), m2);
+        assert_eq!(under(&m2, "content"), at_key(&m2, "content"));
+        assert_eq!(under(&m2, "[0].type"), at_key(&at_index(&m2, 0), "type"));
+        assert_eq!(under("", "[3]"), at_index("", 3));
+        assert_eq!(under("", "type"), at_key("", "type"));
+        assert_eq!(under("", ""), "");
+        assert_eq!(
+            under(&at_key(&m2, "content"), "[1].id"),
+            "messages[2].content[1].id"
+        );
+    }
+
     #[test]
     fn describe_says_what_was_found() {
         assert_eq!(describe(None), "nothing (the field is missing)");
