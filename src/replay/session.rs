@@ -19,7 +19,7 @@ use crate::rules::input::{End, Execution, Invocation, Match, TurnMessages, TurnO
 use crate::rules::{self, Violation};
 use crate::scenario::{CallBehaviour, Outcome, Scenario};
 use crate::timing::TurnTiming;
-use crate::transcript::{Message, Part, Reply, Request};
+use crate::transcript::{Message, Part, Reply, Request, Tool};
 
 /// Why a model request was not answered with a reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,7 +442,7 @@ impl Session {
             .unwrap_or_else(|e| e.into_inner());
         if let Some((seen, notes)) = cache.as_ref()
             && seen.model == request.model
-            && seen.tools == request.tools
+            && same_tools(&seen.tools, &request.tools)
         {
             return notes.clone();
         }
@@ -887,6 +887,29 @@ fn closest_call(
     let pool = if fresh.is_empty() { named } else { fresh };
     pool.into_iter()
         .min_by_key(|&i| (input_distance(&behaviours[i].call.input, input), i))
+}
+
+/// `a == b` for offered tools, with their schemas compared by [`crate::util::json_eq`] (no
+/// hashing of every member, as `==` does).
+fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
+    let same_opt = |x: &Option<Value>, y: &Option<Value>| match (x, y) {
+        (Some(x), Some(y)) => crate::util::json_eq(x, y),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            // Every field named, so that a new one cannot be forgotten here.
+            let Tool {
+                name,
+                input_schema,
+                strict,
+                annotations,
+            } = x;
+            *name == y.name
+                && *strict == y.strict
+                && same_opt(input_schema, &y.input_schema)
+                && same_opt(annotations, &y.annotations)
+        })
 }
 
 /// How many top-level members two inputs differ in (added, removed or changed); inputs that

@@ -232,7 +232,7 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
     let guess = |i: usize| exec.is_some_and(|x| guessed(obs, x, i));
     let same = |a: usize, b: usize| {
         obs.calls[a].call.name == obs.calls[b].call.name
-            && obs.calls[a].call.input == obs.calls[b].call.input
+            && crate::util::json_eq(&obs.calls[a].call.input, &obs.calls[b].call.input)
     };
     let mut used: Vec<Option<usize>> = Vec::new(); // which call's output each result carries
     let mut owners: Vec<usize> = Vec::new();

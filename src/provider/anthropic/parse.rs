@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::super::FormatError;
 use super::super::common::{
-    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
+    Obj, array_field, at_index, at_key, error_text, field, flatten_content, is_true, mismatch,
+    model, neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
@@ -50,14 +50,14 @@ pub(super) fn parse_block(block: &Value) -> Result<Part, FormatError> {
             input: required(obj, "input", "", "the call's input object")?.clone(),
         })),
         "tool_result" => {
-            let is_error = match obj.get("is_error") {
+            let is_error = match field(obj, "is_error") {
                 None | Some(Value::Null) => None,
                 Some(Value::Bool(b)) => Some(*b),
                 other => return Err(mismatch("is_error", "a boolean", other)),
             };
             Ok(Part::Result(ToolResult {
                 call_id: str_field(obj, "tool_use_id", "")?.to_string(),
-                content: flatten_content(obj.get("content"), "content")?,
+                content: flatten_content(field(obj, "content"), "content")?,
                 is_error,
             }))
         }
@@ -87,7 +87,7 @@ pub(super) fn parse_content(content: Option<&Value>) -> Result<Vec<Part>, Format
 
 /// The stop reason of a reply or accumulated stream.
 pub(super) fn parse_stop(root: &Obj) -> Result<StopReason, FormatError> {
-    match root.get("stop_reason") {
+    match field(root, "stop_reason") {
         Some(Value::String(s)) => Ok(match s.as_str() {
             "tool_use" => StopReason::ToolUse,
             "end_turn" => StopReason::EndTurn,
@@ -105,7 +105,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages = Vec::new();
     // `system` is not an entry of `messages`: its message covers no wire entry.
-    match root.get("system") {
+    match field(root, "system") {
         None | Some(Value::Null) => {}
         Some(system @ (Value::String(_) | Value::Array(_))) => messages.push(Message {
             role: Role::System,
@@ -135,7 +135,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         };
         let parts = match parts {
             Some(kept) => kept,
-            None => parse_content(obj.get("content"))
+            None => parse_content(field(obj, "content"))
                 .map_err(|e| e.under(&at_key(&path(), "content")))?,
         };
         messages.push(Message {
@@ -150,11 +150,14 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         .iter()
         .filter_map(Value::as_object)
         .filter_map(|t| {
-            let name = t.get("name").and_then(Value::as_str)?;
+            let name = field(t, "name").and_then(Value::as_str)?;
             // Custom tools (no `type`, or `"custom"`) take JSON input; the API's own tools
             // (`web_search_20250305`, `bash_…`, …) carry no schema.
-            let custom = matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
-            let mut tool = neutral_tool(t, name, t.get("input_schema"), custom);
+            let custom = matches!(
+                field(t, "type").and_then(Value::as_str),
+                None | Some("custom")
+            );
+            let mut tool = neutral_tool(t, name, field(t, "input_schema"), custom);
             tool.strict = is_true(t, "strict");
             Some(tool)
         })
@@ -175,12 +178,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
 
 pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
     let root = object(body, "", "a message object")?;
-    if root.get("type").and_then(Value::as_str) == Some("error") {
+    if field(root, "type").and_then(Value::as_str) == Some("error") {
         return Err(FormatError::new(
             "",
             format!(
                 "expected a message, found an error body ({})",
-                error_text(root.get("error"))
+                error_text(field(root, "error"))
             ),
         ));
     }
