@@ -328,7 +328,7 @@ impl Session {
         note_unfamiliar(
             fmt,
             &request.messages,
-            "a request from the handler",
+            || "a request from the handler".to_string(),
             &mut st.notes,
         );
         if !st.parallel_writes_seen {
@@ -348,12 +348,17 @@ impl Session {
             let seq = st.seq;
             let mut obs = self.observe(turn, Some(request), now, seq, false, false);
             let found = rules::check_turn(&obs);
-            let rejected = rules::rejection_message(
-                self.provider(),
-                &found,
-                body_len(fmt, body).saturating_sub(1),
-                obs.messages.followup.as_ref(),
-            );
+            // A clean turn is never refused: skip counting the history for it.
+            let rejected = if found.is_empty() {
+                None
+            } else {
+                rules::rejection_message(
+                    self.provider(),
+                    &found,
+                    body_len(fmt, body).saturating_sub(1),
+                    obs.messages.followup.as_ref(),
+                )
+            };
             tracing::debug!(
                 parent: &self.span,
                 turn = obs.messages.turn,
@@ -385,15 +390,16 @@ impl Session {
             self.changed.notify_waiters();
             return Err(self.reject(msg));
         }
-        let reply = exchanges.replies[k].clone();
+        // Borrowed: only a reply with calls is copied, into the turn it opens.
+        let reply = &exchanges.replies[k];
         st.served = k + 1;
-        if let Some(note) = fmt.pairing_note(&reply) {
+        if let Some(note) = fmt.pairing_note(reply) {
             st.notes.push(format!("turn {}: {note}", k + 1));
         }
         note_unfamiliar(
             fmt,
             std::slice::from_ref(&reply.message),
-            &format!("the recorded reply {}", k + 1),
+            || format!("the recorded reply {}", k + 1),
             &mut st.notes,
         );
         if reply.wants_tools() {
@@ -402,7 +408,7 @@ impl Session {
                 index: k,
                 reply_at: self.since_start(now),
                 reply_end: self.since_start(now),
-                served: reply,
+                served: reply.clone(),
                 previous: request,
                 invocations: Vec::new(),
                 release: Vec::new(),
@@ -1004,7 +1010,7 @@ fn schema_drift(scenario: &Scenario, request: &Request) -> Vec<String> {
 fn note_unfamiliar(
     fmt: &dyn provider::Format,
     messages: &[Message],
-    whence: &str,
+    whence: impl Fn() -> String,
     notes: &mut Vec<String>,
 ) {
     let kept = messages
@@ -1016,8 +1022,9 @@ fn note_unfamiliar(
         });
     for what in kept {
         let note = format!(
-            "{whence} holds {what}, which this tooltape does not know: kept as sent and passed \
-             over by the rules"
+            "{} holds {what}, which this tooltape does not know: kept as sent and passed \
+             over by the rules",
+            whence()
         );
         if !notes.contains(&note) {
             notes.push(note);
