@@ -82,6 +82,9 @@ pub(crate) struct Prepared {
     answers: Vec<Vec<Option<ToolAnswer>>>,
     side_effect_tools: Vec<String>,
     drift: Mutex<Option<(Request, Vec<String>)>>,
+    /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
+    /// seed; a draw is a seeded generator per call).
+    latencies: Mutex<Option<(u64, Vec<Vec<Duration>>)>>,
 }
 
 impl Prepared {
@@ -124,6 +127,7 @@ impl Prepared {
             answers,
             side_effect_tools,
             drift: Mutex::new(None),
+            latencies: Mutex::new(None),
         }
     }
 }
@@ -201,14 +205,21 @@ impl Session {
         grace: Duration,
         scale: f64,
     ) -> Arc<Session> {
-        let latencies = order::latencies(&scenario, plan.seed)
-            .into_iter()
-            .map(|t| {
-                t.into_iter()
-                    .map(|l| crate::util::scaled(l, scale))
-                    .collect()
-            })
-            .collect();
+        let latencies = {
+            let mut cache = prepared.latencies.lock().unwrap_or_else(|e| e.into_inner());
+            let drawn = match cache.as_ref() {
+                Some((seed, drawn)) if *seed == plan.seed => drawn,
+                _ => {
+                    &cache
+                        .insert((plan.seed, order::latencies(&scenario, plan.seed)))
+                        .1
+                }
+            };
+            drawn
+                .iter()
+                .map(|t| t.iter().map(|&l| crate::util::scaled(l, scale)).collect())
+                .collect()
+        };
         let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
         Arc::new(Session {
             span,
