@@ -626,15 +626,17 @@ impl Session {
                 .filter(|v| v.call == Some(i))
                 .count()
         };
-        let exact: Vec<usize> = (0..behaviours.len())
-            .filter(|&i| {
-                behaviours[i].call.name == name
-                    && crate::util::same_json(&behaviours[i].call.input, input)
-            })
-            .collect();
-        let (call, matched) = if let Some(&i) = exact.iter().find(|&&i| runs(i) == 0) {
+        let same = |i: usize| {
+            behaviours[i].call.name == name
+                && crate::util::same_json(&behaviours[i].call.input, input)
+        };
+        // The first call not run yet with this input; its inputs are compared only with the
+        // calls not run yet (comparing with every call made a turn's matching quadratic).
+        let fresh = (0..behaviours.len()).find(|&i| runs(i) == 0 && same(i));
+        let exact = || (0..behaviours.len()).filter(|&i| same(i));
+        let (call, matched) = if let Some(i) = fresh {
             (Some(i), Match::Exact)
-        } else if let Some(&i) = exact.iter().min_by_key(|&&i| runs(i)) {
+        } else if let Some(i) = exact().min_by_key(|&i| runs(i)) {
             (Some(i), Match::Repeat)
         } else if let Some(i) = closest_call(behaviours, name, input, runs) {
             (Some(i), Match::WrongArguments)
