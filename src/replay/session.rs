@@ -285,7 +285,9 @@ impl Session {
     }
 
     /// A model request from the handler: judge it as the follow-up of the open turn, then serve
-    /// the next recorded reply (or reject it as the real API would).
+    /// the next recorded reply (or reject it as the real API would). For transports that send
+    /// the reply on (the mock server); in process, [`Session::serve`] lends it.
+    #[cfg(feature = "mock")]
     pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
         let k = self.serve(body)?;
         let exchanges = &self.scenario.cassette;
