@@ -78,23 +78,37 @@ pub struct TurnTiming {
 
 /// How long the union of `spans` lasts outside the union of `except` (half-open intervals).
 /// Written out: a sweep over a few dozen intervals, which no interval crate makes shorter.
+/// Between two neighbouring ends, an interval covers the window when it began at or before the
+/// window's start and has not ended by then; so one pass over the sorted ends, counting
+/// intervals open in each set, does it (checking every window against every interval was a
+/// twentieth of a 20-call run).
 fn covered(spans: &[(Duration, Duration)], except: &[(Duration, Duration)]) -> Duration {
-    let mut points: Vec<Duration> = spans
-        .iter()
-        .chain(except)
-        .flat_map(|&(s, e)| [s, e])
-        .collect();
-    points.sort();
-    points.dedup();
-    points
-        .windows(2)
-        .filter(|w| {
-            let inside =
-                |set: &[(Duration, Duration)]| set.iter().any(|&(s, e)| s <= w[0] && w[1] <= e);
-            inside(spans) && !inside(except)
-        })
-        .map(|w| w[1] - w[0])
-        .sum()
+    // (at, change in open spans, change in open exceptions); an empty interval covers nothing.
+    let mut ends: Vec<(Duration, i32, i32)> = Vec::with_capacity(2 * (spans.len() + except.len()));
+    for &(s, e) in spans.iter().filter(|(s, e)| s < e) {
+        ends.extend([(s, 1, 0), (e, -1, 0)]);
+    }
+    for &(s, e) in except.iter().filter(|(s, e)| s < e) {
+        ends.extend([(s, 0, 1), (e, 0, -1)]);
+    }
+    ends.sort_unstable_by_key(|x| x.0);
+    let (mut open, mut open_except, mut total) = (0, 0, Duration::ZERO);
+    let mut k = 0;
+    while k < ends.len() {
+        let at = ends[k].0;
+        while k < ends.len() && ends[k].0 == at {
+            open += ends[k].1;
+            open_except += ends[k].2;
+            k += 1;
+        }
+        if let Some(&(next, _, _)) = ends.get(k)
+            && open > 0
+            && open_except == 0
+        {
+            total += next - at;
+        }
+    }
+    total
 }
 
 impl TurnTiming {
@@ -335,5 +349,60 @@ impl TurnTiming {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window-by-window definition `covered` replaced, as the oracle.
+    fn covered_by_windows(
+        spans: &[(Duration, Duration)],
+        except: &[(Duration, Duration)],
+    ) -> Duration {
+        let mut points: Vec<Duration> = spans
+            .iter()
+            .chain(except)
+            .flat_map(|&(s, e)| [s, e])
+            .collect();
+        points.sort();
+        points.dedup();
+        points
+            .windows(2)
+            .filter(|w| {
+                let inside =
+                    |set: &[(Duration, Duration)]| set.iter().any(|&(s, e)| s <= w[0] && w[1] <= e);
+                inside(spans) && !inside(except)
+            })
+            .map(|w| w[1] - w[0])
+            .sum()
+    }
+
+    #[test]
+    fn covered_sweeps_as_the_windows_count() {
+        // A small deterministic generator: interval sets with shared ends, nesting, empty
+        // and reversed intervals.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_millis(x % m)
+        };
+        let mut nonzero = 0;
+        for case in 0..2000 {
+            let n = case % 7;
+            let spans: Vec<_> = (0..n).map(|_| (next(12), next(12))).collect();
+            let except: Vec<_> = (0..case % 4).map(|_| (next(12), next(12))).collect();
+            let swept = covered(&spans, &except);
+            assert_eq!(
+                swept,
+                covered_by_windows(&spans, &except),
+                "{spans:?} except {except:?}"
+            );
+            nonzero += usize::from(!swept.is_zero());
+        }
+        assert!(nonzero > 500, "{nonzero}");
     }
 }

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use super::{BoxError, Env, Handler, HandlerFuture};
 use crate::provider::{self, ResultBlock};
 use crate::rules::RuleId;
-use crate::transcript::ToolCall;
+use crate::transcript::{Part, ToolCall};
 
 /// The longest the built-in handlers wait for a tool before answering it with an error; a
 /// scenario with a shorter `tool_deadline_ms` gets [`tool_timeout`] instead.
@@ -138,12 +138,17 @@ async fn agent(
         fmt.set_parallel_disabled(&mut request, bug != Some(ParallelWritesEnabled));
     }
     loop {
-        let reply = env.model_ref(&request).await?;
+        let reply = env.model_borrowed(&request).await?;
+        // The parsed reply's calls, moved out of it (not copied).
         let calls: Vec<ToolCall> = fmt
-            .parse_reply(&reply)?
-            .calls()
+            .parse_reply(reply)?
+            .message
+            .parts
             .into_iter()
-            .cloned()
+            .filter_map(|p| match p {
+                Part::Call(c) => Some(c),
+                _ => None,
+            })
             .collect();
         if calls.is_empty() {
             return Ok(());
@@ -158,7 +163,7 @@ async fn agent(
             edit_first_user_text(history);
         }
         if bug != Some(MissingAssistantTurn) {
-            history.extend(fmt.history_entries(&reply)?);
+            history.extend(fmt.history_entries(reply)?);
         }
         let entries = match bug {
             Some(SplitResults) if results.len() > 1 => split_entries(fmt, &results),
@@ -216,24 +221,24 @@ async fn run_calls(
 
     let job = |i: usize| {
         let env = env.clone();
-        let call = calls[i].clone();
+        let name = calls[i].name.clone();
         let done = done.clone();
         let doubled = doubled.clone();
         let input = if wrong_args(i) {
-            altered(&call.input)
+            altered(&calls[i].input)
         } else if floats {
-            as_floats(&call.input)
+            as_floats(&calls[i].input)
         } else {
-            call.input.clone()
+            calls[i].input.clone()
         };
         async move {
-            let mut ran = run_one(&env, &call.name, &input, timeout).await;
+            let mut ran = run_one(&env, &name, &input, timeout).await;
             let first_success = !ran.is_error
                 && doubled
                     .compare_exchange(false, true, SeqCst, SeqCst)
                     .is_ok();
             if first_success {
-                ran = run_one(&env, &call.name, &input, timeout).await;
+                ran = run_one(&env, &name, &input, timeout).await;
             }
             done.lock()
                 .unwrap_or_else(|e| e.into_inner())

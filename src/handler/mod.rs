@@ -144,12 +144,17 @@ impl Env {
     /// [`Env::model`] for a handler that keeps its request (to extend it with the reply and
     /// the results): no copy of the conversation is made to send it.
     pub async fn model_ref(&self, request: &Value) -> Result<Value, ModelError> {
+        self.model_borrowed(request).await.cloned()
+    }
+
+    /// [`Env::model_ref`] for a handler that only reads the reply (to find the calls and copy
+    /// what its history needs): the recorded reply itself, borrowed, not a copy of it. The
+    /// request is judged exactly as [`Env::model`] judges it.
+    pub async fn model_borrowed(&self, request: &Value) -> Result<&Value, ModelError> {
         // Let other tasks run first, as a network round trip would.
         tokio::task::yield_now().await;
-        self.session
-            .model_request(request)
-            .map(|served| served.body)
-            .map_err(ModelError::from)
+        let index = self.session.serve(request).map_err(ModelError::from)?;
+        Ok(self.session.reply_body(index))
     }
 
     /// Run a tool with `input`; get its output text, or its error. A hung tool never returns:

@@ -279,6 +279,23 @@ impl FormatError {
             message: message.into(),
         }
     }
+
+    /// This error, found inside the value at `prefix`, with its path from the root: parsers
+    /// report paths relative to the value they read, and their callers prefix them only when
+    /// there is an error (a path formatted for every block of every request was a tenth of an
+    /// in-process run).
+    pub(crate) fn under(mut self, prefix: &str) -> FormatError {
+        self.path = if self.path.is_empty() {
+            prefix.to_string()
+        } else if prefix.is_empty() {
+            self.path
+        } else if self.path.starts_with('[') {
+            format!("{prefix}{}", self.path)
+        } else {
+            format!("{prefix}.{}", self.path)
+        };
+        self
+    }
 }
 
 /// One tool result for a follow-up that a handler builds.

@@ -19,7 +19,7 @@ use crate::rules::input::{End, Execution, Invocation, Match, TurnMessages, TurnO
 use crate::rules::{self, Violation};
 use crate::scenario::{CallBehaviour, Outcome, Scenario};
 use crate::timing::TurnTiming;
-use crate::transcript::{Message, Part, Reply, Request};
+use crate::transcript::{Message, Part, Reply, Request, Tool};
 
 /// Why a model request was not answered with a reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +82,9 @@ pub(crate) struct Prepared {
     answers: Vec<Vec<Option<ToolAnswer>>>,
     side_effect_tools: Vec<String>,
     drift: Mutex<Option<(Request, Vec<String>)>>,
+    /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
+    /// seed; a draw is a seeded generator per call).
+    latencies: Mutex<Option<(u64, Vec<Vec<Duration>>)>>,
 }
 
 impl Prepared {
@@ -124,6 +127,7 @@ impl Prepared {
             answers,
             side_effect_tools,
             drift: Mutex::new(None),
+            latencies: Mutex::new(None),
         }
     }
 }
@@ -201,14 +205,21 @@ impl Session {
         grace: Duration,
         scale: f64,
     ) -> Arc<Session> {
-        let latencies = order::latencies(&scenario, plan.seed)
-            .into_iter()
-            .map(|t| {
-                t.into_iter()
-                    .map(|l| crate::util::scaled(l, scale))
-                    .collect()
-            })
-            .collect();
+        let latencies = {
+            let mut cache = prepared.latencies.lock().unwrap_or_else(|e| e.into_inner());
+            let drawn = match cache.as_ref() {
+                Some((seed, drawn)) if *seed == plan.seed => drawn,
+                _ => {
+                    &cache
+                        .insert((plan.seed, order::latencies(&scenario, plan.seed)))
+                        .1
+                }
+            };
+            drawn
+                .iter()
+                .map(|t| t.iter().map(|&l| crate::util::scaled(l, scale)).collect())
+                .collect()
+        };
         let span = tracing::debug_span!("run", scenario = %scenario.name, order = %plan.label);
         Arc::new(Session {
             span,
@@ -274,8 +285,28 @@ impl Session {
     }
 
     /// A model request from the handler: judge it as the follow-up of the open turn, then serve
-    /// the next recorded reply (or reject it as the real API would).
+    /// the next recorded reply (or reject it as the real API would). For transports that send
+    /// the reply on (the mock server); in process, [`Session::serve`] lends it.
+    #[cfg(feature = "mock")]
     pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
+        let k = self.serve(body)?;
+        let exchanges = &self.scenario.cassette;
+        Ok(Served {
+            index: k,
+            body: exchanges.reply_bodies[k].clone(),
+            stream: exchanges.recorded_streams[k].clone(),
+        })
+    }
+
+    /// The recorded body of reply `index` (an index [`Session::serve`] gave), borrowed: an
+    /// in-process handler that only reads the reply needs no copy of it.
+    pub(crate) fn reply_body(&self, index: usize) -> &Value {
+        &self.scenario.cassette.reply_bodies[index]
+    }
+
+    /// [`Session::model_request`] without the reply's copy: judges the request the same way and
+    /// gives the index of the reply served.
+    pub(crate) fn serve(&self, body: &Value) -> Result<usize, Rejection> {
         let now = Instant::now();
         let mut st = self.lock();
         if let Some(stop) = &st.stop {
@@ -310,7 +341,7 @@ impl Session {
         note_unfamiliar(
             fmt,
             &request.messages,
-            "a request from the handler",
+            || "a request from the handler".to_string(),
             &mut st.notes,
         );
         if !st.parallel_writes_seen {
@@ -330,12 +361,17 @@ impl Session {
             let seq = st.seq;
             let mut obs = self.observe(turn, Some(request), now, seq, false, false);
             let found = rules::check_turn(&obs);
-            let rejected = rules::rejection_message(
-                self.provider(),
-                &found,
-                body_len(fmt, body).saturating_sub(1),
-                obs.messages.followup.as_ref(),
-            );
+            // A clean turn is never refused: skip counting the history for it.
+            let rejected = if found.is_empty() {
+                None
+            } else {
+                rules::rejection_message(
+                    self.provider(),
+                    &found,
+                    body_len(fmt, body).saturating_sub(1),
+                    obs.messages.followup.as_ref(),
+                )
+            };
             tracing::debug!(
                 parent: &self.span,
                 turn = obs.messages.turn,
@@ -367,15 +403,16 @@ impl Session {
             self.changed.notify_waiters();
             return Err(self.reject(msg));
         }
-        let reply = exchanges.replies[k].clone();
+        // Borrowed: only a reply with calls is copied, into the turn it opens.
+        let reply = &exchanges.replies[k];
         st.served = k + 1;
-        if let Some(note) = fmt.pairing_note(&reply) {
+        if let Some(note) = fmt.pairing_note(reply) {
             st.notes.push(format!("turn {}: {note}", k + 1));
         }
         note_unfamiliar(
             fmt,
             std::slice::from_ref(&reply.message),
-            &format!("the recorded reply {}", k + 1),
+            || format!("the recorded reply {}", k + 1),
             &mut st.notes,
         );
         if reply.wants_tools() {
@@ -384,7 +421,7 @@ impl Session {
                 index: k,
                 reply_at: self.since_start(now),
                 reply_end: self.since_start(now),
-                served: reply,
+                served: reply.clone(),
                 previous: request,
                 invocations: Vec::new(),
                 release: Vec::new(),
@@ -401,11 +438,7 @@ impl Session {
             calls = exchanges.replies[k].calls().len(),
             "model request served"
         );
-        Ok(Served {
-            index: k,
-            body: exchanges.reply_bodies[k].clone(),
-            stream: exchanges.recorded_streams[k].clone(),
-        })
+        Ok(k)
     }
 
     /// The transport streams reply `index` with its recorded gaps, taking `duration` to send:
@@ -428,7 +461,7 @@ impl Session {
             .unwrap_or_else(|e| e.into_inner());
         if let Some((seen, notes)) = cache.as_ref()
             && seen.model == request.model
-            && seen.tools == request.tools
+            && same_tools(&seen.tools, &request.tools)
         {
             return notes.clone();
         }
@@ -595,15 +628,17 @@ impl Session {
                 .filter(|v| v.call == Some(i))
                 .count()
         };
-        let exact: Vec<usize> = (0..behaviours.len())
-            .filter(|&i| {
-                behaviours[i].call.name == name
-                    && crate::util::same_json(&behaviours[i].call.input, input)
-            })
-            .collect();
-        let (call, matched) = if let Some(&i) = exact.iter().find(|&&i| runs(i) == 0) {
+        let same = |i: usize| {
+            behaviours[i].call.name == name
+                && crate::util::same_json(&behaviours[i].call.input, input)
+        };
+        // The first call not run yet with this input; its inputs are compared only with the
+        // calls not run yet (comparing with every call made a turn's matching quadratic).
+        let fresh = (0..behaviours.len()).find(|&i| runs(i) == 0 && same(i));
+        let exact = || (0..behaviours.len()).filter(|&i| same(i));
+        let (call, matched) = if let Some(i) = fresh {
             (Some(i), Match::Exact)
-        } else if let Some(&i) = exact.iter().min_by_key(|&&i| runs(i)) {
+        } else if let Some(i) = exact().min_by_key(|&i| runs(i)) {
             (Some(i), Match::Repeat)
         } else if let Some(i) = closest_call(behaviours, name, input, runs) {
             (Some(i), Match::WrongArguments)
@@ -875,6 +910,29 @@ fn closest_call(
         .min_by_key(|&i| (input_distance(&behaviours[i].call.input, input), i))
 }
 
+/// `a == b` for offered tools, with their schemas compared by [`crate::util::json_eq`] (no
+/// hashing of every member, as `==` does).
+fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
+    let same_opt = |x: &Option<Value>, y: &Option<Value>| match (x, y) {
+        (Some(x), Some(y)) => crate::util::json_eq(x, y),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            // Every field named, so that a new one cannot be forgotten here.
+            let Tool {
+                name,
+                input_schema,
+                strict,
+                annotations,
+            } = x;
+            *name == y.name
+                && *strict == y.strict
+                && same_opt(input_schema, &y.input_schema)
+                && same_opt(annotations, &y.annotations)
+        })
+}
+
 /// How many top-level members two inputs differ in (added, removed or changed); inputs that
 /// are not both objects differ by one when unequal.
 fn input_distance(a: &Value, b: &Value) -> usize {
@@ -967,7 +1025,7 @@ fn schema_drift(scenario: &Scenario, request: &Request) -> Vec<String> {
 fn note_unfamiliar(
     fmt: &dyn provider::Format,
     messages: &[Message],
-    whence: &str,
+    whence: impl Fn() -> String,
     notes: &mut Vec<String>,
 ) {
     let kept = messages
@@ -979,8 +1037,9 @@ fn note_unfamiliar(
         });
     for what in kept {
         let note = format!(
-            "{whence} holds {what}, which this tooltape does not know: kept as sent and passed \
-             over by the rules"
+            "{} holds {what}, which this tooltape does not know: kept as sent and passed \
+             over by the rules",
+            whence()
         );
         if !notes.contains(&note) {
             notes.push(note);

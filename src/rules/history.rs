@@ -240,13 +240,15 @@ fn message_change(before: &Message, after: &Message) -> Change {
     for k in 0..bc.len().max(ac.len()) {
         match (bc.get(k), ac.get(k)) {
             (Some(b), Some(a)) if b == a => {}
-            (Some(b), Some(a)) if b.name == a.name && b.input == a.input => must.push(format!(
-                "call #{} ({}): its id {} became {}",
-                k + 1,
-                b.name,
-                b.id,
-                a.id
-            )),
+            (Some(b), Some(a)) if b.name == a.name && crate::util::json_eq(&b.input, &a.input) => {
+                must.push(format!(
+                    "call #{} ({}): its id {} became {}",
+                    k + 1,
+                    b.name,
+                    b.id,
+                    a.id
+                ))
+            }
             (Some(b), Some(a)) if b.name != a.name => must.push(format!(
                 "call {}: its name {} became {}",
                 b.id, b.name, a.name
@@ -435,7 +437,7 @@ pub(super) fn same_message(a: &Message, b: &Message) -> bool {
         match (a, b) {
             (Part::Text(x), Part::Text(y)) => x.trim() == y.trim(),
             (Part::Call(x), Part::Call(y)) => {
-                x.id == y.id && x.name == y.name && x.input == y.input
+                x.id == y.id && x.name == y.name && crate::util::json_eq(&x.input, &y.input)
             }
             (Part::Result(x), Part::Result(y)) => {
                 x.call_id == y.call_id

@@ -232,7 +232,7 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
     let guess = |i: usize| exec.is_some_and(|x| guessed(obs, x, i));
     let same = |a: usize, b: usize| {
         obs.calls[a].call.name == obs.calls[b].call.name
-            && obs.calls[a].call.input == obs.calls[b].call.input
+            && crate::util::json_eq(&obs.calls[a].call.input, &obs.calls[b].call.input)
     };
     let mut used: Vec<Option<usize>> = Vec::new(); // which call's output each result carries
     let mut owners: Vec<usize> = Vec::new();
@@ -284,6 +284,11 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
     // Interchangeable calls: each output used once.
     for (k, y) in used.iter().enumerate() {
         let taken_by_other = (0..k).any(|j| used[j] == *y && owners[j] != owners[k]);
+        // An output used once is fine: the group look-up below (each call's input against
+        // every other's) is only for one used twice.
+        if y.is_none() || !taken_by_other {
+            continue;
+        }
         // A call of the group that ran twice makes the fake tools' pairing ambiguous (the
         // repeat is indistinguishable from its twin's run); call-run-twice reports that.
         let group: Vec<usize> = (0..obs.calls.len())
@@ -294,7 +299,7 @@ pub(crate) fn mismatched(obs: &TurnMessages, s: &Shape, x: Option<&Execution>) -
             .map(|&j| x.map_or(0, |x| x.runs_of(j).count()))
             .sum();
         let through_guess = guess(owners[k]) || y.is_some_and(guess);
-        if y.is_some() && taken_by_other && runs <= group.len() && !through_guess {
+        if runs <= group.len() && !through_guess {
             let x = owners[k];
             let id = &obs.calls[x].call.id;
             out.push(Violation::new(

@@ -136,3 +136,52 @@ fn a_virtual_run_with_seconds_of_latency_takes_no_real_time_and_exact_figures() 
         tooltape::report::terminal::render_failures(&report)
     );
 }
+
+/// Sends the recorded first request (with its first message's content replaced by a
+/// `tool_result` block without its id when `break_it`) through `Env::model` or
+/// `Env::model_borrowed`, and ends with the reply's JSON as its error, so that the report shows
+/// what came back.
+async fn first_reply(env: Env, borrowed: bool, break_it: bool) -> Result<(), BoxError> {
+    let mut request = env.initial_request();
+    if break_it {
+        request["messages"][0]["content"] =
+            serde_json::json!([{"type": "tool_result", "content": "x"}]);
+    }
+    let reply = if borrowed {
+        env.model_borrowed(&request).await?.clone()
+    } else {
+        env.model(request).await?
+    };
+    Err(format!("got {reply}").into())
+}
+
+/// `Env::model_borrowed` judges a request exactly as `Env::model` does and lends the same
+/// reply: same reports for a valid request and for a malformed one, whose error still names
+/// the place in the request.
+#[test]
+fn model_borrowed_judges_as_model_does() {
+    let s = scenario("anthropic-three_parallel.json");
+    for break_it in [false, true] {
+        let report = |borrowed: bool| {
+            let h = from_fn("first-reply", move |env| {
+                first_reply(env, borrowed, break_it)
+            });
+            tooltape::handler::run_scenario(s.clone(), &h, 42)
+        };
+        let (owned, lent) = (report(false), report(true));
+        let runs = |r: &tooltape::replay::ScenarioReport| serde_json::to_value(&r.runs).unwrap();
+        assert_eq!(runs(&owned), runs(&lent), "break_it: {break_it}");
+        let text = runs(&lent).to_string();
+        if break_it {
+            assert!(
+                text.contains("at `messages[0].content[0].tool_use_id`: expected a string"),
+                "{text}"
+            );
+        } else {
+            assert!(
+                text.contains("the handler failed: got {") && text.contains("toolu_"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::super::common::{array_field, history_array, object};
+use super::super::common::{array_field, history_array, object, object_of};
 use super::super::{ApiFault, FormatError, Refusal, ResultBlock};
 
 /// The request id of the error bodies tooltape sends. Real error bodies always carry one and
@@ -12,7 +12,10 @@ const ERROR_REQUEST_ID: &str = "req_011CTt9oLtApEmockSrv4xQ2";
 pub(super) fn history_entries(reply: &Value) -> Result<Vec<Value>, FormatError> {
     let root = object(reply, "", "a message object")?;
     let content = array_field(root, "content", "")?;
-    Ok(vec![json!({"role": "assistant", "content": content})])
+    Ok(vec![object_of([
+        ("role", "assistant".into()),
+        ("content", Value::Array(content.to_vec())),
+    ])])
 }
 
 pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>) -> Vec<Value> {
@@ -21,17 +24,20 @@ pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>
         content.push(json!({"type": "text", "text": text}));
     }
     for r in results {
-        let mut block = json!({
-            "type": "tool_result",
-            "tool_use_id": r.call_id,
-            "content": r.content,
-        });
+        let mut block = object_of([
+            ("type", "tool_result".into()),
+            ("tool_use_id", r.call_id.as_str().into()),
+            ("content", r.content.as_str().into()),
+        ]);
         if r.is_error {
             block["is_error"] = Value::Bool(true);
         }
         content.push(block);
     }
-    vec![json!({"role": "user", "content": content})]
+    vec![object_of([
+        ("role", "user".into()),
+        ("content", Value::Array(content)),
+    ])]
 }
 
 pub(super) fn user_text_entry(text: &str) -> Value {

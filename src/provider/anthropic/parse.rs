@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::super::FormatError;
 use super::super::common::{
-    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
+    Obj, array_field, at_index, at_key, error_text, field, flatten_content, is_true, mismatch,
+    model, neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
 };
 use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
 
@@ -38,25 +38,26 @@ pub(super) const BLOCK_TYPES: &[&str] = &[
     "compaction",
 ];
 
-/// One content block as a neutral part (requests and replies share the mapping).
-pub(super) fn parse_block(block: &Value, path: &str) -> Result<Part, FormatError> {
-    let obj = object(block, path, "a content block object")?;
-    match str_field(obj, "type", path)? {
-        "text" => Ok(Part::Text(str_field(obj, "text", path)?.to_string())),
+/// One content block as a neutral part (requests and replies share the mapping). Error paths
+/// are relative to the block ([`FormatError::under`]).
+pub(super) fn parse_block(block: &Value) -> Result<Part, FormatError> {
+    let obj = object(block, "", "a content block object")?;
+    match str_field(obj, "type", "")? {
+        "text" => Ok(Part::Text(str_field(obj, "text", "")?.to_string())),
         "tool_use" => Ok(Part::Call(ToolCall {
-            id: str_field(obj, "id", path)?.to_string(),
-            name: str_field(obj, "name", path)?.to_string(),
-            input: required(obj, "input", path, "the call's input object")?.clone(),
+            id: str_field(obj, "id", "")?.to_string(),
+            name: str_field(obj, "name", "")?.to_string(),
+            input: required(obj, "input", "", "the call's input object")?.clone(),
         })),
         "tool_result" => {
-            let is_error = match obj.get("is_error") {
+            let is_error = match field(obj, "is_error") {
                 None | Some(Value::Null) => None,
                 Some(Value::Bool(b)) => Some(*b),
-                other => return Err(mismatch(at_key(path, "is_error"), "a boolean", other)),
+                other => return Err(mismatch("is_error", "a boolean", other)),
             };
             Ok(Part::Result(ToolResult {
-                call_id: str_field(obj, "tool_use_id", path)?.to_string(),
-                content: flatten_content(obj.get("content"), &at_key(path, "content"))?,
+                call_id: str_field(obj, "tool_use_id", "")?.to_string(),
+                content: flatten_content(field(obj, "content"), "content")?,
                 is_error,
             }))
         }
@@ -66,17 +67,18 @@ pub(super) fn parse_block(block: &Value, path: &str) -> Result<Part, FormatError
     }
 }
 
-/// A message's `content`: a string is one text block, an array holds blocks.
-pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, FormatError> {
+/// A message's `content`: a string is one text block, an array holds blocks. Error paths are
+/// relative to the content.
+pub(super) fn parse_content(content: Option<&Value>) -> Result<Vec<Part>, FormatError> {
     match content {
         Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
         Some(Value::Array(blocks)) => blocks
             .iter()
             .enumerate()
-            .map(|(i, b)| parse_block(b, &at_index(path, i)))
+            .map(|(i, b)| parse_block(b).map_err(|e| e.under(&at_index("", i))))
             .collect(),
         other => Err(mismatch(
-            path,
+            "",
             "a string or an array of content blocks",
             other,
         )),
@@ -85,7 +87,7 @@ pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<P
 
 /// The stop reason of a reply or accumulated stream.
 pub(super) fn parse_stop(root: &Obj) -> Result<StopReason, FormatError> {
-    match root.get("stop_reason") {
+    match field(root, "stop_reason") {
         Some(Value::String(s)) => Ok(match s.as_str() {
             "tool_use" => StopReason::ToolUse,
             "end_turn" => StopReason::EndTurn,
@@ -103,11 +105,11 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages = Vec::new();
     // `system` is not an entry of `messages`: its message covers no wire entry.
-    match root.get("system") {
+    match field(root, "system") {
         None | Some(Value::Null) => {}
         Some(system @ (Value::String(_) | Value::Array(_))) => messages.push(Message {
             role: Role::System,
-            parts: parse_content(Some(system), "system")?,
+            parts: parse_content(Some(system)).map_err(|e| e.under("system"))?,
             wire_index: 0,
             wire_len: 0,
         }),
@@ -120,9 +122,10 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         }
     }
     for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
-        let path = at_index("messages", i);
-        let obj = object(entry, &path, "a message object")?;
-        let (role, parts) = match str_field(obj, "role", &path)? {
+        // Formatted only for an error.
+        let path = || at_index("messages", i);
+        let obj = object(entry, "", "a message object").map_err(|e| e.under(&path()))?;
+        let (role, parts) = match str_field(obj, "role", "").map_err(|e| e.under(&path()))? {
             "user" => (Role::User, None),
             "assistant" => (Role::Assistant, None),
             // The API accepts `system` messages inside `messages` (2026); roles it may add
@@ -132,7 +135,8 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         };
         let parts = match parts {
             Some(kept) => kept,
-            None => parse_content(obj.get("content"), &at_key(&path, "content"))?,
+            None => parse_content(field(obj, "content"))
+                .map_err(|e| e.under(&at_key(&path(), "content")))?,
         };
         messages.push(Message {
             role,
@@ -146,11 +150,14 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         .iter()
         .filter_map(Value::as_object)
         .filter_map(|t| {
-            let name = t.get("name").and_then(Value::as_str)?;
+            let name = field(t, "name").and_then(Value::as_str)?;
             // Custom tools (no `type`, or `"custom"`) take JSON input; the API's own tools
             // (`web_search_20250305`, `bash_…`, …) carry no schema.
-            let custom = matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
-            let mut tool = neutral_tool(t, name, t.get("input_schema"), custom);
+            let custom = matches!(
+                field(t, "type").and_then(Value::as_str),
+                None | Some("custom")
+            );
+            let mut tool = neutral_tool(t, name, field(t, "input_schema"), custom);
             tool.strict = is_true(t, "strict");
             Some(tool)
         })
@@ -171,12 +178,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
 
 pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
     let root = object(body, "", "a message object")?;
-    if root.get("type").and_then(Value::as_str) == Some("error") {
+    if field(root, "type").and_then(Value::as_str) == Some("error") {
         return Err(FormatError::new(
             "",
             format!(
                 "expected a message, found an error body ({})",
-                error_text(root.get("error"))
+                error_text(field(root, "error"))
             ),
         ));
     }
@@ -184,7 +191,7 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
     let parts = array_field(root, "content", "")?
         .iter()
         .enumerate()
-        .map(|(i, b)| parse_block(b, &at_index("content", i)))
+        .map(|(i, b)| parse_block(b).map_err(|e| e.under(&at_index("content", i))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Reply {
         id,
