@@ -4,8 +4,8 @@
 //! output, no determinism promise across versions) or code generators; tooltape needs small,
 //! readable, seed-deterministic values that differ between calls and a clear error naming the
 //! schema path when a schema cannot be satisfied. Every value is then checked against the schema
-//! by the `jsonschema` crate, so whatever the walk below gets wrong (a `pattern`, a `not`, a
-//! `oneOf` that two branches match) is reported, never sent.
+//! by the validator (`crate::fit`: the `boon` crate), so whatever the walk below gets wrong (a
+//! `pattern`, a `not`, a `oneOf` that two branches match) is reported, never sent.
 
 use serde_json::{Map, Value, json};
 
