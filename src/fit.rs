@@ -26,6 +26,9 @@ pub struct Misfit {
     pub message: String,
     /// The property a `required`, `dependentRequired` or `additionalProperties` keyword names.
     named: Option<String>,
+    /// The schema itself could not be compiled (invalid, or a `pattern` the validator cannot
+    /// run): the value was not checked at all.
+    pub uncheckable: bool,
 }
 
 impl Misfit {
@@ -88,6 +91,7 @@ pub fn first_misfit(schema: &Value, value: &Value) -> Option<Misfit> {
         schema_path: keyword_location(&error, first),
         message: first.kind.to_string(),
         named: named(&first.kind),
+        uncheckable: false,
     })
 }
 
@@ -112,21 +116,23 @@ fn uncompiled(e: &CompileError) -> Misfit {
     } else {
         format!(" at {schema_path}")
     };
-    let mut message = format!(
-        "the schema itself is invalid{at}: {}",
-        why.split_whitespace().collect::<Vec<_>>().join(" ")
-    );
-    if regex {
-        message.push_str(
-            " (look-around and back-references are not supported, so this pattern cannot be \
-             checked)",
-        );
-    }
+    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A regex the `regex` crate cannot run may well be a valid ECMA-262 pattern: say so rather
+    // than call the schema invalid.
+    let message = if regex {
+        format!(
+            "the pattern{at} cannot be checked: tooltape's validator supports neither \
+             look-around nor back-references ({why})"
+        )
+    } else {
+        format!("the schema itself is invalid{at}: {why}")
+    };
     Misfit {
         instance_path: String::new(),
         schema_path,
         message,
         named: None,
+        uncheckable: true,
     }
 }
 
@@ -263,6 +269,7 @@ mod tests {
         let look_ahead = json!({"type": "string", "pattern": "^(?=.*[0-9]).{8,}$"});
         let m = first_misfit(&look_ahead, &json!("password1")).unwrap();
         assert!(m.message.contains("cannot be checked"), "{m:?}");
+        assert!(m.uncheckable);
         assert_eq!(m.schema_path, "/pattern");
 
         let outside = json!({"$ref": "file:///etc/hostname"});

@@ -1008,6 +1008,13 @@ fn schema_drift(scenario: &Scenario, request: &Request) -> Vec<String> {
             continue;
         };
         if let Some(m) = crate::fit::first_misfit(schema, &call.input) {
+            if m.uncheckable {
+                notes.push(format!(
+                    "drift: the recording's call {} to {} could not be checked against the handler's input schema for it: {}",
+                    call.id, call.name, m.message
+                ));
+                continue;
+            }
             let what = m
                 .property()
                 .map_or_else(String::new, |p| format!(" (property `{p}`)"));

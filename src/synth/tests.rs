@@ -377,12 +377,12 @@ fn drift_notes_name_the_property_a_recorded_call_misfits() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/anthropic-three_parallel.json");
     let scenario = Arc::new(crate::scenario::load(&path).unwrap());
-    let notes_for = |unit_enum: Value| {
+    let notes_for = |unit: Value| {
         let handler = crate::handler::from_fn("schema-drift", move |env| {
-            let unit_enum = unit_enum.clone();
+            let unit = unit.clone();
             async move {
                 let mut request = env.initial_request();
-                request["tools"][0]["input_schema"]["properties"]["unit"]["enum"] = unit_enum;
+                request["tools"][0]["input_schema"]["properties"]["unit"] = unit;
                 let _ = env.model(request).await;
                 Ok(())
             }
@@ -390,7 +390,7 @@ fn drift_notes_name_the_property_a_recorded_call_misfits() {
         let report = crate::handler::run_scenario(scenario.clone(), &handler, 42);
         report.runs[0].notes.clone()
     };
-    let misfit: Vec<String> = notes_for(json!(["kelvin"]))
+    let misfit: Vec<String> = notes_for(json!({"type": "string", "enum": ["kelvin"]}))
         .into_iter()
         .filter(|n| n.contains("input schema"))
         .collect();
@@ -399,10 +399,25 @@ fn drift_notes_name_the_property_a_recorded_call_misfits() {
         misfit[0].contains("to get_weather") && misfit[0].contains("(property `unit`)"),
         "{misfit:?}"
     );
-    let fitting = notes_for(json!(["celsius", "fahrenheit"]));
+    let fitting = notes_for(json!({"type": "string", "enum": ["celsius", "fahrenheit"]}));
     assert!(
         !fitting.iter().any(|n| n.contains("input schema")),
         "{fitting:?}"
+    );
+    // A pattern the validator cannot run (look-ahead) is not a misfit of the call: the note
+    // says the call could not be checked, never that it does not fit.
+    let unchecked = notes_for(json!({"type": "string", "pattern": "^(?=c)"}));
+    let unchecked: Vec<&String> = unchecked
+        .iter()
+        .filter(|n| n.contains("input schema"))
+        .collect();
+    assert!(
+        !unchecked.is_empty()
+            && unchecked.iter().all(|n| n.contains("could not be checked")
+                && n.contains("the pattern at /properties/unit/pattern cannot be checked")
+                && !n.contains("does not fit")
+                && !n.contains("invalid")),
+        "{unchecked:?}"
     );
 }
 
