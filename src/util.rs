@@ -61,22 +61,7 @@ pub fn scaled(d: std::time::Duration, scale: f64) -> std::time::Duration {
 /// members are compared pairwise while their keys line up, and looked up by key only when
 /// the order differs. The result is always exactly `a == b`.
 pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match (a, b) {
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
-                    x.values().zip(y.values()).all(|(v, w)| json_eq(v, w))
-                } else {
-                    x.iter()
-                        .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-                }
-        }
-        _ => a == b,
-    }
+    structurally(a, b, &|a, b| a == b)
 }
 
 /// Whether two JSON values say the same thing: numbers by value (`56` and `56.0` are one
@@ -85,7 +70,7 @@ pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// floats), everything else structurally. Object member order never matters.
 pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
-    match (a, b) {
+    structurally(a, b, &|a, b| match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             x == y
                 || match (x.as_i128(), y.as_i128()) {
@@ -93,20 +78,31 @@ pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
                     _ => x.as_f64().zip(y.as_f64()).is_some_and(|(f, g)| f == g),
                 }
         }
+        _ => a == b,
+    })
+}
+
+/// Arrays element by element and objects member by member (pairwise while the keys line up,
+/// by key otherwise), with `leaf` comparing everything else.
+fn structurally<F>(a: &serde_json::Value, b: &serde_json::Value, leaf: &F) -> bool
+where
+    F: Fn(&serde_json::Value, &serde_json::Value) -> bool,
+{
+    use serde_json::Value;
+    let same = |p, q| structurally(p, q, leaf);
+    match (a, b) {
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
         }
-        // Pairwise while the keys line up (no hashing), as in `json_eq`.
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
-                    x.values().zip(y.values()).all(|(v, w)| same_json(v, w))
+                    x.values().zip(y.values()).all(|(v, w)| same(v, w))
                 } else {
-                    x.iter()
-                        .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+                    x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
                 }
         }
-        _ => a == b,
+        _ => leaf(a, b),
     }
 }
 
