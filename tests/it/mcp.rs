@@ -277,3 +277,77 @@ async fn stdio_relays_progress_and_carries_ten_megabyte_arguments() {
     let states: Vec<&str> = report.turns[0].bars.iter().map(|b| b.state).collect();
     assert!(states.contains(&"wrong-arguments"), "{states:?}");
 }
+
+/// When stdin closes (the client shutting down), the bridge ends the 2025-era session the server
+/// gave it with `DELETE`, carrying that session's id, and then exits. Checked against a stand-in
+/// endpoint that records what reaches it (the real server's session table is not visible).
+#[tokio::test]
+async fn stdio_ends_its_session_with_delete_when_stdin_closes() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::Mutex;
+
+    type Seen = Arc<Mutex<Vec<(&'static str, Option<String>)>>>;
+    let seen: Seen = Arc::default();
+    let session_of = |h: &HeaderMap| {
+        h.get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (on_post, on_delete) = (seen.clone(), seen.clone());
+    let app = axum::Router::new().route(
+        "/mcp",
+        axum::routing::post(move |h: HeaderMap, body: String| async move {
+            on_post.lock().unwrap().push(("POST", session_of(&h)));
+            let msg: Value = serde_json::from_str(&body).unwrap();
+            if msg["method"] != "initialize" {
+                return StatusCode::ACCEPTED.into_response();
+            }
+            let result = json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "stand-in", "version": "0"}}});
+            ([("mcp-session-id", "s-42")], axum::Json(result)).into_response()
+        })
+        .delete(move |h: HeaderMap| async move {
+            on_delete.lock().unwrap().push(("DELETE", session_of(&h)));
+            StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut b = bridge(&format!("http://{addr}/mcp"));
+    b.send(&req(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {},
+               "clientInfo": {"name": "test", "version": "0"}}),
+    ))
+    .await;
+    assert_eq!(b.recv().await["result"]["serverInfo"]["name"], "stand-in");
+    b.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string())
+        .await;
+    // Let the notification reach the stand-in before stdin closes (closing aborts open relays).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while seen.lock().unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the notification is relayed");
+    drop(b.input);
+    tokio::time::timeout(Duration::from_secs(10), b.task)
+        .await
+        .expect("the bridge exits once stdin closes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            ("POST", None),
+            ("POST", Some("s-42".to_string())),
+            ("DELETE", Some("s-42".to_string())),
+        ]
+    );
+}
