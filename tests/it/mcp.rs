@@ -351,3 +351,72 @@ async fn stdio_ends_its_session_with_delete_when_stdin_closes() {
         ]
     );
 }
+
+/// Five hundred 2025-era sessions open at once on a real server over loopback TCP (the same
+/// count as the in-process router test in src/mcp/tests.rs), each listing the tools and then
+/// ended with `DELETE`; requests are sent 64 at a time so the test stays inside small
+/// descriptor limits (macOS: 256). A session id is never reused, and an ended one is refused.
+#[tokio::test]
+async fn five_hundred_sessions_over_tcp() {
+    let (m, _s, url) = mock("anthropic-three_parallel.json").await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(64));
+    let rpc = |sid: Option<String>, method: &'static str, id: u64| {
+        let (client, url, gate) = (client.clone(), url.clone(), gate.clone());
+        async move {
+            let _permit = gate.acquire_owned().await.unwrap();
+            let mut r = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-06-18");
+            if let Some(sid) = &sid {
+                r = r.header("mcp-session-id", sid);
+            }
+            let params = if method == "initialize" {
+                json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "test", "version": "0"}})
+            } else {
+                json!({})
+            };
+            let resp = r.body(req(id, method, params)).send().await.unwrap();
+            let sid = resp
+                .headers()
+                .get("mcp-session-id")
+                .map(|v| v.to_str().unwrap().to_string());
+            let status = resp.status().as_u16();
+            let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+            (status, sid, body)
+        }
+    };
+    let opened = futures_util::future::join_all((0..500).map(|i| rpc(None, "initialize", i))).await;
+    let ids: std::collections::BTreeSet<String> = opened
+        .iter()
+        .map(|(status, sid, body)| {
+            assert_eq!(*status, 200, "{body}");
+            sid.clone().expect("a session id")
+        })
+        .collect();
+    assert_eq!(ids.len(), 500, "distinct session ids");
+    let lists = futures_util::future::join_all(
+        ids.iter()
+            .map(|sid| rpc(Some(sid.clone()), "tools/list", 2)),
+    )
+    .await;
+    for (status, _, body) in &lists {
+        assert_eq!(*status, 200, "{body}");
+        assert!(body["result"]["tools"].is_array(), "{body}");
+    }
+    for sid in &ids {
+        let r = client
+            .delete(&url)
+            .header("mcp-session-id", sid)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    let (status, _, body) = rpc(ids.first().cloned(), "tools/list", 3).await;
+    assert_eq!(status, 404, "an ended session is refused: {body}");
+    drop(m);
+}
