@@ -339,40 +339,30 @@ fn request(provider: Provider, text: &str) -> Value {
 
 /// A reply of `provider` with this text, or with a tool call with these arguments.
 fn reply(provider: Provider, text: Option<&str>, arguments: Option<&str>) -> Value {
+    let Some(args) = arguments else {
+        return provider
+            .format()
+            .text_reply("1", "model-x", text.unwrap_or("ok"));
+    };
+    // A tool call's arguments stay the exact text given where the API carries them as text (the
+    // secret's bytes where the case put them), which `Format::calls_reply` would re-serialise.
     let usage = json!({"input_tokens": 1, "output_tokens": 1});
-    match (provider, arguments) {
-        (Provider::Anthropic, None) => {
-            json!({"id": "msg_1", "type": "message", "role": "assistant",
-            "model": "claude-x", "content": [{"type": "text", "text": text.unwrap_or("ok")}],
-            "stop_reason": "end_turn", "stop_sequence": null, "usage": usage})
-        }
-        (Provider::Anthropic, Some(args)) => json!({"id": "msg_1", "type": "message",
+    match provider {
+        Provider::Anthropic => json!({"id": "msg_1", "type": "message",
             "role": "assistant", "model": "claude-x", "content": [{"type": "tool_use",
             "id": "toolu_1", "name": "lookup", "input": serde_json::from_str::<Value>(args).unwrap()}],
             "stop_reason": "tool_use", "stop_sequence": null, "usage": usage}),
-        (Provider::OpenAiChat, None) => json!({"id": "chatcmpl-1", "object": "chat.completion",
-            "created": 1, "model": "gpt-x", "choices": [{"index": 0, "message": {"role": "assistant",
-            "content": text.unwrap_or("ok")}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),
-        (Provider::OpenAiChat, Some(args)) => json!({"id": "chatcmpl-1",
+        Provider::OpenAiChat => json!({"id": "chatcmpl-1",
             "object": "chat.completion", "created": 1, "model": "gpt-x", "choices": [{"index": 0,
             "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
             "type": "function", "function": {"name": "lookup", "arguments": args}}]},
             "finish_reason": "tool_calls"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),
-        (Provider::OpenAiResponses, None) => json!({"id": "resp_1", "object": "response",
-            "created_at": 1, "status": "completed", "model": "gpt-x", "output": [{"type": "message",
-            "id": "msg_1", "status": "completed", "role": "assistant", "content": [{"type": "output_text",
-            "text": text.unwrap_or("ok"), "annotations": []}]}],
-            "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}),
-        (Provider::OpenAiResponses, Some(args)) => json!({"id": "resp_1", "object": "response",
+        Provider::OpenAiResponses => json!({"id": "resp_1", "object": "response",
             "created_at": 1, "status": "completed", "model": "gpt-x", "output": [{"type": "function_call",
             "id": "fc_1", "call_id": "call_1", "name": "lookup", "arguments": args, "status": "completed"}],
             "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}),
-        (Provider::Gemini, None) => json!({"candidates": [{"content": {"role": "model",
-            "parts": [{"text": text.unwrap_or("ok")}]}, "finishReason": "STOP"}],
-            "modelVersion": "gemini-x", "responseId": "r-1"}),
-        (Provider::Gemini, Some(args)) => json!({"candidates": [{"content": {"role": "model",
+        Provider::Gemini => json!({"candidates": [{"content": {"role": "model",
             "parts": [{"functionCall": {"name": "lookup", "args": serde_json::from_str::<Value>(args).unwrap()}}]},
             "finishReason": "STOP"}], "modelVersion": "gemini-x", "responseId": "r-1"}),
     }

@@ -18,14 +18,10 @@ fn bundled(path: &str) -> cassette::LoadedCassette {
     cassette::load(&root.join(path)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A bundled cassette of `provider` with a first request and a final text reply.
+/// A bundled cassette of `provider` with a first request and a final text reply: its
+/// three-parallel-calls recording, which every API's folder has (named as the provider is).
 fn sample(provider: Provider) -> (Value, Value) {
-    let c = match provider {
-        Provider::Anthropic => bundled("anthropic/single_call.json"),
-        Provider::OpenAiChat => bundled("openai-chat/single_call.json"),
-        Provider::OpenAiResponses => bundled("openai-responses/three_parallel.json"),
-        Provider::Gemini => bundled("gemini/single_call.json"),
-    };
+    let c = bundled(&format!("{provider}/three_parallel.json"));
     (
         c.cassette.exchanges[0].request.clone(),
         c.reply_bodies.last().cloned().expect("a reply"),
