@@ -20,26 +20,7 @@ fn root() -> &'static Path {
 }
 
 fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TOOLTAPE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let ok = std::process::Command::new(&candidate)
-        .args(["-c", "import anthropic, openai, google.genai"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
-        panic!(
-            "no Python with anthropic, openai and google-genai at {}",
-            candidate.display()
-        );
-    }
-    eprintln!(
-        "skipped: no Python with anthropic, openai and google-genai (set TOOLTAPE_PYTHON or create .venv)"
-    );
-    None
+    crate::python_with("anthropic, openai, google.genai")
 }
 
 fn scenario(name: &str, orders: &[NamedOrder]) -> Arc<Scenario> {

@@ -89,25 +89,7 @@ impl Agent {
 
     /// One of examples/python's agents, when a Python with the SDKs is there.
     fn python(script: &str, stream: bool) -> Option<Agent> {
-        let py = std::env::var_os("TOOLTAPE_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join(".venv/bin/python"));
-        let ok = std::process::Command::new(&py)
-            .args(["-c", "import anthropic, openai, google.genai"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
-                panic!(
-                    "no Python with anthropic, openai and google-genai at {}",
-                    py.display()
-                );
-            }
-            eprintln!(
-                "skipped: no Python with anthropic, openai and google-genai (set TOOLTAPE_PYTHON or create .venv)"
-            );
-            return None;
-        }
+        let py = crate::python_with("anthropic, openai, google.genai")?;
         let mut command = vec![
             py.display().to_string(),
             root()

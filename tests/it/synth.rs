@@ -22,26 +22,6 @@ fn tooltape() -> Command {
     c
 }
 
-/// A Python that imports `modules`: `TOOLTAPE_PYTHON` or `.venv/bin/python`. Missing, the test
-/// is skipped, unless `TOOLTAPE_REQUIRE_PYTHON=1` (CI).
-fn python(modules: &str) -> Option<PathBuf> {
-    let candidate = std::env::var_os("TOOLTAPE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let ok = std::process::Command::new(&candidate)
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    if std::env::var_os("TOOLTAPE_REQUIRE_PYTHON").is_some_and(|v| v == "1") {
-        panic!("no Python with {modules} at {}", candidate.display());
-    }
-    eprintln!("skipped: no Python with {modules} (set TOOLTAPE_PYTHON or create .venv)");
-    None
-}
-
 /// One completion order per case (reverse: the telling one), a short hang deadline.
 fn spec(dir: &Path, extra: Value) -> PathBuf {
     let mut spec = json!({
@@ -97,7 +77,7 @@ fn set(rules: &[&str]) -> BTreeSet<String> {
 fn the_example_agent_passes_every_synthesized_case_and_the_cassette_is_saved() {
     // The Gemini example: Gemini has no switch that turns parallel calls off, so every turn
     // has 3 (the other examples turn them off, and get one call per turn, as from a model).
-    let Some(py) = python("google.genai") else {
+    let Some(py) = crate::python_with("google.genai") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +114,7 @@ fn the_example_agent_passes_every_synthesized_case_and_the_cassette_is_saved() {
 /// pydantic-ai 2.68 (`openai:` models go through the Responses API): see docs/frameworks.md.
 #[test]
 fn pydantic_ai_verdicts() {
-    let Some(py) = python("pydantic_ai") else {
+    let Some(py) = crate::python_with("pydantic_ai") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -165,7 +145,9 @@ fn pydantic_ai_verdicts() {
 /// openai-agents 0.24 (Responses API): see docs/frameworks.md.
 #[test]
 fn openai_agents_verdicts() {
-    let Some(py) = python("agents") else { return };
+    let Some(py) = crate::python_with("agents") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (_, cases, report) = verdicts(
         &spec(dir.path(), json!({})),
