@@ -323,34 +323,37 @@ fn era(
             e["error"]["data"] = json!({"supported": supported, "requested": version});
             return Err(Box::new(json_reply(StatusCode::BAD_REQUEST, &e)));
         }
-        if let Some(h) = header(headers, VERSION_HEADER)
-            && h != version
-        {
-            return Err(bad(
-                StatusCode::BAD_REQUEST,
-                code::HEADER_MISMATCH,
-                format!("MCP-Protocol-Version header {h:?} differs from _meta's {version:?}"),
-            ));
-        }
-        if let Some(h) = header(headers, METHOD_HEADER)
-            && h != method
-        {
-            return Err(bad(
-                StatusCode::BAD_REQUEST,
-                code::HEADER_MISMATCH,
-                format!("Mcp-Method header {h:?} differs from the body's method {method:?}"),
-            ));
-        }
-        if let (Some(h), Some(name)) = (
-            header(headers, NAME_HEADER),
-            params.get("name").and_then(Value::as_str),
-        ) && h != name
-        {
-            return Err(bad(
-                StatusCode::BAD_REQUEST,
-                code::HEADER_MISMATCH,
-                format!("Mcp-Name header {h:?} differs from the body's name {name:?}"),
-            ));
+        // Each routing header, when sent, must say what the body says.
+        let checks = [
+            (
+                VERSION_HEADER,
+                "MCP-Protocol-Version",
+                Some(version),
+                "_meta's version",
+            ),
+            (
+                METHOD_HEADER,
+                "Mcp-Method",
+                Some(method),
+                "the body's method",
+            ),
+            (
+                NAME_HEADER,
+                "Mcp-Name",
+                params.get("name").and_then(Value::as_str),
+                "the body's name",
+            ),
+        ];
+        for (name, shown, body, what) in checks {
+            if let (Some(h), Some(want)) = (header(headers, name), body)
+                && h != want
+            {
+                return Err(bad(
+                    StatusCode::BAD_REQUEST,
+                    code::HEADER_MISMATCH,
+                    format!("{shown} header {h:?} differs from {what} {want:?}"),
+                ));
+            }
         }
         return Ok(Era::Modern);
     }
