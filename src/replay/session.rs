@@ -77,7 +77,12 @@ pub(crate) enum Stop {
 /// first request seen (a handler usually sends the same one every run, and the schema check
 /// behind them compiles a validator per tool).
 pub(crate) struct Prepared {
-    tags: Vec<Vec<String>>,
+    /// Per turn: the tags, the tags of the turns before it, the calls with their scripted
+    /// outcomes and the reply served, as every run's [`TurnMessages`] shares them.
+    tags: Vec<Arc<[String]>>,
+    earlier_tags: Vec<Arc<[(String, usize)]>>,
+    facts: Vec<Arc<[crate::rules::input::CallFacts]>>,
+    replies: Vec<Arc<Reply>>,
     /// Per turn, per call: what the fake tool answers (`None`: it hangs).
     answers: Vec<Vec<Option<ToolAnswer>>>,
     side_effect_tools: Vec<String>,
@@ -122,8 +127,31 @@ impl Prepared {
             })
             .collect();
         let side_effect_tools = scenario.side_effect_tools();
+        let earlier_tags = (0..tags.len())
+            .map(|index| {
+                tags[..index]
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
+                    .collect()
+            })
+            .collect();
+        let facts = scenario
+            .turns
+            .iter()
+            .map(|t| t.iter().map(CallBehaviour::facts).collect())
+            .collect();
+        let replies = scenario
+            .cassette
+            .replies
+            .iter()
+            .map(|r| Arc::new(r.clone()))
+            .collect();
         Prepared {
-            tags,
+            tags: tags.into_iter().map(Arc::from).collect(),
+            earlier_tags,
+            facts,
+            replies,
             answers,
             side_effect_tools,
             drift: Mutex::new(None),
@@ -165,7 +193,7 @@ struct Turn {
     reply_at: Duration,
     /// When the reply had been sent in full (later than `reply_at` for a stream with gaps).
     reply_end: Duration,
-    served: Reply,
+    served: Arc<Reply>,
     previous: Request,
     invocations: Vec<Invocation>,
     /// When each invocation completes, once known.
@@ -403,7 +431,7 @@ impl Session {
             self.changed.notify_waiters();
             return Err(self.reject(msg));
         }
-        // Borrowed: only a reply with calls is copied, into the turn it opens.
+        // Borrowed: only a reply with calls is kept, shared, by the turn it opens.
         let reply = &exchanges.replies[k];
         st.served = k + 1;
         if let Some(note) = fmt.pairing_note(reply) {
@@ -421,7 +449,7 @@ impl Session {
                 index: k,
                 reply_at: self.since_start(now),
                 reply_end: self.since_start(now),
-                served: reply.clone(),
+                served: self.prepared.replies[k].clone(),
                 previous: request,
                 invocations: Vec::new(),
                 release: Vec::new(),
@@ -524,16 +552,9 @@ impl Session {
             messages: TurnMessages {
                 provider: self.provider(),
                 turn: index + 1,
-                calls: self.scenario.turns[index]
-                    .iter()
-                    .map(CallBehaviour::facts)
-                    .collect(),
+                calls: self.prepared.facts[index].clone(),
                 tags: self.prepared.tags[index].clone(),
-                earlier_tags: self.prepared.tags[..index]
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
-                    .collect(),
+                earlier_tags: self.prepared.earlier_tags[index].clone(),
                 served: turn.served,
                 previous: turn.previous,
                 followup,

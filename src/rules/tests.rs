@@ -272,9 +272,9 @@ fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
             provider: p,
             turn: 1,
             tags: calls.iter().map(|c| tag(&c.call.id)).collect(),
-            calls,
-            earlier_tags: Vec::new(),
-            served,
+            calls: calls.into(),
+            earlier_tags: Vec::new().into(),
+            served: served.into(),
             previous: request(vec![user("What is the weather in Paris and Rome?")]),
             followup: None,
         },
@@ -322,7 +322,7 @@ fn second_turn(p: Provider) -> TurnObservation {
         .extend([assistant(p, vec![Part::Call(z)]), old_results]);
     renumber(&mut obs.messages.previous.messages);
     obs.messages.turn = 2;
-    obs.messages.earlier_tags = vec![(earlier, 1)];
+    obs.messages.earlier_tags = vec![(earlier, 1)].into();
     let results = correct_results(&obs);
     answer_with(&mut obs, results);
     obs
@@ -500,7 +500,8 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
             "content": content, "stop_reason": "tool_use", "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 20}
         }),
-    );
+    )
+    .into();
     let mut messages = vec![first, json!({"role": "assistant", "content": content})];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
     obs.messages.followup = Some(parse_request(
@@ -537,7 +538,8 @@ fn chat_wire(tail: Value) -> TurnObservation {
             "id": "chatcmpl-S", "object": "chat.completion", "model": "gpt-x",
             "choices": [{"index": 0, "message": assistant, "finish_reason": "tool_calls"}]
         }),
-    );
+    )
+    .into();
     let mut messages = vec![first, assistant];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
     obs.messages.followup = Some(parse_request(
@@ -828,7 +830,7 @@ fn mismatched_result_is_off_when_outputs_are_not_tagged() {
         res(&b, &output_text(&obs, 0)),
     ];
     answer_with(&mut obs, swapped);
-    obs.messages.tags.clear();
+    obs.messages.tags = Vec::new().into();
     expect_clean(&obs);
 }
 
@@ -1203,10 +1205,13 @@ fn history_changed_fires_for_an_altered_assistant_turn() {
 fn history_changed_fires_for_an_altered_thinking_block() {
     let p = Provider::Anthropic;
     let mut obs = two_calls(p);
-    obs.messages.served.message.parts.insert(
-        0,
-        Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig1"})),
-    );
+    std::sync::Arc::make_mut(&mut obs.messages.served)
+        .message
+        .parts
+        .insert(
+            0,
+            Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig1"})),
+        );
     let results = correct_results(&obs);
     answer_with(&mut obs, results);
     with_followup_messages(&mut obs, |m| {
@@ -1230,10 +1235,13 @@ fn history_changed_ignores_reserialisation_noise() {
         obs.messages.previous.messages[0]
             .parts
             .push(Part::Other(image));
-        obs.messages.served.message.parts.insert(
-            0,
-            Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig"})),
-        );
+        std::sync::Arc::make_mut(&mut obs.messages.served)
+            .message
+            .parts
+            .insert(
+                0,
+                Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig"})),
+            );
         let results = correct_results(&obs);
         answer_with(&mut obs, results);
         with_followup_messages(&mut obs, |m| {
@@ -1300,7 +1308,9 @@ fn history_changed_names_an_altered_input_with_its_path() {
 fn history_changed_is_should_level_for_assistant_text_only() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
-        obs.messages.served.message.parts[0] = text("");
+        std::sync::Arc::make_mut(&mut obs.messages.served)
+            .message
+            .parts[0] = text("");
         let results = correct_results(&obs);
         answer_with(&mut obs, results);
         with_followup_messages(&mut obs, |m| m[1].parts[0] = text("(no content)"));
@@ -2052,7 +2062,7 @@ fn stopped_early_is_quiet_when_the_engine_stopped_the_run() {
 fn stopped_early_is_quiet_after_a_reply_without_calls() {
     let p = Provider::Anthropic;
     let mut obs = observe(p, Vec::new());
-    obs.messages.served.stop = StopReason::EndTurn;
+    std::sync::Arc::make_mut(&mut obs.messages.served).stop = StopReason::EndTurn;
     no_followup(&mut obs);
     obs.execution.handler_ended = true;
     expect_clean(&obs);
@@ -2300,7 +2310,7 @@ fn gemini_wire(with_ids: bool, tail: impl FnOnce(&[Value]) -> Vec<Value>) -> Tur
         .map(|c| ok(&c.id, &c.name, c.input.clone()))
         .collect();
     let mut obs = observe(p, calls);
-    obs.messages.served = served;
+    obs.messages.served = served.into();
     obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools}));
     // The wire result of call `i`: its name, its id when it had one, its tagged output.
     let results: Vec<Value> = (0..3)
