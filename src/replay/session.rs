@@ -196,6 +196,9 @@ struct Turn {
     served: Arc<Reply>,
     previous: Request,
     invocations: Vec<Invocation>,
+    /// Per call: how many invocations are filed under it (kept beside `invocations` so that
+    /// filing one does not count them all for every call: that was quadratic in the calls).
+    runs: Vec<usize>,
     /// When each invocation completes, once known.
     release: Vec<Option<Instant>>,
     /// Independent calls (not side-effecting) that have arrived.
@@ -452,6 +455,7 @@ impl Session {
                 served: self.prepared.replies[k].clone(),
                 previous: request,
                 invocations: Vec::new(),
+                runs: vec![0; n],
                 release: Vec::new(),
                 arrived: vec![false; n],
                 first_arrival: None,
@@ -643,12 +647,16 @@ impl Session {
             });
         };
         let behaviours = &self.scenario.turns[turn.index];
-        let runs = |i: usize| {
-            turn.invocations
-                .iter()
-                .filter(|v| v.call == Some(i))
-                .count()
-        };
+        // The old count, as the oracle of the kept one (debug builds: every test's replay).
+        debug_assert!((0..behaviours.len()).all(|i| {
+            turn.runs[i]
+                == turn
+                    .invocations
+                    .iter()
+                    .filter(|v| v.call == Some(i))
+                    .count()
+        }));
+        let runs = |i: usize| turn.runs[i];
         let same = |i: usize| {
             behaviours[i].call.name == name
                 && crate::util::same_json(&behaviours[i].call.input, input)
@@ -667,6 +675,9 @@ impl Session {
             (None, Match::UnknownTool)
         };
         let idx = turn.invocations.len();
+        if let Some(i) = call {
+            turn.runs[i] += 1;
+        }
         turn.invocations.push(Invocation {
             call,
             tool: name.to_string(),
