@@ -380,16 +380,27 @@ pub(super) const OPENAI_ENV_REMOVE: &[&str] = &[
 
 /// A tool entry of a request in the neutral model. `schema` is the entry's input schema when it
 /// has one; `function` says whether the entry is a JSON-input function tool, whose missing schema
-/// means "no parameters" (an empty object) rather than "no JSON input".
+/// means "no parameters" (an empty object) rather than "no JSON input". The schema of the
+/// `known` tool of that name is shared when it is the same JSON, members in the same order
+/// ([`super::Format::parse_request_sharing`]); else the schema is copied.
 pub(super) fn neutral_tool(
     entry: &Obj,
     name: &str,
     schema: Option<&Value>,
     function: bool,
+    known: &[Tool],
 ) -> Tool {
+    let share = |s: &Value| {
+        known
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.input_schema.as_ref())
+            .filter(|k| crate::util::json_identical(k, s))
+            .map_or_else(|| std::sync::Arc::new(s.clone()), std::sync::Arc::clone)
+    };
     let input_schema = match schema {
-        Some(s) if !s.is_null() => Some(s.clone()),
-        _ if function => Some(json!({"type": "object", "properties": {}})),
+        Some(s) if !s.is_null() => Some(share(s)),
+        _ if function => Some(share(&json!({"type": "object", "properties": {}}))),
         _ => None,
     };
     Tool {
@@ -431,6 +442,65 @@ pub(super) fn unfamiliar_typed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `parse_request_sharing` gives what `parse_request` gives, whatever the known tools: on
+    /// every bundled cassette's requests, the schemas shared when the known ones are the same
+    /// JSON, copied when they differ (a member more, or the same members in another order).
+    #[test]
+    fn sharing_schemas_parses_as_copying_them() {
+        let mut shared = 0;
+        for dir in std::fs::read_dir("cassettes").unwrap() {
+            let dir = dir.unwrap().path();
+            if !dir.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let loaded = crate::cassette::load(&file.unwrap().path()).unwrap();
+                let fmt = loaded.provider().format();
+                for (x, parsed) in loaded.cassette.exchanges.iter().zip(&loaded.requests) {
+                    let body = &x.request;
+                    let plain = fmt.parse_request(body).unwrap();
+                    let same = fmt.parse_request_sharing(body, &parsed.tools).unwrap();
+                    assert_eq!(same, plain, "{}", dir.display());
+                    for (t, k) in same.tools.iter().zip(&parsed.tools) {
+                        if let (Some(a), Some(b)) = (&t.input_schema, &k.input_schema) {
+                            assert!(std::sync::Arc::ptr_eq(a, b), "{}", dir.display());
+                            shared += 1;
+                        }
+                    }
+                    // Known schemas that differ from the request's are not shared.
+                    let other: Vec<Tool> = parsed
+                        .tools
+                        .iter()
+                        .map(|t| Tool {
+                            input_schema: t.input_schema.as_ref().map(|s| {
+                                let mut s = Value::clone(s);
+                                match &mut s {
+                                    Value::Object(o) if o.len() > 1 => {
+                                        *o = std::mem::take(o).into_iter().rev().collect();
+                                    }
+                                    Value::Object(o) => {
+                                        o.insert("x".into(), Value::Null);
+                                    }
+                                    _ => {}
+                                }
+                                std::sync::Arc::new(s)
+                            }),
+                            ..t.clone()
+                        })
+                        .collect();
+                    let copied = fmt.parse_request_sharing(body, &other).unwrap();
+                    assert_eq!(copied, plain, "{}", dir.display());
+                    for (t, k) in copied.tools.iter().zip(&other) {
+                        if let (Some(a), Some(b)) = (&t.input_schema, &k.input_schema) {
+                            assert!(!std::sync::Arc::ptr_eq(a, b), "{}", dir.display());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shared > 20, "only {shared} schemas shared");
+    }
 
     #[test]
     fn paths_join_keys_and_indices() {

@@ -350,7 +350,15 @@ impl Session {
             return Err(self.reject(msg));
         }
         let fmt = provider::format(self.provider());
-        let mut request = match fmt.parse_request(body) {
+        // The recorded request's tools: a handler usually offers the same, whose schemas are
+        // then shared rather than copied.
+        let known = self
+            .scenario
+            .cassette
+            .requests
+            .get(st.served)
+            .map_or(&[][..], |r| &r.tools[..]);
+        let mut request = match fmt.parse_request_sharing(body, known) {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!(
@@ -949,6 +957,11 @@ fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
         (Some(x), Some(y)) => crate::util::json_eq(x, y),
         (x, y) => x.is_none() && y.is_none(),
     };
+    // Schemas parsed from the same known tool are one value (`parse_request_sharing`).
+    let same_schema = |x: &Option<Arc<Value>>, y: &Option<Arc<Value>>| match (x, y) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y) || crate::util::json_eq(x, y),
+        (x, y) => x.is_none() && y.is_none(),
+    };
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
             // Every field named, so that a new one cannot be forgotten here.
@@ -960,7 +973,7 @@ fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
             } = x;
             *name == y.name
                 && *strict == y.strict
-                && same_opt(input_schema, &y.input_schema)
+                && same_schema(input_schema, &y.input_schema)
                 && same_opt(annotations, &y.annotations)
         })
 }

@@ -399,7 +399,7 @@ fn parts_of<'a>(obj: &'a Obj, path: &str) -> Result<(&'a [Value], String), Forma
     }
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages = Vec::new();
     if let Some((k, sys)) = get(root, "systemInstruction") {
@@ -446,7 +446,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     }
     Ok(Request {
         messages,
-        tools: tools(root)?,
+        tools: tools(root, known)?,
         // No request switch limits Gemini to one call per turn (protocols.md §4.5): there is
         // nothing a handler could set, so every request counts as having done what it can and
         // `parallel-writes-enabled` never fires (see `Format::has_parallel_switch`).
@@ -459,7 +459,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
 }
 
 /// The functions a request declares, their parameters as JSON Schema.
-fn tools(root: &Obj) -> Result<Vec<Tool>, FormatError> {
+fn tools(root: &Obj, known: &[Tool]) -> Result<Vec<Tool>, FormatError> {
     let mut names = Vec::new();
     let Some((k, tools)) = get(root, "tools") else {
         return Ok(names);
@@ -491,7 +491,7 @@ fn tools(root: &Obj) -> Result<Vec<Tool>, FormatError> {
                 (None, Some((_, s))) => Some(super::schema::to_json_schema(s)),
                 (None, None) => None,
             };
-            Some(neutral_tool(d, name, schema.as_ref(), true))
+            Some(neutral_tool(d, name, schema.as_ref(), true, known))
         }));
     }
     Ok(names)

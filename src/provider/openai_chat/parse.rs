@@ -9,7 +9,9 @@ use super::super::common::{
     parse_arguments, required, str_field,
 };
 use super::super::gemini::ids::{self, Pairing};
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// The roles a `messages` entry may have; others (the legacy `function` among them) are kept
 /// whole and noted.
@@ -148,7 +150,7 @@ pub(super) fn tool_name(tool: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages: Vec<Message> = Vec::new();
     let mut pairing = Pairing::default();
@@ -231,12 +233,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             let entry = t.as_object()?;
             match t.pointer("/function").and_then(Value::as_object) {
                 Some(f) => {
-                    let mut tool = neutral_tool(entry, name, f.get("parameters"), true);
+                    let mut tool = neutral_tool(entry, name, f.get("parameters"), true, known);
                     tool.strict = is_true(f, "strict");
                     Some(tool)
                 }
                 // Custom (free-text, grammar) tools take no JSON input.
-                None => Some(neutral_tool(entry, name, None, false)),
+                None => Some(neutral_tool(entry, name, None, false, known)),
             }
         })
         .collect();

@@ -8,7 +8,9 @@ use super::super::common::{
     neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
     parse_arguments, str_field, text_of_part,
 };
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// The roles a message item may have; others are kept whole and noted.
 pub(super) const ROLES: &[&str] = &["user", "system", "developer", "assistant"];
@@ -156,7 +158,7 @@ pub(super) fn parse_item(item: &Value, path: &str) -> Result<(Group, Vec<Part>),
     })
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages: Vec<Message> = Vec::new();
     // `instructions` is not an input item: its message covers no wire entry.
@@ -216,7 +218,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         .filter_map(|t| {
             let name = t.get("name").and_then(Value::as_str)?;
             let function = t.get("type").and_then(Value::as_str) == Some("function");
-            let mut tool = neutral_tool(t, name, t.get("parameters"), function);
+            let mut tool = neutral_tool(t, name, t.get("parameters"), function, known);
             // The Responses API holds function calls to the schema unless told not to
             // (`strict` defaults to true there, unlike Chat Completions).
             tool.strict = function && t.get("strict").and_then(Value::as_bool).unwrap_or(true);
