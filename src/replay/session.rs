@@ -86,6 +86,8 @@ pub(crate) struct Prepared {
     /// Per turn, per call: what the fake tool answers (`None`: it hangs).
     answers: Vec<Vec<Option<ToolAnswer>>>,
     side_effect_tools: Vec<String>,
+    /// Whether any call hangs: only then has the watchdog anything to watch.
+    hangs: bool,
     drift: Mutex<Option<(Request, Vec<String>)>>,
     /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
     /// seed; a draw is a seeded generator per call).
@@ -154,6 +156,11 @@ impl Prepared {
             replies,
             answers,
             side_effect_tools,
+            hangs: scenario
+                .turns
+                .iter()
+                .flatten()
+                .any(|c| matches!(c.outcome, Outcome::Hang)),
             drift: Mutex::new(None),
             latencies: Mutex::new(None),
         }
@@ -830,6 +837,11 @@ impl Session {
     /// Resolves when a hung call of the open turn outlives the scenario's deadline; the run
     /// must then be stopped.
     pub(crate) async fn watchdog(&self) {
+        // Without a hung call it never resolves: waking it on every change of the run (and
+        // with it the task it shares with the handler) was work for nothing.
+        if !self.prepared.hangs {
+            return std::future::pending().await;
+        }
         let deadline = Duration::from_millis(self.scenario.file.policy.tool_deadline_ms);
         loop {
             let notified = self.changed.notified();
