@@ -377,7 +377,7 @@ fn observation(
         tags: Arc::new([]),
         earlier_tags: Arc::new([]),
         served: Arc::new(served),
-        previous,
+        previous: Arc::new(previous),
         followup: Some(followup),
     }
 }

@@ -88,6 +88,8 @@ pub(crate) struct Prepared {
     side_effect_tools: Vec<String>,
     /// Whether any call hangs: only then has the watchdog anything to watch.
     hangs: bool,
+    /// The first request of the runs, parsed, while every run sends the same one.
+    first: Mutex<FirstRequest>,
     drift: Mutex<Option<(Request, Vec<String>)>>,
     /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
     /// seed; a draw is a seeded generator per call).
@@ -162,9 +164,21 @@ impl Prepared {
                 .flatten()
                 .any(|c| matches!(c.outcome, Outcome::Hang)),
             drift: Mutex::new(None),
+            first: Mutex::new(FirstRequest::Unseen),
             latencies: Mutex::new(None),
         }
     }
+}
+
+/// The runs' first request, parsed once while they all send the same JSON (a handler usually
+/// does: the recorded prompt, or its own). Parsing it again, and dropping it, was a tenth of
+/// an in-process run.
+enum FirstRequest {
+    Unseen,
+    /// The body as sent, and its parse.
+    Same(Value, Arc<Request>),
+    /// The runs sent different first requests: each is parsed on its own.
+    Varies,
 }
 
 pub(crate) struct Session {
@@ -201,7 +215,7 @@ struct Turn {
     /// When the reply had been sent in full (later than `reply_at` for a stream with gaps).
     reply_end: Duration,
     served: Arc<Reply>,
-    previous: Request,
+    previous: Arc<Request>,
     invocations: Vec<Invocation>,
     /// Per call: how many invocations are filed under it (kept beside `invocations` so that
     /// filing one does not count them all for every call: that was quadratic in the calls).
@@ -365,7 +379,16 @@ impl Session {
             .requests
             .get(st.served)
             .map_or(&[][..], |r| &r.tools[..]);
-        let mut request = match fmt.parse_request_sharing(body, known) {
+        let k = st.served;
+        let parsed = if k == 0 {
+            self.first_request(fmt, body, known)
+        } else {
+            fmt.parse_request_sharing(body, known).map(|mut r| {
+                fmt.resolve_references(&mut r, &self.scenario.cassette.reply_bodies[..k]);
+                Arc::new(r)
+            })
+        };
+        let mut request = match parsed {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!(
@@ -379,8 +402,6 @@ impl Session {
                 return Err(self.reject(msg));
             }
         };
-        let k = st.served;
-        fmt.resolve_references(&mut request, &self.scenario.cassette.reply_bodies[..k]);
         if k == 0 {
             st.notes.extend(self.drift_cached(&request));
         }
@@ -405,7 +426,9 @@ impl Session {
         }
         if let Some(turn) = st.turn.take() {
             let seq = st.seq;
-            let mut obs = self.observe(turn, Some(request), now, seq, false, false);
+            // A follow-up is parsed for this run alone: unwrapped, not copied.
+            let followup = Arc::try_unwrap(request).unwrap_or_else(|r| Request::clone(&r));
+            let mut obs = self.observe(turn, Some(followup), now, seq, false, false);
             let found = rules::check_turn(&obs);
             // A clean turn is never refused: skip counting the history for it.
             let rejected = if found.is_empty() {
@@ -429,7 +452,7 @@ impl Session {
             st.violations.extend(found);
             // Judged: the follow-up becomes the next turn's previous request (moved, not
             // cloned: it holds the whole conversation).
-            request = obs.messages.followup.take().unwrap_or_default();
+            request = Arc::new(obs.messages.followup.take().unwrap_or_default());
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
                 drop(st);
@@ -496,6 +519,42 @@ impl Session {
         if let Some(turn) = st.turn.as_mut().filter(|t| t.index == index) {
             turn.reply_end = turn.reply_at + duration;
         }
+    }
+
+    /// The first request of a run, parsed: the scenario's parse of it while every run sends
+    /// the same JSON (members in the same order), else parsed here.
+    fn first_request(
+        &self,
+        fmt: &dyn provider::Format,
+        body: &Value,
+        known: &[Tool],
+    ) -> Result<Arc<Request>, provider::FormatError> {
+        let parse = || {
+            fmt.parse_request_sharing(body, known).map(|mut r| {
+                fmt.resolve_references(&mut r, &[]);
+                r
+            })
+        };
+        let mut cache = self
+            .prepared
+            .first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            FirstRequest::Same(seen, parsed) if crate::util::json_identical(seen, body) => {
+                // The parse it stands for, as the oracle (debug builds: every test's replay).
+                debug_assert!(parse().is_ok_and(|fresh| fresh == **parsed));
+                return Ok(parsed.clone());
+            }
+            FirstRequest::Same(..) => *cache = FirstRequest::Varies,
+            FirstRequest::Varies => {}
+            FirstRequest::Unseen => {
+                let parsed = Arc::new(parse()?);
+                *cache = FirstRequest::Same(body.clone(), parsed.clone());
+                return Ok(parsed);
+            }
+        }
+        parse().map(Arc::new)
     }
 
     /// [`Session::drift`], from the scenario's cache when the request offers the same tools

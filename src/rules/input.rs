@@ -46,9 +46,9 @@ pub struct CallFacts {
 /// its follow-up.
 ///
 /// What every run of a scenario shares (the calls with their scripted outcomes, the tags, the
-/// reply served) is behind an [`Arc`], made once per scenario: a replay judges many runs, and
-/// copying those per run was a tenth of an in-process run. Build them with `.into()` from a
-/// `Vec` or a value.
+/// reply served, and the first request while every run sends the same one) is behind an
+/// [`Arc`], made once per scenario: a replay judges many runs, and copying or parsing those
+/// per run was a tenth of an in-process run. Build them with `.into()` from a `Vec` or a value.
 #[derive(Debug, Clone)]
 pub struct TurnMessages {
     /// The API.
@@ -65,7 +65,7 @@ pub struct TurnMessages {
     /// The reply served.
     pub served: Arc<Reply>,
     /// The handler's request that this reply answered.
-    pub previous: Request,
+    pub previous: Arc<Request>,
     /// The handler's follow-up, if it sent one.
     pub followup: Option<Request>,
 }

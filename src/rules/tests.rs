@@ -210,7 +210,7 @@ fn answer(obs: &mut TurnObservation, tail: Vec<Message>) {
     renumber(&mut messages);
     obs.messages.followup = Some(Request {
         messages,
-        ..obs.messages.previous.clone()
+        ..Request::clone(&obs.messages.previous)
     });
 }
 
@@ -275,7 +275,7 @@ fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
             calls: calls.into(),
             earlier_tags: Vec::new().into(),
             served: served.into(),
-            previous: request(vec![user("What is the weather in Paris and Rome?")]),
+            previous: request(vec![user("What is the weather in Paris and Rome?")]).into(),
             followup: None,
         },
         execution: Execution {
@@ -316,11 +316,10 @@ fn second_turn(p: Provider) -> TurnObservation {
     let z = call(&cid(p, "Z"), "get_time", json!({"tz": "Europe/Paris"}));
     let earlier = tag(&z.id);
     let old_results = results_message(p, vec![res(&z.id, &format!("12:00 [{earlier}]"))]);
-    obs.messages
-        .previous
+    std::sync::Arc::make_mut(&mut obs.messages.previous)
         .messages
         .extend([assistant(p, vec![Part::Call(z)]), old_results]);
-    renumber(&mut obs.messages.previous.messages);
+    renumber(&mut std::sync::Arc::make_mut(&mut obs.messages.previous).messages);
     obs.messages.turn = 2;
     obs.messages.earlier_tags = vec![(earlier, 1)].into();
     let results = correct_results(&obs);
@@ -492,7 +491,8 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
     obs.messages.previous = parse_request(
         p,
         json!({"model": "claude-x", "max_tokens": 512, "tools": tools, "messages": [first]}),
-    );
+    )
+    .into();
     obs.messages.served = parse_reply(
         p,
         json!({
@@ -531,7 +531,8 @@ fn chat_wire(tail: Value) -> TurnObservation {
     obs.messages.previous = parse_request(
         p,
         json!({"model": "gpt-x", "tools": tools, "messages": [first]}),
-    );
+    )
+    .into();
     obs.messages.served = parse_reply(
         p,
         json!({
@@ -1232,7 +1233,7 @@ fn history_changed_ignores_reserialisation_noise() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         let image = json!({"type": "image", "source": {"type": "url", "url": "https://x/y.png"}});
-        obs.messages.previous.messages[0]
+        std::sync::Arc::make_mut(&mut obs.messages.previous).messages[0]
             .parts
             .push(Part::Other(image));
         std::sync::Arc::make_mut(&mut obs.messages.served)
@@ -1324,7 +1325,7 @@ fn history_changed_is_should_level_for_assistant_text_only() {
         assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged]);
         // The same edit in an earlier turn's assistant message of the history.
         let mut obs = second_turn(p);
-        obs.messages.previous.messages[1]
+        std::sync::Arc::make_mut(&mut obs.messages.previous).messages[1]
             .parts
             .insert(0, text("Checking."));
         let results = correct_results(&obs);
@@ -2311,7 +2312,7 @@ fn gemini_wire(with_ids: bool, tail: impl FnOnce(&[Value]) -> Vec<Value>) -> Tur
         .collect();
     let mut obs = observe(p, calls);
     obs.messages.served = served.into();
-    obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools}));
+    obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools})).into();
     // The wire result of call `i`: its name, its id when it had one, its tagged output.
     let results: Vec<Value> = (0..3)
         .map(|i| {
