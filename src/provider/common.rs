@@ -151,6 +151,26 @@ pub(super) fn object_of<const N: usize>(members: [(&str, Value); N]) -> Value {
     )
 }
 
+/// An object of `keys`, each null: a template for [`filled`], made once.
+pub(super) fn template<const N: usize>(keys: [&str; N]) -> Obj {
+    keys.into_iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect()
+}
+
+/// A copy of `template` with its values, in order: [`object_of`] without hashing the keys.
+/// serde_json's maps keep their order with a hash table: building one hashes every key
+/// (SipHash), copying one copies the table; for the objects built per run (result blocks,
+/// history entries) the copy is the cheaper.
+pub(super) fn filled<const N: usize>(template: &Obj, values: [Value; N]) -> Value {
+    debug_assert_eq!(template.len(), N, "a template and its values");
+    let mut obj = template.clone();
+    for (slot, v) in obj.values_mut().zip(values) {
+        *slot = v;
+    }
+    Value::Object(obj)
+}
+
 /// Whether `obj[key]` is exactly `true` (request switches such as `stream`).
 pub(super) fn is_true(obj: &Obj, key: &str) -> bool {
     field(obj, key).and_then(Value::as_bool) == Some(true)
@@ -282,7 +302,13 @@ pub(super) fn history_array<'a>(
         Value::Object(root) => root,
         other => return Err(mismatch("", "a request object", Some(other))),
     };
-    let slot = root.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    // Found by scan, not by hash (as `field`); hashed only to insert a missing one.
+    if !root.keys().any(|k| k == key) {
+        root.insert(key.to_string(), Value::Array(Vec::new()));
+    }
+    let Some(slot) = root.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v) else {
+        return Err(mismatch(key, "an array", None));
+    };
     if slot.is_null() {
         *slot = Value::Array(Vec::new());
     }
@@ -407,7 +433,9 @@ pub(super) fn neutral_tool(
         name: name.to_string(),
         input_schema,
         strict: false,
-        annotations: entry.get("annotations").filter(|a| a.is_object()).cloned(),
+        annotations: field(entry, "annotations")
+            .filter(|a| a.is_object())
+            .cloned(),
     }
 }
 
@@ -442,6 +470,23 @@ pub(super) fn unfamiliar_typed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `filled` gives what `object_of` gives: the same members, in the same order.
+    #[test]
+    fn filled_is_object_of() {
+        let t = template(["type", "tool_use_id", "content"]);
+        let values = || [json!("tool_result"), json!("toolu_1"), json!([{"a": 1}])];
+        let [a, b, c] = values();
+        let built = object_of([("type", a), ("tool_use_id", b), ("content", c)]);
+        let copied = filled(&t, values());
+        assert_eq!(copied, built);
+        assert_eq!(copied.to_string(), built.to_string(), "member order");
+        assert_eq!(
+            t.values().filter(|v| v.is_null()).count(),
+            3,
+            "template unchanged"
+        );
+    }
 
     /// `parse_request_sharing` gives what `parse_request` gives, whatever the known tools: on
     /// every bundled cassette's requests, the schemas shared when the known ones are the same

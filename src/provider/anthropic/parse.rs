@@ -164,8 +164,7 @@ pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, For
             Some(tool)
         })
         .collect();
-    let parallel_disabled = root
-        .get("tool_choice")
+    let parallel_disabled = field(root, "tool_choice")
         .and_then(Value::as_object)
         .is_some_and(|tc| is_true(tc, "disable_parallel_tool_use"));
     Ok(Request {
