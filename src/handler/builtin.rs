@@ -141,16 +141,18 @@ async fn agent(
         let reply = env.model_borrowed(&request).await?;
         // The parsed reply's calls, moved out of it (not copied), shared with the tasks that
         // run them.
-        let calls: Arc<[ToolCall]> = fmt
-            .parse_reply(reply)?
-            .message
-            .parts
-            .into_iter()
-            .filter_map(|p| match p {
-                Part::Call(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        // (An `Arc<[_]>` would copy the collected calls once more.)
+        let calls: Arc<Vec<ToolCall>> = Arc::new(
+            fmt.parse_reply(reply)?
+                .message
+                .parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    Part::Call(c) => Some(c),
+                    _ => None,
+                })
+                .collect(),
+        );
         if calls.is_empty() {
             return Ok(());
         }
@@ -204,7 +206,7 @@ fn split_entries(fmt: &dyn provider::Format, results: &[ResultBlock]) -> Vec<Val
 /// order in which they completed.
 async fn run_calls(
     env: &Env,
-    calls: &Arc<[ToolCall]>,
+    calls: &Arc<Vec<ToolCall>>,
     writes: &[String],
     bug: Option<RuleId>,
     every_call: bool,
