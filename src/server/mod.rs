@@ -21,6 +21,7 @@ use axum::routing::post;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod port;
 pub mod probe;
 
 use crate::provider::Provider;
@@ -301,9 +302,9 @@ pub(crate) type Listening = (
     tokio::task::JoinHandle<()>,
 );
 
-/// Serve `app` on 127.0.0.1:`port` (0: any free port), loopback only.
+/// Serve `app` on 127.0.0.1:`port` (0: any free port, see [`port::bind`]), loopback only.
 pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = port::bind(port)?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
