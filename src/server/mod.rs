@@ -419,21 +419,25 @@ async fn model(
     let stream = endpoint
         .stream
         .unwrap_or_else(|| request.get("stream").and_then(Value::as_bool) == Some(true));
-    let cached = match s.session.model_request(&request) {
+    // `serve`, not `model_request`: the reply is read where the cassette keeps it, never
+    // copied (a deep copy of its JSON per request).
+    let cassette = &s.session.scenario.cassette;
+    let cached = match s.session.serve(&request) {
         Err(rejection) => CachedResponse::Json(
             StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
             json_bytes(&rejection.body),
         ),
-        Ok(served) if stream => match served.stream {
+        Ok(index) if stream => match &cassette.recorded_streams[index] {
             Some(events) => {
                 let gaps: u64 = events.iter().map(|e| e.gap_ms).sum();
                 let sent = Duration::from_millis(gaps).mul_f64(s.time_scale);
-                s.session.streaming(served.index, sent);
+                s.session.streaming(index, sent);
                 CachedResponse::Stream(events.to_vec(), endpoint.framing)
             }
-            None => match fmt
-                .stream_from_reply_as(&served.body, s.session.scenario.file.stream_chunking)
-            {
+            None => match fmt.stream_from_reply_as(
+                s.session.reply_body(index),
+                s.session.scenario.file.stream_chunking,
+            ) {
                 Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -444,14 +448,8 @@ async fn model(
                 ),
             },
         },
-        Ok(served) => {
-            // The session serves the cassette's reply as recorded: sent as serialised once.
-            debug_assert_eq!(
-                served.body,
-                s.session.scenario.cassette.reply_bodies[served.index]
-            );
-            CachedResponse::Json(StatusCode::OK, s.replies[served.index].clone())
-        }
+        // The session serves the cassette's reply as recorded: sent as serialised once.
+        Ok(index) => CachedResponse::Json(StatusCode::OK, s.replies[index].clone()),
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
     render(cached, s.time_scale, &s.streaming)
