@@ -307,6 +307,9 @@ pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening>
     let listener = port::bind(port)?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // `into_make_service`: each connection gets a clone of the router. (A `Router` itself as
+    // the make-service converts all its routes again for every connection.)
+    let app = app.into_make_service();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
