@@ -14,7 +14,8 @@
 //! held only by TIME_WAIT sockets of an earlier listener that also set it (ours do): the same
 //! rule that lets a restarted server take its port back at once. So [`bind`] first tries a few
 //! random odd ports of the ephemeral range itself (odd, as the kernel's own choice for `bind()`
-//! is, leaving even ports to `connect()`), and asks for port 0 only when those are taken. Live
+//! is, leaving even ports to `connect()`; never a port reserved there), and asks for port 0
+//! only when those are taken. Live
 //! sockets still conflict: another process's listener, or a connected socket that did not set
 //! `SO_REUSEADDR` (a client's), makes that try fail and the next one is taken.
 //!
@@ -38,11 +39,13 @@ const TRIES: usize = 8;
 /// range, picked here at random when one of a few picks is free, else by the kernel.
 pub(crate) fn bind(port: u16) -> io::Result<TcpListener> {
     if port == 0
-        && let Some((low, high)) = ephemeral_range()
+        && let Some(range) = ephemeral_range()
     {
         for _ in 0..TRIES {
-            // An odd port in [low, high].
-            let pick = rand::random_range(low / 2..=(high - 1) / 2) * 2 + 1;
+            let pick = range.pick();
+            if range.reserved(pick) {
+                continue;
+            }
             match bind_exactly(pick) {
                 Ok(listener) => return Ok(listener),
                 // Taken (or refused for another reason): the kernel's choice is the fallback.
@@ -62,20 +65,62 @@ fn bind_exactly(port: u16) -> io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-/// The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`), where the kernel would
-/// pick a port 0 from; `None` where unknown (not Linux) or too narrow to pick from.
-fn ephemeral_range() -> Option<(u16, u16)> {
-    static RANGE: OnceLock<Option<(u16, u16)>> = OnceLock::new();
-    *RANGE.get_or_init(|| {
-        let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-        parse_range(&text)
-    })
+/// The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`), where it would pick a
+/// port 0 from, less the ports reserved in it (`net.ipv4.ip_local_reserved_ports`, which the
+/// kernel never picks but a named bind may take).
+#[derive(Debug, PartialEq, Eq)]
+struct Ephemeral {
+    low: u16,
+    high: u16,
+    reserved: Vec<(u16, u16)>,
 }
 
-fn parse_range(text: &str) -> Option<(u16, u16)> {
-    let mut it = text.split_whitespace().map(str::parse::<u16>);
+impl Ephemeral {
+    /// A random odd port in the range.
+    fn pick(&self) -> u16 {
+        rand::random_range(self.low / 2..=(self.high - 1) / 2) * 2 + 1
+    }
+
+    fn reserved(&self, port: u16) -> bool {
+        self.reserved.iter().any(|&(a, b)| (a..=b).contains(&port))
+    }
+}
+
+/// `None` where unknown (not Linux) or too narrow to pick from.
+fn ephemeral_range() -> Option<&'static Ephemeral> {
+    static RANGE: OnceLock<Option<Ephemeral>> = OnceLock::new();
+    RANGE
+        .get_or_init(|| {
+            let sys = |name: &str| std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"));
+            let range = sys("ip_local_port_range").ok()?;
+            // Unreadable reservations: as if every port were reserved, so the kernel picks.
+            let reserved = sys("ip_local_reserved_ports").ok()?;
+            parse_range(&range, &reserved)
+        })
+        .as_ref()
+}
+
+/// The two files' text: "LOW HIGH" and a comma-separated list of ports and "A-B" ranges.
+fn parse_range(range: &str, reserved: &str) -> Option<Ephemeral> {
+    let mut it = range.split_whitespace().map(str::parse::<u16>);
     let (low, high) = (it.next()?.ok()?, it.next()?.ok()?);
-    (low >= 1024 && high > low.saturating_add(16)).then_some((low, high))
+    if low < 1024 || high <= low.saturating_add(16) {
+        return None;
+    }
+    let reserved = reserved
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        })
+        .collect::<Option<Vec<(u16, u16)>>>()?;
+    Some(Ephemeral {
+        low,
+        high,
+        reserved,
+    })
 }
 
 #[cfg(test)]
@@ -85,12 +130,26 @@ mod tests {
 
     #[test]
     fn the_range_is_read_as_the_kernel_writes_it() {
-        assert_eq!(parse_range("32768\t60999\n"), Some((32768, 60999)));
-        assert_eq!(parse_range("1024 65535"), Some((1024, 65535)));
+        let r = parse_range("32768\t60999\n", "\n").expect("a range");
+        assert_eq!((r.low, r.high, r.reserved.len()), (32768, 60999, 0));
+        assert!(parse_range("1024 65535", "").is_some());
         // Privileged or too narrow to pick from: the kernel picks.
-        assert_eq!(parse_range("80 90"), None);
-        assert_eq!(parse_range("40000 40001"), None);
-        assert_eq!(parse_range("nonsense"), None);
+        assert!(parse_range("80 90", "").is_none());
+        assert!(parse_range("40000 40001", "").is_none());
+        assert!(parse_range("nonsense", "").is_none());
+        // Unreadable reservations: the kernel picks.
+        assert!(parse_range("32768 60999", "8080-x").is_none());
+    }
+
+    #[test]
+    fn reserved_ports_are_never_picked() {
+        let r = parse_range("32768 60999", "33000-33010,40001\n").expect("a range");
+        assert_eq!(r.reserved, vec![(33000, 33010), (40001, 40001)]);
+        assert!(r.reserved(33005) && r.reserved(40001) && !r.reserved(40003));
+        for _ in 0..1000 {
+            let p = r.pick();
+            assert!((32768..=60999).contains(&p) && p % 2 == 1, "{p}");
+        }
     }
 
     #[tokio::test]
@@ -98,9 +157,9 @@ mod tests {
         let l = bind(0).expect("bind");
         let addr = l.local_addr().expect("addr");
         assert_eq!(addr.ip(), Ipv4Addr::LOCALHOST);
-        if let Some((low, high)) = ephemeral_range() {
+        if let Some(r) = ephemeral_range() {
             let p = addr.port();
-            assert!((low..=high).contains(&p), "{p} outside {low}-{high}");
+            assert!((r.low..=r.high).contains(&p), "{p} outside {r:?}");
             assert_eq!(p % 2, 1, "{p}: bind's half of the range is the odd ports");
         }
         // Two listeners at once never share a port.
