@@ -307,9 +307,11 @@ pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening>
     let listener = port::bind(port)?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    // `into_make_service`: each connection gets a clone of the router. (A `Router` itself as
-    // the make-service converts all its routes again for every connection.)
-    let app = app.into_make_service();
+    // Each connection gets a clone of the router (an `Arc`). A `Router` itself as the
+    // make-service converts all its routes again for every connection (`with_state(())`), and
+    // `Router::into_make_service` once per run; `ServiceExt`'s converts nothing (the mock's
+    // routes were converted when they were given the run's state).
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
