@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// One tool call the model asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,8 +142,11 @@ pub struct Tool {
     pub name: String,
     /// The JSON Schema of its input (an API's own schema dialect, such as Gemini's OpenAPI
     /// `parameters`, converted). `None` for a tool that takes no JSON input: the API's own
-    /// server-side tools, free-text (grammar) tools.
-    pub input_schema: Option<Value>,
+    /// server-side tools, free-text (grammar) tools. Shared: a replay parses the same tools
+    /// from every request of every run, and [`crate::provider::Format::parse_request_sharing`]
+    /// reuses a known tool's schema when the request's is the same JSON (copying each schema
+    /// per request was a tenth of an in-process run's copying).
+    pub input_schema: Option<Arc<Value>>,
     /// Whether the request asks the API to hold the model's calls to the schema exactly
     /// (OpenAI `strict`, Anthropic `strict`).
     pub strict: bool,

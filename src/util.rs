@@ -64,6 +64,25 @@ pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     structurally(a, b, &|a, b| a == b)
 }
 
+/// Whether two JSON values are the same, members in the same order: what a copy of `a` would
+/// be. (`==` and [`json_eq`] ignore member order, which a schema's printed form and the order
+/// of a validator's findings do not.)
+pub fn json_identical(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_identical(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k, v), (l, w))| k == l && json_identical(v, w))
+        }
+        _ => a == b,
+    }
+}
+
 /// Whether two JSON values say the same thing: numbers by value (`56` and `56.0` are one
 /// number, as every JSON reader but an exact comparison of serde_json's representation takes
 /// them; frameworks that validate arguments through a typed model re-serialise integers as

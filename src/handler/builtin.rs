@@ -139,17 +139,20 @@ async fn agent(
     }
     loop {
         let reply = env.model_borrowed(&request).await?;
-        // The parsed reply's calls, moved out of it (not copied).
-        let calls: Vec<ToolCall> = fmt
-            .parse_reply(reply)?
-            .message
-            .parts
-            .into_iter()
-            .filter_map(|p| match p {
-                Part::Call(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        // The parsed reply's calls, moved out of it (not copied), shared with the tasks that
+        // run them.
+        // (An `Arc<[_]>` would copy the collected calls once more.)
+        let calls: Arc<Vec<ToolCall>> = Arc::new(
+            fmt.parse_reply(reply)?
+                .message
+                .parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    Part::Call(c) => Some(c),
+                    _ => None,
+                })
+                .collect(),
+        );
         if calls.is_empty() {
             return Ok(());
         }
@@ -203,7 +206,7 @@ fn split_entries(fmt: &dyn provider::Format, results: &[ResultBlock]) -> Vec<Val
 /// order in which they completed.
 async fn run_calls(
     env: &Env,
-    calls: &[ToolCall],
+    calls: &Arc<Vec<ToolCall>>,
     writes: &[String],
     bug: Option<RuleId>,
     every_call: bool,
@@ -221,24 +224,27 @@ async fn run_calls(
 
     let job = |i: usize| {
         let env = env.clone();
-        let name = calls[i].name.clone();
+        let calls = calls.clone();
         let done = done.clone();
         let doubled = doubled.clone();
-        let input = if wrong_args(i) {
-            altered(&calls[i].input)
+        // Only an altered input is a value of its own; else the call's, borrowed.
+        let changed = if wrong_args(i) {
+            Some(altered(&calls[i].input))
         } else if floats {
-            as_floats(&calls[i].input)
+            Some(as_floats(&calls[i].input))
         } else {
-            calls[i].input.clone()
+            None
         };
         async move {
-            let mut ran = run_one(&env, &name, &input, timeout).await;
+            let name = &calls[i].name;
+            let input = changed.as_ref().unwrap_or(&calls[i].input);
+            let mut ran = run_one(&env, name, input, timeout).await;
             let first_success = !ran.is_error
                 && doubled
                     .compare_exchange(false, true, SeqCst, SeqCst)
                     .is_ok();
             if first_success {
-                ran = run_one(&env, &name, &input, timeout).await;
+                ran = run_one(&env, name, input, timeout).await;
             }
             done.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -354,23 +360,27 @@ fn build_results(
             })
         })
         .collect();
+    // Outputs paired with ids by completion order (flags stay with their ids): the outputs
+    // as they were, before they are moved into the results.
+    let misfiled: Vec<String> = if bug == Some(MismatchedResult) {
+        completion.iter().map(|&i| ran[i].content.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let mut results: Vec<ResultBlock> = calls
         .iter()
-        .zip(&ran)
+        .zip(ran)
         .map(|(c, r)| ResultBlock {
             call_id: c.id.clone(),
             name: c.name.clone(),
-            content: r.content.clone(),
+            content: r.content,
             is_error: r.is_error,
         })
         .collect();
     match bug {
         Some(MismatchedResult) => {
-            // Outputs paired with ids by completion order; flags stay with their ids.
-            for (k, &i) in completion.iter().enumerate() {
-                if k < results.len() {
-                    results[k].content = ran[i].content.clone();
-                }
+            for (slot, content) in results.iter_mut().zip(misfiled) {
+                slot.content = content;
             }
         }
         Some(MissingResult) => {

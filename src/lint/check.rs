@@ -10,6 +10,7 @@
 //! replay report a broken rule the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::input::{Conversation, Entry};
 use crate::provider::Provider;
@@ -373,10 +374,10 @@ fn observation(
                 order_dependent: false,
             })
             .collect(),
-        tags: Vec::new(),
-        earlier_tags: Vec::new(),
-        served,
-        previous,
+        tags: Arc::new([]),
+        earlier_tags: Arc::new([]),
+        served: Arc::new(served),
+        previous: Arc::new(previous),
         followup: Some(followup),
     }
 }

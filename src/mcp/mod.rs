@@ -195,7 +195,7 @@ pub fn tool_list(scenario: &Scenario) -> Vec<Value> {
             r.tools
                 .iter()
                 .filter_map(|t| {
-                    let schema = t.input_schema.clone()?;
+                    let schema = Value::clone(t.input_schema.as_deref()?);
                     Some((t.name.as_str(), schema, t.annotated_side_effecting()))
                 })
                 .collect()

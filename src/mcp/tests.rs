@@ -142,7 +142,7 @@ async fn discover_lists_the_recorded_tools_with_annotations_and_result_types() {
     for (t, o) in tools.iter().zip(offered) {
         assert_eq!(
             Some(&t["inputSchema"]),
-            o.input_schema.as_ref(),
+            o.input_schema.as_deref(),
             "the recorded schema"
         );
     }

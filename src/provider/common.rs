@@ -151,6 +151,26 @@ pub(super) fn object_of<const N: usize>(members: [(&str, Value); N]) -> Value {
     )
 }
 
+/// An object of `keys`, each null: a template for [`filled`], made once.
+pub(super) fn template<const N: usize>(keys: [&str; N]) -> Obj {
+    keys.into_iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect()
+}
+
+/// A copy of `template` with its values, in order: [`object_of`] without hashing the keys.
+/// serde_json's maps keep their order with a hash table: building one hashes every key
+/// (SipHash), copying one copies the table; for the objects built per run (result blocks,
+/// history entries) the copy is the cheaper.
+pub(super) fn filled<const N: usize>(template: &Obj, values: [Value; N]) -> Value {
+    debug_assert_eq!(template.len(), N, "a template and its values");
+    let mut obj = template.clone();
+    for (slot, v) in obj.values_mut().zip(values) {
+        *slot = v;
+    }
+    Value::Object(obj)
+}
+
 /// Whether `obj[key]` is exactly `true` (request switches such as `stream`).
 pub(super) fn is_true(obj: &Obj, key: &str) -> bool {
     field(obj, key).and_then(Value::as_bool) == Some(true)
@@ -282,7 +302,13 @@ pub(super) fn history_array<'a>(
         Value::Object(root) => root,
         other => return Err(mismatch("", "a request object", Some(other))),
     };
-    let slot = root.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    // Found by scan, not by hash (as `field`); hashed only to insert a missing one.
+    if !root.keys().any(|k| k == key) {
+        root.insert(key.to_string(), Value::Array(Vec::new()));
+    }
+    let Some(slot) = root.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v) else {
+        return Err(mismatch(key, "an array", None));
+    };
     if slot.is_null() {
         *slot = Value::Array(Vec::new());
     }
@@ -380,23 +406,36 @@ pub(super) const OPENAI_ENV_REMOVE: &[&str] = &[
 
 /// A tool entry of a request in the neutral model. `schema` is the entry's input schema when it
 /// has one; `function` says whether the entry is a JSON-input function tool, whose missing schema
-/// means "no parameters" (an empty object) rather than "no JSON input".
+/// means "no parameters" (an empty object) rather than "no JSON input". The schema of the
+/// `known` tool of that name is shared when it is the same JSON, members in the same order
+/// ([`super::Format::parse_request_sharing`]); else the schema is copied.
 pub(super) fn neutral_tool(
     entry: &Obj,
     name: &str,
     schema: Option<&Value>,
     function: bool,
+    known: &[Tool],
 ) -> Tool {
+    let share = |s: &Value| {
+        known
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.input_schema.as_ref())
+            .filter(|k| crate::util::json_identical(k, s))
+            .map_or_else(|| std::sync::Arc::new(s.clone()), std::sync::Arc::clone)
+    };
     let input_schema = match schema {
-        Some(s) if !s.is_null() => Some(s.clone()),
-        _ if function => Some(json!({"type": "object", "properties": {}})),
+        Some(s) if !s.is_null() => Some(share(s)),
+        _ if function => Some(share(&json!({"type": "object", "properties": {}}))),
         _ => None,
     };
     Tool {
         name: name.to_string(),
         input_schema,
         strict: false,
-        annotations: entry.get("annotations").filter(|a| a.is_object()).cloned(),
+        annotations: field(entry, "annotations")
+            .filter(|a| a.is_object())
+            .cloned(),
     }
 }
 
@@ -431,6 +470,82 @@ pub(super) fn unfamiliar_typed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `filled` gives what `object_of` gives: the same members, in the same order.
+    #[test]
+    fn filled_is_object_of() {
+        let t = template(["type", "tool_use_id", "content"]);
+        let values = || [json!("tool_result"), json!("toolu_1"), json!([{"a": 1}])];
+        let [a, b, c] = values();
+        let built = object_of([("type", a), ("tool_use_id", b), ("content", c)]);
+        let copied = filled(&t, values());
+        assert_eq!(copied, built);
+        assert_eq!(copied.to_string(), built.to_string(), "member order");
+        assert_eq!(
+            t.values().filter(|v| v.is_null()).count(),
+            3,
+            "template unchanged"
+        );
+    }
+
+    /// `parse_request_sharing` gives what `parse_request` gives, whatever the known tools: on
+    /// every bundled cassette's requests, the schemas shared when the known ones are the same
+    /// JSON, copied when they differ (a member more, or the same members in another order).
+    #[test]
+    fn sharing_schemas_parses_as_copying_them() {
+        let mut shared = 0;
+        for dir in std::fs::read_dir("cassettes").unwrap() {
+            let dir = dir.unwrap().path();
+            if !dir.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let loaded = crate::cassette::load(&file.unwrap().path()).unwrap();
+                let fmt = loaded.provider().format();
+                for (x, parsed) in loaded.cassette.exchanges.iter().zip(&loaded.requests) {
+                    let body = &x.request;
+                    let plain = fmt.parse_request(body).unwrap();
+                    let same = fmt.parse_request_sharing(body, &parsed.tools).unwrap();
+                    assert_eq!(same, plain, "{}", dir.display());
+                    for (t, k) in same.tools.iter().zip(&parsed.tools) {
+                        if let (Some(a), Some(b)) = (&t.input_schema, &k.input_schema) {
+                            assert!(std::sync::Arc::ptr_eq(a, b), "{}", dir.display());
+                            shared += 1;
+                        }
+                    }
+                    // Known schemas that differ from the request's are not shared.
+                    let other: Vec<Tool> = parsed
+                        .tools
+                        .iter()
+                        .map(|t| Tool {
+                            input_schema: t.input_schema.as_ref().map(|s| {
+                                let mut s = Value::clone(s);
+                                match &mut s {
+                                    Value::Object(o) if o.len() > 1 => {
+                                        *o = std::mem::take(o).into_iter().rev().collect();
+                                    }
+                                    Value::Object(o) => {
+                                        o.insert("x".into(), Value::Null);
+                                    }
+                                    _ => {}
+                                }
+                                std::sync::Arc::new(s)
+                            }),
+                            ..t.clone()
+                        })
+                        .collect();
+                    let copied = fmt.parse_request_sharing(body, &other).unwrap();
+                    assert_eq!(copied, plain, "{}", dir.display());
+                    for (t, k) in copied.tools.iter().zip(&other) {
+                        if let (Some(a), Some(b)) = (&t.input_schema, &k.input_schema) {
+                            assert!(!std::sync::Arc::ptr_eq(a, b), "{}", dir.display());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shared > 20, "only {shared} schemas shared");
+    }
 
     #[test]
     fn paths_join_keys_and_indices() {

@@ -446,7 +446,20 @@ pub trait Format: Send + Sync {
     -> Value;
 
     /// Parse a request body a handler sent.
-    fn parse_request(&self, body: &Value) -> Result<Request, FormatError>;
+    fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
+        self.parse_request_sharing(body, &[])
+    }
+
+    /// [`Format::parse_request`], with each offered tool's input schema shared with the
+    /// `known` tool of the same name (an [`std::sync::Arc`] clone) when both are the same JSON,
+    /// members in the same order, instead of copied: the replay engine passes the recorded
+    /// request's tools, which a handler usually offers unchanged. The result is equal to
+    /// `parse_request`'s whatever `known` holds.
+    fn parse_request_sharing(
+        &self,
+        body: &Value,
+        known: &[crate::transcript::Tool],
+    ) -> Result<Request, FormatError>;
 
     /// Replace references to items the API stores (Responses `{"type": "item_reference",
     /// "id": "msg_…"}`, which the Vercel AI SDK sends for the assistant's earlier output and the

@@ -77,10 +77,19 @@ pub(crate) enum Stop {
 /// first request seen (a handler usually sends the same one every run, and the schema check
 /// behind them compiles a validator per tool).
 pub(crate) struct Prepared {
-    tags: Vec<Vec<String>>,
+    /// Per turn: the tags, the tags of the turns before it, the calls with their scripted
+    /// outcomes and the reply served, as every run's [`TurnMessages`] shares them.
+    tags: Vec<Arc<[String]>>,
+    earlier_tags: Vec<Arc<[(String, usize)]>>,
+    facts: Vec<Arc<[crate::rules::input::CallFacts]>>,
+    replies: Vec<Arc<Reply>>,
     /// Per turn, per call: what the fake tool answers (`None`: it hangs).
     answers: Vec<Vec<Option<ToolAnswer>>>,
     side_effect_tools: Vec<String>,
+    /// Whether any call hangs: only then has the watchdog anything to watch.
+    hangs: bool,
+    /// The first request of the runs, parsed, while every run sends the same one.
+    first: Mutex<FirstRequest>,
     drift: Mutex<Option<(Request, Vec<String>)>>,
     /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
     /// seed; a draw is a seeded generator per call).
@@ -122,14 +131,54 @@ impl Prepared {
             })
             .collect();
         let side_effect_tools = scenario.side_effect_tools();
+        let earlier_tags = (0..tags.len())
+            .map(|index| {
+                tags[..index]
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
+                    .collect()
+            })
+            .collect();
+        let facts = scenario
+            .turns
+            .iter()
+            .map(|t| t.iter().map(CallBehaviour::facts).collect())
+            .collect();
+        let replies = scenario
+            .cassette
+            .replies
+            .iter()
+            .map(|r| Arc::new(r.clone()))
+            .collect();
         Prepared {
-            tags,
+            tags: tags.into_iter().map(Arc::from).collect(),
+            earlier_tags,
+            facts,
+            replies,
             answers,
             side_effect_tools,
+            hangs: scenario
+                .turns
+                .iter()
+                .flatten()
+                .any(|c| matches!(c.outcome, Outcome::Hang)),
             drift: Mutex::new(None),
+            first: Mutex::new(FirstRequest::Unseen),
             latencies: Mutex::new(None),
         }
     }
+}
+
+/// The runs' first request, parsed once while they all send the same JSON (a handler usually
+/// does: the recorded prompt, or its own). Parsing it again, and dropping it, was a tenth of
+/// an in-process run.
+enum FirstRequest {
+    Unseen,
+    /// The body as sent, and its parse.
+    Same(Value, Arc<Request>),
+    /// The runs sent different first requests: each is parsed on its own.
+    Varies,
 }
 
 pub(crate) struct Session {
@@ -165,9 +214,12 @@ struct Turn {
     reply_at: Duration,
     /// When the reply had been sent in full (later than `reply_at` for a stream with gaps).
     reply_end: Duration,
-    served: Reply,
-    previous: Request,
+    served: Arc<Reply>,
+    previous: Arc<Request>,
     invocations: Vec<Invocation>,
+    /// Per call: how many invocations are filed under it (kept beside `invocations` so that
+    /// filing one does not count them all for every call: that was quadratic in the calls).
+    runs: Vec<usize>,
     /// When each invocation completes, once known.
     release: Vec<Option<Instant>>,
     /// Independent calls (not side-effecting) that have arrived.
@@ -319,7 +371,24 @@ impl Session {
             return Err(self.reject(msg));
         }
         let fmt = provider::format(self.provider());
-        let mut request = match fmt.parse_request(body) {
+        // The recorded request's tools: a handler usually offers the same, whose schemas are
+        // then shared rather than copied.
+        let known = self
+            .scenario
+            .cassette
+            .requests
+            .get(st.served)
+            .map_or(&[][..], |r| &r.tools[..]);
+        let k = st.served;
+        let parsed = if k == 0 {
+            self.first_request(fmt, body, known)
+        } else {
+            fmt.parse_request_sharing(body, known).map(|mut r| {
+                fmt.resolve_references(&mut r, &self.scenario.cassette.reply_bodies[..k]);
+                Arc::new(r)
+            })
+        };
+        let mut request = match parsed {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!(
@@ -333,8 +402,6 @@ impl Session {
                 return Err(self.reject(msg));
             }
         };
-        let k = st.served;
-        fmt.resolve_references(&mut request, &self.scenario.cassette.reply_bodies[..k]);
         if k == 0 {
             st.notes.extend(self.drift_cached(&request));
         }
@@ -359,7 +426,9 @@ impl Session {
         }
         if let Some(turn) = st.turn.take() {
             let seq = st.seq;
-            let mut obs = self.observe(turn, Some(request), now, seq, false, false);
+            // A follow-up is parsed for this run alone: unwrapped, not copied.
+            let followup = Arc::try_unwrap(request).unwrap_or_else(|r| Request::clone(&r));
+            let mut obs = self.observe(turn, Some(followup), now, seq, false, false);
             let found = rules::check_turn(&obs);
             // A clean turn is never refused: skip counting the history for it.
             let rejected = if found.is_empty() {
@@ -383,7 +452,7 @@ impl Session {
             st.violations.extend(found);
             // Judged: the follow-up becomes the next turn's previous request (moved, not
             // cloned: it holds the whole conversation).
-            request = obs.messages.followup.take().unwrap_or_default();
+            request = Arc::new(obs.messages.followup.take().unwrap_or_default());
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
                 drop(st);
@@ -403,7 +472,7 @@ impl Session {
             self.changed.notify_waiters();
             return Err(self.reject(msg));
         }
-        // Borrowed: only a reply with calls is copied, into the turn it opens.
+        // Borrowed: only a reply with calls is kept, shared, by the turn it opens.
         let reply = &exchanges.replies[k];
         st.served = k + 1;
         if let Some(note) = fmt.pairing_note(reply) {
@@ -421,9 +490,10 @@ impl Session {
                 index: k,
                 reply_at: self.since_start(now),
                 reply_end: self.since_start(now),
-                served: reply.clone(),
+                served: self.prepared.replies[k].clone(),
                 previous: request,
                 invocations: Vec::new(),
+                runs: vec![0; n],
                 release: Vec::new(),
                 arrived: vec![false; n],
                 first_arrival: None,
@@ -449,6 +519,42 @@ impl Session {
         if let Some(turn) = st.turn.as_mut().filter(|t| t.index == index) {
             turn.reply_end = turn.reply_at + duration;
         }
+    }
+
+    /// The first request of a run, parsed: the scenario's parse of it while every run sends
+    /// the same JSON (members in the same order), else parsed here.
+    fn first_request(
+        &self,
+        fmt: &dyn provider::Format,
+        body: &Value,
+        known: &[Tool],
+    ) -> Result<Arc<Request>, provider::FormatError> {
+        let parse = || {
+            fmt.parse_request_sharing(body, known).map(|mut r| {
+                fmt.resolve_references(&mut r, &[]);
+                r
+            })
+        };
+        let mut cache = self
+            .prepared
+            .first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            FirstRequest::Same(seen, parsed) if crate::util::json_identical(seen, body) => {
+                // The parse it stands for, as the oracle (debug builds: every test's replay).
+                debug_assert!(parse().is_ok_and(|fresh| fresh == **parsed));
+                return Ok(parsed.clone());
+            }
+            FirstRequest::Same(..) => *cache = FirstRequest::Varies,
+            FirstRequest::Varies => {}
+            FirstRequest::Unseen => {
+                let parsed = Arc::new(parse()?);
+                *cache = FirstRequest::Same(body.clone(), parsed.clone());
+                return Ok(parsed);
+            }
+        }
+        parse().map(Arc::new)
     }
 
     /// [`Session::drift`], from the scenario's cache when the request offers the same tools
@@ -524,16 +630,9 @@ impl Session {
             messages: TurnMessages {
                 provider: self.provider(),
                 turn: index + 1,
-                calls: self.scenario.turns[index]
-                    .iter()
-                    .map(CallBehaviour::facts)
-                    .collect(),
+                calls: self.prepared.facts[index].clone(),
                 tags: self.prepared.tags[index].clone(),
-                earlier_tags: self.prepared.tags[..index]
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(t, tags)| tags.iter().map(move |g| (g.clone(), t + 1)))
-                    .collect(),
+                earlier_tags: self.prepared.earlier_tags[index].clone(),
                 served: turn.served,
                 previous: turn.previous,
                 followup,
@@ -622,12 +721,16 @@ impl Session {
             });
         };
         let behaviours = &self.scenario.turns[turn.index];
-        let runs = |i: usize| {
-            turn.invocations
-                .iter()
-                .filter(|v| v.call == Some(i))
-                .count()
-        };
+        // The old count, as the oracle of the kept one (debug builds: every test's replay).
+        debug_assert!((0..behaviours.len()).all(|i| {
+            turn.runs[i]
+                == turn
+                    .invocations
+                    .iter()
+                    .filter(|v| v.call == Some(i))
+                    .count()
+        }));
+        let runs = |i: usize| turn.runs[i];
         let same = |i: usize| {
             behaviours[i].call.name == name
                 && crate::util::same_json(&behaviours[i].call.input, input)
@@ -646,6 +749,9 @@ impl Session {
             (None, Match::UnknownTool)
         };
         let idx = turn.invocations.len();
+        if let Some(i) = call {
+            turn.runs[i] += 1;
+        }
         turn.invocations.push(Invocation {
             call,
             tool: name.to_string(),
@@ -790,6 +896,11 @@ impl Session {
     /// Resolves when a hung call of the open turn outlives the scenario's deadline; the run
     /// must then be stopped.
     pub(crate) async fn watchdog(&self) {
+        // Without a hung call it never resolves: waking it on every change of the run (and
+        // with it the task it shares with the handler) was work for nothing.
+        if !self.prepared.hangs {
+            return std::future::pending().await;
+        }
         let deadline = Duration::from_millis(self.scenario.file.policy.tool_deadline_ms);
         loop {
             let notified = self.changed.notified();
@@ -917,6 +1028,11 @@ fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
         (Some(x), Some(y)) => crate::util::json_eq(x, y),
         (x, y) => x.is_none() && y.is_none(),
     };
+    // Schemas parsed from the same known tool are one value (`parse_request_sharing`).
+    let same_schema = |x: &Option<Arc<Value>>, y: &Option<Arc<Value>>| match (x, y) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y) || crate::util::json_eq(x, y),
+        (x, y) => x.is_none() && y.is_none(),
+    };
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
             // Every field named, so that a new one cannot be forgotten here.
@@ -928,7 +1044,7 @@ fn same_tools(a: &[Tool], b: &[Tool]) -> bool {
             } = x;
             *name == y.name
                 && *strict == y.strict
-                && same_opt(input_schema, &y.input_schema)
+                && same_schema(input_schema, &y.input_schema)
                 && same_opt(annotations, &y.annotations)
         })
 }

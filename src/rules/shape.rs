@@ -133,7 +133,7 @@ fn renamed_ids(obs: &TurnMessages, f: &Request) -> Vec<Option<String>> {
         let calls: Vec<_> = m.calls().collect();
         (m.role == Role::Assistant
             && calls.len() == obs.calls.len()
-            && calls.iter().zip(&obs.calls).all(|(a, b)| {
+            && calls.iter().zip(obs.calls.iter()).all(|(a, b)| {
                 a.name == b.call.name && crate::util::json_eq(&a.input, &b.call.input)
             }))
         .then_some(calls)

@@ -210,7 +210,7 @@ fn answer(obs: &mut TurnObservation, tail: Vec<Message>) {
     renumber(&mut messages);
     obs.messages.followup = Some(Request {
         messages,
-        ..obs.messages.previous.clone()
+        ..Request::clone(&obs.messages.previous)
     });
 }
 
@@ -272,10 +272,10 @@ fn observe(p: Provider, calls: Vec<CallFacts>) -> TurnObservation {
             provider: p,
             turn: 1,
             tags: calls.iter().map(|c| tag(&c.call.id)).collect(),
-            calls,
-            earlier_tags: Vec::new(),
-            served,
-            previous: request(vec![user("What is the weather in Paris and Rome?")]),
+            calls: calls.into(),
+            earlier_tags: Vec::new().into(),
+            served: served.into(),
+            previous: request(vec![user("What is the weather in Paris and Rome?")]).into(),
             followup: None,
         },
         execution: Execution {
@@ -316,13 +316,12 @@ fn second_turn(p: Provider) -> TurnObservation {
     let z = call(&cid(p, "Z"), "get_time", json!({"tz": "Europe/Paris"}));
     let earlier = tag(&z.id);
     let old_results = results_message(p, vec![res(&z.id, &format!("12:00 [{earlier}]"))]);
-    obs.messages
-        .previous
+    std::sync::Arc::make_mut(&mut obs.messages.previous)
         .messages
         .extend([assistant(p, vec![Part::Call(z)]), old_results]);
-    renumber(&mut obs.messages.previous.messages);
+    renumber(&mut std::sync::Arc::make_mut(&mut obs.messages.previous).messages);
     obs.messages.turn = 2;
-    obs.messages.earlier_tags = vec![(earlier, 1)];
+    obs.messages.earlier_tags = vec![(earlier, 1)].into();
     let results = correct_results(&obs);
     answer_with(&mut obs, results);
     obs
@@ -492,7 +491,8 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
     obs.messages.previous = parse_request(
         p,
         json!({"model": "claude-x", "max_tokens": 512, "tools": tools, "messages": [first]}),
-    );
+    )
+    .into();
     obs.messages.served = parse_reply(
         p,
         json!({
@@ -500,7 +500,8 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
             "content": content, "stop_reason": "tool_use", "stop_sequence": null,
             "usage": {"input_tokens": 10, "output_tokens": 20}
         }),
-    );
+    )
+    .into();
     let mut messages = vec![first, json!({"role": "assistant", "content": content})];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
     obs.messages.followup = Some(parse_request(
@@ -530,14 +531,16 @@ fn chat_wire(tail: Value) -> TurnObservation {
     obs.messages.previous = parse_request(
         p,
         json!({"model": "gpt-x", "tools": tools, "messages": [first]}),
-    );
+    )
+    .into();
     obs.messages.served = parse_reply(
         p,
         json!({
             "id": "chatcmpl-S", "object": "chat.completion", "model": "gpt-x",
             "choices": [{"index": 0, "message": assistant, "finish_reason": "tool_calls"}]
         }),
-    );
+    )
+    .into();
     let mut messages = vec![first, assistant];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
     obs.messages.followup = Some(parse_request(
@@ -828,7 +831,7 @@ fn mismatched_result_is_off_when_outputs_are_not_tagged() {
         res(&b, &output_text(&obs, 0)),
     ];
     answer_with(&mut obs, swapped);
-    obs.messages.tags.clear();
+    obs.messages.tags = Vec::new().into();
     expect_clean(&obs);
 }
 
@@ -1203,10 +1206,13 @@ fn history_changed_fires_for_an_altered_assistant_turn() {
 fn history_changed_fires_for_an_altered_thinking_block() {
     let p = Provider::Anthropic;
     let mut obs = two_calls(p);
-    obs.messages.served.message.parts.insert(
-        0,
-        Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig1"})),
-    );
+    std::sync::Arc::make_mut(&mut obs.messages.served)
+        .message
+        .parts
+        .insert(
+            0,
+            Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig1"})),
+        );
     let results = correct_results(&obs);
     answer_with(&mut obs, results);
     with_followup_messages(&mut obs, |m| {
@@ -1227,13 +1233,16 @@ fn history_changed_ignores_reserialisation_noise() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         let image = json!({"type": "image", "source": {"type": "url", "url": "https://x/y.png"}});
-        obs.messages.previous.messages[0]
+        std::sync::Arc::make_mut(&mut obs.messages.previous).messages[0]
             .parts
             .push(Part::Other(image));
-        obs.messages.served.message.parts.insert(
-            0,
-            Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig"})),
-        );
+        std::sync::Arc::make_mut(&mut obs.messages.served)
+            .message
+            .parts
+            .insert(
+                0,
+                Part::Other(json!({"type": "thinking", "thinking": "hmm", "signature": "sig"})),
+            );
         let results = correct_results(&obs);
         answer_with(&mut obs, results);
         with_followup_messages(&mut obs, |m| {
@@ -1300,7 +1309,9 @@ fn history_changed_names_an_altered_input_with_its_path() {
 fn history_changed_is_should_level_for_assistant_text_only() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
-        obs.messages.served.message.parts[0] = text("");
+        std::sync::Arc::make_mut(&mut obs.messages.served)
+            .message
+            .parts[0] = text("");
         let results = correct_results(&obs);
         answer_with(&mut obs, results);
         with_followup_messages(&mut obs, |m| m[1].parts[0] = text("(no content)"));
@@ -1314,7 +1325,7 @@ fn history_changed_is_should_level_for_assistant_text_only() {
         assert_eq!(rules_of(&obs), vec![RuleId::HistoryChanged]);
         // The same edit in an earlier turn's assistant message of the history.
         let mut obs = second_turn(p);
-        obs.messages.previous.messages[1]
+        std::sync::Arc::make_mut(&mut obs.messages.previous).messages[1]
             .parts
             .insert(0, text("Checking."));
         let results = correct_results(&obs);
@@ -2052,7 +2063,7 @@ fn stopped_early_is_quiet_when_the_engine_stopped_the_run() {
 fn stopped_early_is_quiet_after_a_reply_without_calls() {
     let p = Provider::Anthropic;
     let mut obs = observe(p, Vec::new());
-    obs.messages.served.stop = StopReason::EndTurn;
+    std::sync::Arc::make_mut(&mut obs.messages.served).stop = StopReason::EndTurn;
     no_followup(&mut obs);
     obs.execution.handler_ended = true;
     expect_clean(&obs);
@@ -2300,8 +2311,8 @@ fn gemini_wire(with_ids: bool, tail: impl FnOnce(&[Value]) -> Vec<Value>) -> Tur
         .map(|c| ok(&c.id, &c.name, c.input.clone()))
         .collect();
     let mut obs = observe(p, calls);
-    obs.messages.served = served;
-    obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools}));
+    obs.messages.served = served.into();
+    obs.messages.previous = parse_request(p, json!({"contents": [first], "tools": tools})).into();
     // The wire result of call `i`: its name, its id when it had one, its tagged output.
     let results: Vec<Value> = (0..3)
         .map(|i| {

@@ -165,7 +165,7 @@ fn tools() -> Vec<Tool> {
         .filter(|(n, _)| ["weather", "strict", "any_of"].contains(n))
         .map(|(n, s)| Tool {
             name: format!("get_{n}"),
-            input_schema: Some(s),
+            input_schema: Some(s.into()),
             strict: false,
             annotations: None,
         })
@@ -234,7 +234,7 @@ fn bad_first_requests_are_harness_errors() {
         "hi",
         &[Tool {
             name: "book".into(),
-            input_schema: Some(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 1}}, "required": ["n"]})),
+            input_schema: Some(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 1}}, "required": ["n"]}).into()),
             strict: false,
             annotations: None,
         }],
@@ -279,7 +279,7 @@ fn builtin_handlers_on_synthesized_scenarios() {
         let mut offered = tools();
         offered.push(Tool {
             name: "send_email".into(),
-            input_schema: Some(json!({"type": "object", "properties": {"to": {"type": "string", "format": "email"}}, "required": ["to"]})),
+            input_schema: Some(json!({"type": "object", "properties": {"to": {"type": "string", "format": "email"}}, "required": ["to"]}).into()),
             strict: false,
             annotations: Some(json!({"destructiveHint": true})),
         });

@@ -2,20 +2,26 @@
 
 use serde_json::{Value, json};
 
-use super::super::common::{array_field, history_array, object, object_of};
+use std::sync::LazyLock;
+
+use super::super::common::{Obj, array_field, filled, history_array, object, template};
 use super::super::{ApiFault, FormatError, Refusal, ResultBlock};
 
 /// The request id of the error bodies tooltape sends. Real error bodies always carry one and
 /// some clients print it, so it has the real shape; it is fixed because it identifies nothing.
 const ERROR_REQUEST_ID: &str = "req_011CTt9oLtApEmockSrv4xQ2";
 
+/// The objects built per run, as templates (see [`filled`]).
+static MESSAGE: LazyLock<Obj> = LazyLock::new(|| template(["role", "content"]));
+static RESULT: LazyLock<Obj> = LazyLock::new(|| template(["type", "tool_use_id", "content"]));
+
 pub(super) fn history_entries(reply: &Value) -> Result<Vec<Value>, FormatError> {
     let root = object(reply, "", "a message object")?;
     let content = array_field(root, "content", "")?;
-    Ok(vec![object_of([
-        ("role", "assistant".into()),
-        ("content", Value::Array(content.to_vec())),
-    ])])
+    Ok(vec![filled(
+        &MESSAGE,
+        ["assistant".into(), Value::Array(content.to_vec())],
+    )])
 }
 
 pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>) -> Vec<Value> {
@@ -24,20 +30,20 @@ pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>
         content.push(json!({"type": "text", "text": text}));
     }
     for r in results {
-        let mut block = object_of([
-            ("type", "tool_result".into()),
-            ("tool_use_id", r.call_id.as_str().into()),
-            ("content", r.content.as_str().into()),
-        ]);
+        let mut block = filled(
+            &RESULT,
+            [
+                "tool_result".into(),
+                r.call_id.as_str().into(),
+                r.content.as_str().into(),
+            ],
+        );
         if r.is_error {
             block["is_error"] = Value::Bool(true);
         }
         content.push(block);
     }
-    vec![object_of([
-        ("role", "user".into()),
-        ("content", Value::Array(content)),
-    ])]
+    vec![filled(&MESSAGE, ["user".into(), Value::Array(content)])]
 }
 
 pub(super) fn user_text_entry(text: &str) -> Value {

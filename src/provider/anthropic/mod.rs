@@ -175,7 +175,7 @@ impl Format for Anthropic {
         let tools: Vec<Value> = tools
             .iter()
             .map(|t| {
-                let mut v = json!({"name": t.name, "input_schema": t.input_schema.clone()
+                let mut v = json!({"name": t.name, "input_schema": t.input_schema.as_deref().cloned()
                     .unwrap_or_else(|| json!({"type": "object", "properties": {}}))});
                 if t.strict {
                     v["strict"] = json!(true);
@@ -187,8 +187,12 @@ impl Format for Anthropic {
                "messages": [{"role": "user", "content": text}], "tools": tools})
     }
 
-    fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
-        parse::parse_request(body)
+    fn parse_request_sharing(
+        &self,
+        body: &Value,
+        known: &[crate::transcript::Tool],
+    ) -> Result<Request, FormatError> {
+        parse::parse_request(body, known)
     }
 
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError> {

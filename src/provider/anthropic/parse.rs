@@ -7,7 +7,9 @@ use super::super::common::{
     Obj, array_field, at_index, at_key, error_text, field, flatten_content, is_true, mismatch,
     model, neutral_tool, object, opt_array_field, opt_str_field, required, str_field,
 };
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// The roles a `messages` entry may have; others are kept whole and noted.
 pub(super) const ROLES: &[&str] = &["user", "assistant", "system"];
@@ -101,7 +103,7 @@ pub(super) fn parse_stop(root: &Obj) -> Result<StopReason, FormatError> {
     }
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages = Vec::new();
     // `system` is not an entry of `messages`: its message covers no wire entry.
@@ -157,13 +159,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
                 field(t, "type").and_then(Value::as_str),
                 None | Some("custom")
             );
-            let mut tool = neutral_tool(t, name, field(t, "input_schema"), custom);
+            let mut tool = neutral_tool(t, name, field(t, "input_schema"), custom, known);
             tool.strict = is_true(t, "strict");
             Some(tool)
         })
         .collect();
-    let parallel_disabled = root
-        .get("tool_choice")
+    let parallel_disabled = field(root, "tool_choice")
         .and_then(Value::as_object)
         .is_some_and(|tc| is_true(tc, "disable_parallel_tool_use"));
     Ok(Request {

@@ -675,7 +675,7 @@ fn tools_carry_schema_strictness_and_annotations() {
             ]
         }))
         .unwrap();
-    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert_eq!(req.tools[0].input_schema.as_deref(), Some(&schema));
     assert!(req.tools[0].strict);
     assert!(!req.tools[1].strict);
     assert_eq!(

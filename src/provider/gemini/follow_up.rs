@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::super::common::{history_array, object};
+use super::super::common::{history_array, object, object_of};
 use super::super::{ApiFault, Endpoint, FormatError, Refusal, ResultBlock};
 use super::ids;
 use super::parse::{candidate, get};
@@ -37,18 +37,19 @@ fn response_part(r: &ResultBlock) -> Value {
         (true, Some((n, _))) => n.to_string(),
         _ => r.name.clone(),
     };
-    let response = if r.is_error {
-        json!({"error": r.content})
+    // Objects built directly: `json!` copies what it interpolates through serde's serializer.
+    let key = if r.is_error { "error" } else { "output" };
+    let response = object_of([(key, r.content.as_str().into())]);
+    let fr = if synthetic.is_none() {
+        object_of([
+            ("id", r.call_id.as_str().into()),
+            ("name", name.into()),
+            ("response", response),
+        ])
     } else {
-        json!({"output": r.content})
+        object_of([("name", name.into()), ("response", response)])
     };
-    let mut fr = serde_json::Map::new();
-    if synthetic.is_none() {
-        fr.insert("id".into(), json!(r.call_id));
-    }
-    fr.insert("name".into(), json!(name));
-    fr.insert("response".into(), response);
-    json!({"functionResponse": fr})
+    object_of([("functionResponse", fr)])
 }
 
 /// The results as one user content of `functionResponse` parts (nothing for no results).
@@ -61,7 +62,10 @@ pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>
     }
     if !results.is_empty() {
         let parts: Vec<Value> = results.iter().map(response_part).collect();
-        out.push(json!({"role": "user", "parts": parts}));
+        out.push(object_of([
+            ("role", "user".into()),
+            ("parts", Value::Array(parts)),
+        ]));
     }
     out
 }

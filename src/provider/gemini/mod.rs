@@ -242,8 +242,12 @@ impl Format for Gemini {
                "tools": [{"functionDeclarations": decls}]})
     }
 
-    fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
-        parse::parse_request(body)
+    fn parse_request_sharing(
+        &self,
+        body: &Value,
+        known: &[crate::transcript::Tool],
+    ) -> Result<Request, FormatError> {
+        parse::parse_request(body, known)
     }
 
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError> {

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use super::super::FormatError;
 use super::super::common::{
-    Obj, at_index, at_key, describe, mismatch, neutral_tool, object, shorten,
+    Obj, at_index, at_key, describe, field, mismatch, neutral_tool, object, shorten,
 };
-use super::case::{camel, camel_keys, snake};
+use super::case::{camel, camel_keys, is_snake_of, snake};
 use super::ids::{self, Pairing};
 use crate::transcript::{
     Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
@@ -21,9 +21,16 @@ use crate::transcript::{
 /// A field by its camelCase name or its snake_case twin, with the key it was found under;
 /// null counts as missing.
 pub(super) fn get<'a>(obj: &'a Obj, camel_name: &str) -> Option<(&'a str, &'a Value)> {
-    let found = obj
-        .get_key_value(camel_name)
-        .or_else(|| obj.get_key_value(snake(camel_name).as_str()))?;
+    // A part or call has a handful of members: comparing keys one by one (the snake_case twin
+    // without spelling it out) is cheaper than hashing both names, as the map's look-up does.
+    let found = if obj.len() <= 8 {
+        obj.iter()
+            .find(|(k, _)| k.as_str() == camel_name)
+            .or_else(|| obj.iter().find(|(k, _)| is_snake_of(k, camel_name)))?
+    } else {
+        obj.get_key_value(camel_name)
+            .or_else(|| obj.get_key_value(snake(camel_name).as_str()))?
+    };
     (!found.1.is_null()).then_some((found.0.as_str(), found.1))
 }
 
@@ -133,7 +140,7 @@ fn response_text(response: &Obj) -> (String, bool) {
     let is_error = get(response, "error").is_some();
     let picked = ["output", "result", "error"]
         .iter()
-        .find_map(|k| response.get(*k).filter(|v| !v.is_null()));
+        .find_map(|k| field(response, k).filter(|v| !v.is_null()));
     let text = match picked {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -142,17 +149,18 @@ fn response_text(response: &Obj) -> (String, bool) {
     (text, is_error)
 }
 
-fn read_part(value: &Value, path: &str, place: Place, j: usize) -> Result<Piece, FormatError> {
-    let part = object(value, path, "a part object")?;
+/// One part, read. Error paths are relative to the part ([`FormatError::under`]).
+fn read_part(value: &Value, place: Place, j: usize) -> Result<Piece, FormatError> {
+    let part = object(value, "", "a part object")?;
     if let Some((k, fc)) = get(part, "functionCall") {
-        let fpath = at_key(path, k);
-        let fc = object(fc, &fpath, "a functionCall object")?;
+        let fpath = k;
+        let fc = object(fc, fpath, "a functionCall object")?;
         let args = match get(fc, "args") {
             None => Value::Object(Map::new()),
             Some((_, v @ Value::Object(_))) => v.clone(),
             Some((k, other)) => {
                 return Err(mismatch(
-                    at_key(&fpath, k),
+                    at_key(fpath, k),
                     "an object (the call's arguments)",
                     Some(other),
                 ));
@@ -173,22 +181,22 @@ fn read_part(value: &Value, path: &str, place: Place, j: usize) -> Result<Piece,
             extra = Some(Value::Object(o));
         }
         return Ok(Piece::Call {
-            name: name_of(fc, &fpath, place, j, "function_call")?,
+            name: name_of(fc, fpath, place, j, "function_call")?,
             args,
-            id: id_of(fc, &fpath)?,
+            id: id_of(fc, fpath)?,
             rest: extra,
         });
     }
     if let Some((k, fr)) = get(part, "functionResponse") {
-        let rpath = at_key(path, k);
-        let fr = object(fr, &rpath, "a functionResponse object")?;
-        let name = name_of(fr, &rpath, place, j, "function_response")?;
+        let rpath = k;
+        let fr = object(fr, rpath, "a functionResponse object")?;
+        let name = name_of(fr, rpath, place, j, "function_response")?;
         let (content, is_error) = match get(fr, "response") {
             None => (String::new(), false),
             Some((_, Value::Object(r))) => response_text(r),
             Some((k, other)) => {
                 return Err(mismatch(
-                    at_key(&rpath, k),
+                    at_key(rpath, k),
                     "an object (the function's response, {\"output\": …} or {\"error\": …})",
                     Some(other),
                 ));
@@ -196,7 +204,7 @@ fn read_part(value: &Value, path: &str, place: Place, j: usize) -> Result<Piece,
         };
         return Ok(Piece::Response {
             name,
-            id: id_of(fr, &rpath)?,
+            id: id_of(fr, rpath)?,
             content,
             is_error,
             rest: rest(part, "functionResponse"),
@@ -204,7 +212,7 @@ fn read_part(value: &Value, path: &str, place: Place, j: usize) -> Result<Piece,
     }
     if let Some((k, t)) = get(part, "text") {
         let Value::String(text) = t else {
-            return Err(mismatch(at_key(path, k), "a string", Some(t)));
+            return Err(mismatch(k, "a string", Some(t)));
         };
         let thought = part.get("thought").and_then(Value::as_bool) == Some(true);
         let rest: Obj = part
@@ -225,10 +233,11 @@ fn read_part(value: &Value, path: &str, place: Place, j: usize) -> Result<Piece,
 
 /// A content's parts, read; consecutive text pieces merged (a piece that carries more than
 /// text, such as a signature, ends the run it closes).
-fn read_parts(parts: &[Value], path: &str, place: Place) -> Result<Vec<Piece>, FormatError> {
+/// Error paths are relative to the parts array.
+fn read_parts(parts: &[Value], place: Place) -> Result<Vec<Piece>, FormatError> {
     let mut out: Vec<Piece> = Vec::with_capacity(parts.len());
     for (j, p) in parts.iter().enumerate() {
-        let piece = read_part(p, &at_index(path, j), place, j)?;
+        let piece = read_part(p, place, j).map_err(|e| e.under(&at_index("", j)))?;
         if let (
             Some(Piece::Text {
                 text: prev,
@@ -387,19 +396,26 @@ pub(super) fn unfamiliar(part: &Value) -> Option<String> {
     (!odd.is_empty()).then(|| format!("a part with field(s) {}", odd.join(", ")))
 }
 
-/// The parts array of a content.
-fn parts_of<'a>(obj: &'a Obj, path: &str) -> Result<(&'a [Value], String), FormatError> {
+/// The parts array of a content, with the key it is under (error paths relative to the
+/// content).
+fn parts_of(obj: &Obj) -> Result<(&[Value], &str), FormatError> {
     match get(obj, "parts") {
-        Some((k, Value::Array(a))) => Ok((a, at_key(path, k))),
+        Some((k, Value::Array(a))) => Ok((a, k)),
         other => Err(mismatch(
-            path_of(obj, path, "parts"),
+            path_of(obj, "", "parts"),
             "an array of parts",
             other.map(|(_, v)| v),
         )),
     }
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+/// A content's parts, read; error paths relative to the content.
+fn content_pieces(obj: &Obj, place: Place) -> Result<Vec<Piece>, FormatError> {
+    let (parts, k) = parts_of(obj)?;
+    read_parts(parts, place).map_err(|e| e.under(k))
+}
+
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages = Vec::new();
     if let Some((k, sys)) = get(root, "systemInstruction") {
@@ -407,8 +423,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         let parts = match sys {
             Value::String(s) => vec![Part::Text(s.clone())],
             Value::Object(o) => {
-                let (parts, ppath) = parts_of(o, k)?;
-                let pieces = read_parts(parts, &ppath, Place::Other)?;
+                let pieces = content_pieces(o, Place::Other).map_err(|e| e.under(k))?;
                 neutral_parts(pieces, &mut Pairing::default())
             }
             other => return Err(mismatch(k, "a content object", Some(other))),
@@ -432,11 +447,11 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     };
     let mut pairing = Pairing::default();
     for (i, c) in contents.iter().enumerate() {
-        let path = at_index("contents", i);
-        let obj = object(c, &path, "a content object")?;
-        let role = role_of(obj, &path)?;
-        let (parts, ppath) = parts_of(obj, &path)?;
-        let pieces = read_parts(parts, &ppath, Place::Request(i))?;
+        // Formatted only for an error.
+        let path = || at_index("contents", i);
+        let obj = object(c, "", "a content object").map_err(|e| e.under(&path()))?;
+        let role = role_of(obj, "").map_err(|e| e.under(&path()))?;
+        let pieces = content_pieces(obj, Place::Request(i)).map_err(|e| e.under(&path()))?;
         messages.push(Message {
             role,
             parts: neutral_parts(pieces, &mut pairing),
@@ -446,7 +461,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     }
     Ok(Request {
         messages,
-        tools: tools(root)?,
+        tools: tools(root, known)?,
         // No request switch limits Gemini to one call per turn (protocols.md §4.5): there is
         // nothing a handler could set, so every request counts as having done what it can and
         // `parallel-writes-enabled` never fires (see `Format::has_parallel_switch`).
@@ -459,7 +474,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
 }
 
 /// The functions a request declares, their parameters as JSON Schema.
-fn tools(root: &Obj) -> Result<Vec<Tool>, FormatError> {
+fn tools(root: &Obj, known: &[Tool]) -> Result<Vec<Tool>, FormatError> {
     let mut names = Vec::new();
     let Some((k, tools)) = get(root, "tools") else {
         return Ok(names);
@@ -491,7 +506,7 @@ fn tools(root: &Obj) -> Result<Vec<Tool>, FormatError> {
                 (None, Some((_, s))) => Some(super::schema::to_json_schema(s)),
                 (None, None) => None,
             };
-            Some(neutral_tool(d, name, schema.as_ref(), true))
+            Some(neutral_tool(d, name, schema.as_ref(), true, known))
         }));
     }
     Ok(names)
@@ -553,8 +568,8 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
             match get(content, "parts") {
                 None => Vec::new(),
                 Some(_) => {
-                    let (parts, ppath) = parts_of(content, &cpath)?;
-                    let pieces = read_parts(parts, &ppath, Place::Other)?;
+                    let pieces =
+                        content_pieces(content, Place::Other).map_err(|e| e.under(&cpath))?;
                     neutral_parts(pieces, &mut Pairing::default())
                 }
             }

@@ -860,16 +860,16 @@ fn declarations_carry_json_schema_from_either_field() {
         .unwrap();
     assert_eq!(req.tool_names(), ["weather", "raw", "ping"]);
     assert_eq!(
-        req.tools[0].input_schema,
+        req.tools[0].input_schema.as_deref().cloned(),
         Some(json!({"type": "object", "required": ["city"],
                     "properties": {"city": {"type": "string"}}}))
     );
     assert_eq!(
-        req.tools[1].input_schema,
+        req.tools[1].input_schema.as_deref().cloned(),
         Some(json!({"type": "object", "properties": {"n": {"type": "integer"}}}))
     );
     assert_eq!(
-        req.tools[2].input_schema,
+        req.tools[2].input_schema.as_deref().cloned(),
         Some(json!({"type": "object", "properties": {}}))
     );
 }

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::super::common::{
-    array_field, history_array, object, openai_error_body, required, set_openai_parallel_disabled,
+    array_field, history_array, object, object_of, openai_error_body, required,
+    set_openai_parallel_disabled,
 };
 use super::super::{ApiFault, FormatError, Refusal, ResultBlock};
 
@@ -27,11 +28,13 @@ pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>
     if let Some(text) = text_before {
         out.push(user_text_entry(text));
     }
-    out.extend(
-        results
-            .iter()
-            .map(|r| json!({"role": "tool", "tool_call_id": r.call_id, "content": r.content})),
-    );
+    out.extend(results.iter().map(|r| {
+        object_of([
+            ("role", "tool".into()),
+            ("tool_call_id", r.call_id.as_str().into()),
+            ("content", r.content.as_str().into()),
+        ])
+    }));
     out
 }
 

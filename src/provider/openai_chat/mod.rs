@@ -161,7 +161,7 @@ impl Format for OpenAiChat {
         let tools: Vec<Value> = tools
             .iter()
             .map(|t| {
-                let mut f = serde_json::json!({"name": t.name, "parameters": t.input_schema.clone()
+                let mut f = serde_json::json!({"name": t.name, "parameters": t.input_schema.as_deref().cloned()
                     .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}))});
                 if t.strict {
                     f["strict"] = Value::Bool(true);
@@ -173,8 +173,12 @@ impl Format for OpenAiChat {
                "messages": [{"role": "user", "content": text}], "tools": tools})
     }
 
-    fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
-        parse::parse_request(body)
+    fn parse_request_sharing(
+        &self,
+        body: &Value,
+        known: &[crate::transcript::Tool],
+    ) -> Result<Request, FormatError> {
+        parse::parse_request(body, known)
     }
 
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError> {

@@ -4,12 +4,14 @@ use serde_json::Value;
 
 use super::super::FormatError;
 use super::super::common::{
-    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
-    neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
+    Obj, array_field, at_index, at_key, error_text, field, flatten_content, is_true, mismatch,
+    model, neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
     parse_arguments, required, str_field,
 };
 use super::super::gemini::ids::{self, Pairing};
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// The roles a `messages` entry may have; others (the legacy `function` among them) are kept
 /// whole and noted.
@@ -29,7 +31,8 @@ pub(super) const PART_TYPES: &[&str] = &[
 
 /// A message's `content`: a string is one text part, an array holds parts (`text` parts become
 /// text, others — images, audio, refusals — are kept whole), null or missing holds nothing.
-pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, FormatError> {
+/// Error paths are relative to the content ([`FormatError::under`]).
+pub(super) fn parse_content(content: Option<&Value>) -> Result<Vec<Part>, FormatError> {
     match content {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
@@ -37,16 +40,18 @@ pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<P
             .iter()
             .enumerate()
             .map(|(i, part)| {
-                let ppath = at_index(path, i);
-                let obj = object(part, &ppath, "a content part object")?;
-                match str_field(obj, "type", &ppath)? {
-                    "text" => Ok(Part::Text(str_field(obj, "text", &ppath)?.to_string())),
-                    _ => Ok(Part::Other(part.clone())),
-                }
+                let parsed = (|| {
+                    let obj = object(part, "", "a content part object")?;
+                    match str_field(obj, "type", "")? {
+                        "text" => Ok(Part::Text(str_field(obj, "text", "")?.to_string())),
+                        _ => Ok(Part::Other(part.clone())),
+                    }
+                })();
+                parsed.map_err(|e: FormatError| e.under(&at_index("", i)))
             })
             .collect(),
         other => Err(mismatch(
-            path,
+            "",
             "a string, an array of content parts or null",
             other,
         )),
@@ -54,52 +59,55 @@ pub(super) fn parse_content(content: Option<&Value>, path: &str) -> Result<Vec<P
 }
 
 /// One entry of `tool_calls`. Function calls carry a JSON-string `arguments`; custom tool calls
-/// carry free text `input`, kept as a string. Unknown kinds are kept whole.
-pub(super) fn parse_tool_call(call: &Value, path: &str) -> Result<Part, FormatError> {
-    let obj = object(call, path, "a tool call object")?;
+/// carry free text `input`, kept as a string. Unknown kinds are kept whole. Error paths are
+/// relative to the entry.
+pub(super) fn parse_tool_call(call: &Value) -> Result<Part, FormatError> {
+    let obj = object(call, "", "a tool call object")?;
     // OpenAI-compatible servers may give no id (or an empty one): the message's parser gives
     // such calls a synthetic one ([`assistant_parts`]).
-    let id = opt_str_field(obj, "id", path)?
+    let id = opt_str_field(obj, "id", "")?
         .unwrap_or_default()
         .to_string();
-    match obj.get("type").and_then(Value::as_str) {
+    match field(obj, "type").and_then(Value::as_str) {
         None | Some("function") => {
-            let fpath = at_key(path, "function");
             let f = object(
-                required(obj, "function", path, "a function object")?,
-                &fpath,
+                required(obj, "function", "", "a function object")?,
+                "function",
                 "a function object",
             )?;
+            let name = str_field(f, "name", "").map_err(|e| e.under("function"))?;
+            let arguments = str_field(f, "arguments", "").map_err(|e| e.under("function"))?;
             Ok(Part::Call(ToolCall {
                 id,
-                name: str_field(f, "name", &fpath)?.to_string(),
-                input: parse_arguments(str_field(f, "arguments", &fpath)?),
+                name: name.to_string(),
+                input: parse_arguments(arguments),
             }))
         }
         Some("custom") => {
-            let cpath = at_key(path, "custom");
             let c = object(
-                required(obj, "custom", path, "a custom tool call object")?,
-                &cpath,
+                required(obj, "custom", "", "a custom tool call object")?,
+                "custom",
                 "a custom tool call object",
             )?;
+            let name = str_field(c, "name", "").map_err(|e| e.under("custom"))?;
+            let input = str_field(c, "input", "").map_err(|e| e.under("custom"))?;
             Ok(Part::Call(ToolCall {
                 id,
-                name: str_field(c, "name", &cpath)?.to_string(),
-                input: Value::String(str_field(c, "input", &cpath)?.to_string()),
+                name: name.to_string(),
+                input: Value::String(input.to_string()),
             }))
         }
         Some(_) => Ok(Part::Other(call.clone())),
     }
 }
 
-/// The parts of an assistant message: its content, then its tool calls in order.
-pub(super) fn assistant_parts(msg: &Obj, path: &str) -> Result<Vec<Part>, FormatError> {
-    let mut parts = parse_content(msg.get("content"), &at_key(path, "content"))?;
-    if let Some(calls) = opt_array_field(msg, "tool_calls", path)? {
-        let cpath = at_key(path, "tool_calls");
+/// The parts of an assistant message: its content, then its tool calls in order. Error paths
+/// are relative to the message.
+pub(super) fn assistant_parts(msg: &Obj) -> Result<Vec<Part>, FormatError> {
+    let mut parts = parse_content(field(msg, "content")).map_err(|e| e.under("content"))?;
+    if let Some(calls) = opt_array_field(msg, "tool_calls", "")? {
         for (i, call) in calls.iter().enumerate() {
-            parts.push(parse_tool_call(call, &at_index(&cpath, i))?);
+            parts.push(parse_tool_call(call).map_err(|e| e.under(&at_index("tool_calls", i)))?);
         }
     }
     name_idless_calls(&mut parts);
@@ -148,7 +156,7 @@ pub(super) fn tool_name(tool: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages: Vec<Message> = Vec::new();
     let mut pairing = Pairing::default();
@@ -156,9 +164,10 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
     // without one be paired; else it is refused, as the API refuses it).
     let mut idless_turn = false;
     for (i, entry) in array_field(root, "messages", "")?.iter().enumerate() {
-        let path = at_index("messages", i);
-        let obj = object(entry, &path, "a message object")?;
-        let role = match str_field(obj, "role", &path)? {
+        // Formatted only for an error.
+        let path = || at_index("messages", i);
+        let obj = object(entry, "", "a message object").map_err(|e| e.under(&path()))?;
+        let role = match str_field(obj, "role", "").map_err(|e| e.under(&path()))? {
             "system" | "developer" => Role::System,
             "user" => Role::User,
             "assistant" => Role::Assistant,
@@ -177,7 +186,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         };
         let parts = match role {
             Role::Assistant => {
-                let parts = assistant_parts(obj, &path)?;
+                let parts = assistant_parts(obj).map_err(|e| e.under(&path()))?;
                 let calls: Vec<(&str, &Value, String)> = parts
                     .iter()
                     .filter_map(|p| match p {
@@ -194,18 +203,24 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             Role::Tool => vec![Part::Result(ToolResult {
                 // Without an id (OpenAI-compatible servers that give calls none): the call of
                 // the turn before with that `name`, else the next one by position.
-                call_id: match opt_str_field(obj, "tool_call_id", &path)? {
+                call_id: match opt_str_field(obj, "tool_call_id", "")
+                    .map_err(|e| e.under(&path()))?
+                {
                     Some(id) if !id.is_empty() => id.to_string(),
-                    _ if !idless_turn => str_field(obj, "tool_call_id", &path)?.to_string(),
-                    _ => match opt_str_field(obj, "name", &path)? {
+                    _ if !idless_turn => str_field(obj, "tool_call_id", "")
+                        .map_err(|e| e.under(&path()))?
+                        .to_string(),
+                    _ => match opt_str_field(obj, "name", "").map_err(|e| e.under(&path()))? {
                         Some(name) => pairing.pair(name),
                         None => pairing.pair_by_position(),
                     },
                 },
-                content: flatten_content(obj.get("content"), &at_key(&path, "content"))?,
+                content: flatten_content(field(obj, "content"), "")
+                    .map_err(|e| e.under(&at_key(&path(), "content")))?,
                 is_error: None,
             })],
-            _ => parse_content(obj.get("content"), &at_key(&path, "content"))?,
+            _ => parse_content(field(obj, "content"))
+                .map_err(|e| e.under(&at_key(&path(), "content")))?,
         };
         // A run of tool messages is one results message in the neutral model.
         if role == Role::Tool
@@ -231,12 +246,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             let entry = t.as_object()?;
             match t.pointer("/function").and_then(Value::as_object) {
                 Some(f) => {
-                    let mut tool = neutral_tool(entry, name, f.get("parameters"), true);
+                    let mut tool = neutral_tool(entry, name, f.get("parameters"), true, known);
                     tool.strict = is_true(f, "strict");
                     Some(tool)
                 }
                 // Custom (free-text, grammar) tools take no JSON input.
-                None => Some(neutral_tool(entry, name, None, false)),
+                None => Some(neutral_tool(entry, name, None, false, known)),
             }
         })
         .collect();
@@ -273,13 +288,13 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
     };
     let cpath = "choices[0]";
     let choice = object(first, cpath, "a choice object")?;
-    let mpath = at_key(cpath, "message");
+    let mpath = "choices[0].message";
     let msg = object(
         required(choice, "message", cpath, "a message object")?,
-        &mpath,
+        mpath,
         "a message object",
     )?;
-    let stop = match choice.get("finish_reason") {
+    let stop = match field(choice, "finish_reason") {
         Some(Value::String(s)) => match s.as_str() {
             "tool_calls" => StopReason::ToolUse,
             "stop" => StopReason::EndTurn,
@@ -297,7 +312,7 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
         id,
         message: Message {
             role: Role::Assistant,
-            parts: assistant_parts(msg, &mpath)?,
+            parts: assistant_parts(msg).map_err(|e| e.under(mpath))?,
             wire_index: 0,
             wire_len: 1,
         },

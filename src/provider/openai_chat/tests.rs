@@ -644,11 +644,11 @@ fn tools_carry_schema_and_strictness() {
         }))
         .unwrap();
     assert_eq!(req.tool_names(), ["search", "now", "patch"]);
-    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert_eq!(req.tools[0].input_schema.as_deref(), Some(&schema));
     assert!(req.tools[0].strict);
     // A function with no `parameters` takes an empty object; a custom tool takes free text.
     assert_eq!(
-        req.tools[1].input_schema,
+        req.tools[1].input_schema.as_deref().cloned(),
         Some(json!({"type": "object", "properties": {}}))
     );
     assert!(!req.tools[1].strict);

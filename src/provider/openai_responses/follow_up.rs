@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::super::common::{
-    array_field, history_array, object, openai_error_body, set_openai_parallel_disabled,
+    array_field, history_array, object, object_of, openai_error_body, set_openai_parallel_disabled,
 };
 use super::super::{ApiFault, FormatError, Refusal, ResultBlock};
 
@@ -17,9 +17,13 @@ pub(super) fn results_entries(results: &[ResultBlock], text_before: Option<&str>
     if let Some(text) = text_before {
         out.push(user_text_entry(text));
     }
-    out.extend(results.iter().map(
-        |r| json!({"type": "function_call_output", "call_id": r.call_id, "output": r.content}),
-    ));
+    out.extend(results.iter().map(|r| {
+        object_of([
+            ("type", "function_call_output".into()),
+            ("call_id", r.call_id.as_str().into()),
+            ("output", r.content.as_str().into()),
+        ])
+    }));
     out
 }
 

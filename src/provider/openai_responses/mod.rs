@@ -153,15 +153,19 @@ impl Format for OpenAiResponses {
             .iter()
             .map(|t| {
                 serde_json::json!({"type": "function", "name": t.name, "strict": t.strict,
-                    "parameters": t.input_schema.clone()
+                    "parameters": t.input_schema.as_deref().cloned()
                         .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}))})
             })
             .collect();
         serde_json::json!({"model": model, "input": text, "tools": tools})
     }
 
-    fn parse_request(&self, body: &Value) -> Result<Request, FormatError> {
-        parse::parse_request(body)
+    fn parse_request_sharing(
+        &self,
+        body: &Value,
+        known: &[crate::transcript::Tool],
+    ) -> Result<Request, FormatError> {
+        parse::parse_request(body, known)
     }
 
     fn parse_reply(&self, body: &Value) -> Result<Reply, FormatError> {

@@ -4,11 +4,13 @@ use serde_json::Value;
 
 use super::super::FormatError;
 use super::super::common::{
-    Obj, array_field, at_index, at_key, error_text, flatten_content, is_true, mismatch, model,
+    Obj, array_field, at_index, error_text, field, flatten_content, is_true, mismatch, model,
     neutral_tool, object, openai_parallel_disabled, opt_array_field, opt_str_field,
     parse_arguments, str_field, text_of_part,
 };
-use crate::transcript::{Message, Part, Reply, Request, Role, StopReason, ToolCall, ToolResult};
+use crate::transcript::{
+    Message, Part, Reply, Request, Role, StopReason, Tool, ToolCall, ToolResult,
+};
 
 /// The roles a message item may have; others are kept whole and noted.
 pub(super) const ROLES: &[&str] = &["user", "system", "developer", "assistant"];
@@ -65,37 +67,32 @@ pub(super) enum Group {
 }
 
 /// A message item's `content`: a string is one text part; `input_text`/`output_text` parts are
-/// text, others (images, files, refusals) are kept whole.
-pub(super) fn parse_message_content(
-    content: Option<&Value>,
-    path: &str,
-) -> Result<Vec<Part>, FormatError> {
+/// text, others (images, files, refusals) are kept whole. Error paths are relative to the
+/// content ([`FormatError::under`]).
+pub(super) fn parse_message_content(content: Option<&Value>) -> Result<Vec<Part>, FormatError> {
     match content {
         Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
         Some(Value::Array(parts)) => parts
             .iter()
             .enumerate()
             .map(|(i, part)| {
-                let ppath = at_index(path, i);
-                let obj = object(part, &ppath, "a content part object")?;
-                str_field(obj, "type", &ppath)?;
+                let checked = object(part, "", "a content part object")
+                    .and_then(|obj| str_field(obj, "type", ""));
+                checked.map_err(|e| e.under(&at_index("", i)))?;
                 Ok(match text_of_part(part) {
                     Some(text) => Part::Text(text.to_string()),
                     None => Part::Other(part.clone()),
                 })
             })
             .collect(),
-        other => Err(mismatch(
-            path,
-            "a string or an array of content parts",
-            other,
-        )),
+        other => Err(mismatch("", "a string or an array of content parts", other)),
     }
 }
 
-/// A message item, typed (`"type": "message"`) or the easy form (`{"role", "content"}`).
-pub(super) fn parse_message_item(obj: &Obj, path: &str) -> Result<(Group, Vec<Part>), FormatError> {
-    let group = match str_field(obj, "role", path)? {
+/// A message item, typed (`"type": "message"`) or the easy form (`{"role", "content"}`). Error
+/// paths are relative to the item.
+pub(super) fn parse_message_item(obj: &Obj) -> Result<(Group, Vec<Part>), FormatError> {
+    let group = match str_field(obj, "role", "")? {
         "user" => Group::Own(Role::User),
         "system" | "developer" => Group::Own(Role::System),
         "assistant" => Group::ModelOutput,
@@ -110,38 +107,39 @@ pub(super) fn parse_message_item(obj: &Obj, path: &str) -> Result<(Group, Vec<Pa
     };
     Ok((
         group,
-        parse_message_content(obj.get("content"), &at_key(path, "content"))?,
+        parse_message_content(field(obj, "content")).map_err(|e| e.under("content"))?,
     ))
 }
 
-/// One input or output item, with the group it belongs to.
-pub(super) fn parse_item(item: &Value, path: &str) -> Result<(Group, Vec<Part>), FormatError> {
-    let obj = object(item, path, "an item object")?;
-    let Some(ty) = opt_str_field(obj, "type", path)? else {
+/// One input or output item, with the group it belongs to. Error paths are relative to the
+/// item.
+pub(super) fn parse_item(item: &Value) -> Result<(Group, Vec<Part>), FormatError> {
+    let obj = object(item, "", "an item object")?;
+    let Some(ty) = opt_str_field(obj, "type", "")? else {
         if obj.contains_key("role") {
-            return parse_message_item(obj, path);
+            return parse_message_item(obj);
         }
         return Err(FormatError::new(
-            path,
+            "",
             "expected an item with a `type`, or a message with a `role`, found an object with \
              neither",
         ));
     };
     Ok(match ty {
-        "message" => return parse_message_item(obj, path),
+        "message" => return parse_message_item(obj),
         "function_call" => (
             Group::ModelOutput,
             vec![Part::Call(ToolCall {
-                id: str_field(obj, "call_id", path)?.to_string(),
-                name: str_field(obj, "name", path)?.to_string(),
-                input: parse_arguments(str_field(obj, "arguments", path)?),
+                id: str_field(obj, "call_id", "")?.to_string(),
+                name: str_field(obj, "name", "")?.to_string(),
+                input: parse_arguments(str_field(obj, "arguments", "")?),
             })],
         ),
         "function_call_output" => (
             Group::ToolOutput,
             vec![Part::Result(ToolResult {
-                call_id: str_field(obj, "call_id", path)?.to_string(),
-                content: flatten_content(obj.get("output"), &at_key(path, "output"))?,
+                call_id: str_field(obj, "call_id", "")?.to_string(),
+                content: flatten_content(field(obj, "output"), "output")?,
                 is_error: None,
             })],
         ),
@@ -156,7 +154,7 @@ pub(super) fn parse_item(item: &Value, path: &str) -> Result<(Group, Vec<Part>),
     })
 }
 
-pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
+pub(super) fn parse_request(body: &Value, known: &[Tool]) -> Result<Request, FormatError> {
     let root = object(body, "", "a request object")?;
     let mut messages: Vec<Message> = Vec::new();
     // `instructions` is not an input item: its message covers no wire entry.
@@ -168,7 +166,7 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
             wire_len: 0,
         });
     }
-    match root.get("input") {
+    match field(root, "input") {
         Some(Value::String(text)) => messages.push(Message {
             role: Role::User,
             parts: vec![Part::Text(text.clone())],
@@ -178,7 +176,8 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         Some(Value::Array(items)) => {
             let mut last_group = None;
             for (i, item) in items.iter().enumerate() {
-                let (group, parts) = parse_item(item, &at_index("input", i))?;
+                let (group, parts) =
+                    parse_item(item).map_err(|e| e.under(&at_index("input", i)))?;
                 let role = match group {
                     Group::Own(role) => role,
                     Group::ModelOutput => Role::Assistant,
@@ -214,12 +213,12 @@ pub(super) fn parse_request(body: &Value) -> Result<Request, FormatError> {
         .iter()
         .filter_map(Value::as_object)
         .filter_map(|t| {
-            let name = t.get("name").and_then(Value::as_str)?;
-            let function = t.get("type").and_then(Value::as_str) == Some("function");
-            let mut tool = neutral_tool(t, name, t.get("parameters"), function);
+            let name = field(t, "name").and_then(Value::as_str)?;
+            let function = field(t, "type").and_then(Value::as_str) == Some("function");
+            let mut tool = neutral_tool(t, name, field(t, "parameters"), function, known);
             // The Responses API holds function calls to the schema unless told not to
             // (`strict` defaults to true there, unlike Chat Completions).
-            tool.strict = function && t.get("strict").and_then(Value::as_bool).unwrap_or(true);
+            tool.strict = function && field(t, "strict").and_then(Value::as_bool).unwrap_or(true);
             Some(tool)
         })
         .collect();
@@ -251,7 +250,7 @@ pub(super) fn parse_reply(body: &Value) -> Result<Reply, FormatError> {
     let mut parts = Vec::new();
     let mut wants_tools = false;
     for (i, item) in items.iter().enumerate() {
-        let (_, item_parts) = parse_item(item, &at_index("output", i))?;
+        let (_, item_parts) = parse_item(item).map_err(|e| e.under(&at_index("output", i)))?;
         wants_tools |= item_parts.iter().any(|p| matches!(p, Part::Call(_)));
         parts.extend(item_parts);
     }
@@ -296,7 +295,7 @@ pub(super) fn resolve_references(request: &mut Request, served: &[Value]) {
         for part in std::mem::take(&mut message.parts) {
             let resolved = reference_id(&part)
                 .and_then(find)
-                .and_then(|item| parse_item(item, "").ok())
+                .and_then(|item| parse_item(item).ok())
                 .filter(|(group, _)| *group == Group::ModelOutput);
             match resolved {
                 Some((_, item_parts)) => parts.extend(item_parts),

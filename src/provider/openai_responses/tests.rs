@@ -653,7 +653,7 @@ fn tools_carry_schema_and_strict_defaults_to_true() {
         }))
         .unwrap();
     assert_eq!(req.tool_names(), ["search", "loose"]);
-    assert_eq!(req.tools[0].input_schema.as_ref(), Some(&schema));
+    assert_eq!(req.tools[0].input_schema.as_deref(), Some(&schema));
     assert!(req.tools[0].strict);
     assert!(!req.tools[1].strict);
 }
