@@ -337,9 +337,9 @@ impl Session {
     }
 
     /// A model request from the handler: judge it as the follow-up of the open turn, then serve
-    /// the next recorded reply (or reject it as the real API would). For transports that send
-    /// the reply on (the mock server); in process, [`Session::serve`] lends it.
-    #[cfg(feature = "mock")]
+    /// the next recorded reply (or reject it as the real API would), copied. The transports
+    /// call [`Session::serve`] and read the reply where it is ([`Session::reply_body`]).
+    #[cfg(all(feature = "mock", test))]
     pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
         let k = self.serve(body)?;
         let exchanges = &self.scenario.cassette;

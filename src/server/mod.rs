@@ -21,6 +21,7 @@ use axum::routing::post;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod port;
 pub mod probe;
 
 use crate::provider::Provider;
@@ -301,11 +302,16 @@ pub(crate) type Listening = (
     tokio::task::JoinHandle<()>,
 );
 
-/// Serve `app` on 127.0.0.1:`port` (0: any free port), loopback only.
+/// Serve `app` on 127.0.0.1:`port` (0: any free port, see [`port::bind`]), loopback only.
 pub(crate) async fn listen(app: Router, port: u16) -> std::io::Result<Listening> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = port::bind(port)?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Each connection gets a clone of the router (an `Arc`). A `Router` itself as the
+    // make-service converts all its routes again for every connection (`with_state(())`), and
+    // `Router::into_make_service` once per run; `ServiceExt`'s converts nothing (the mock's
+    // routes were converted when they were given the run's state).
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -418,21 +424,25 @@ async fn model(
     let stream = endpoint
         .stream
         .unwrap_or_else(|| request.get("stream").and_then(Value::as_bool) == Some(true));
-    let cached = match s.session.model_request(&request) {
+    // `serve`, not `model_request`: the reply is read where the cassette keeps it, never
+    // copied (a deep copy of its JSON per request).
+    let cassette = &s.session.scenario.cassette;
+    let cached = match s.session.serve(&request) {
         Err(rejection) => CachedResponse::Json(
             StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
             json_bytes(&rejection.body),
         ),
-        Ok(served) if stream => match served.stream {
+        Ok(index) if stream => match &cassette.recorded_streams[index] {
             Some(events) => {
                 let gaps: u64 = events.iter().map(|e| e.gap_ms).sum();
                 let sent = Duration::from_millis(gaps).mul_f64(s.time_scale);
-                s.session.streaming(served.index, sent);
+                s.session.streaming(index, sent);
                 CachedResponse::Stream(events.to_vec(), endpoint.framing)
             }
-            None => match fmt
-                .stream_from_reply_as(&served.body, s.session.scenario.file.stream_chunking)
-            {
+            None => match fmt.stream_from_reply_as(
+                s.session.reply_body(index),
+                s.session.scenario.file.stream_chunking,
+            ) {
                 Ok(events) => CachedResponse::Stream(events, endpoint.framing),
                 Err(e) => CachedResponse::Json(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -443,14 +453,8 @@ async fn model(
                 ),
             },
         },
-        Ok(served) => {
-            // The session serves the cassette's reply as recorded: sent as serialised once.
-            debug_assert_eq!(
-                served.body,
-                s.session.scenario.cassette.reply_bodies[served.index]
-            );
-            CachedResponse::Json(StatusCode::OK, s.replies[served.index].clone())
-        }
+        // The session serves the cassette's reply as recorded: sent as serialised once.
+        Ok(index) => CachedResponse::Json(StatusCode::OK, s.replies[index].clone()),
     };
     *s.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((body, cached.clone()));
     render(cached, s.time_scale, &s.streaming)
