@@ -66,8 +66,9 @@ pub struct TurnMessages {
     pub served: Arc<Reply>,
     /// The handler's request that this reply answered.
     pub previous: Arc<Request>,
-    /// The handler's follow-up, if it sent one.
-    pub followup: Option<Request>,
+    /// The handler's follow-up, if it sent one. Shared: a replay parses a follow-up once
+    /// while every run of a scenario sends the same JSON for that turn.
+    pub followup: Option<Arc<Request>>,
 }
 
 impl TurnMessages {
