@@ -489,9 +489,10 @@ impl Session {
                 reply_end: self.since_start(now),
                 served: self.prepared.replies[k].clone(),
                 previous: request,
-                invocations: Vec::new(),
+                // Room for one invocation per call, as a correct handler makes.
+                invocations: Vec::with_capacity(n),
                 runs: vec![0; n],
-                release: Vec::new(),
+                release: Vec::with_capacity(n),
                 arrived: vec![false; n],
                 first_arrival: None,
                 barrier_open: false,
