@@ -85,6 +85,8 @@ pub(crate) struct Prepared {
     replies: Vec<Arc<Reply>>,
     /// Per turn, per call: what the fake tool answers (`None`: it hangs).
     answers: Vec<Vec<Option<ToolAnswer>>>,
+    /// Per turn, per call: its input, shared with the invocations that send it exactly.
+    inputs: Vec<Vec<Arc<Value>>>,
     side_effect_tools: Vec<String>,
     /// Whether any call hangs: only then has the watchdog anything to watch.
     hangs: bool,
@@ -152,7 +154,13 @@ impl Prepared {
             .iter()
             .map(|r| Arc::new(r.clone()))
             .collect();
+        let inputs = scenario
+            .turns
+            .iter()
+            .map(|t| t.iter().map(|c| Arc::new(c.call.input.clone())).collect())
+            .collect();
         Prepared {
+            inputs,
             tags: tags.into_iter().map(Arc::from).collect(),
             earlier_tags,
             facts,
@@ -759,10 +767,19 @@ impl Session {
         if let Some(i) = call {
             turn.runs[i] += 1;
         }
+        // The call's input when the handler sent exactly that (what it sent, either way).
+        let sent = match call {
+            Some(i) if crate::util::json_identical(&self.prepared.inputs[turn.index][i], input) => {
+                self.prepared.inputs[turn.index][i].clone()
+            }
+            _ => Arc::new(input.clone()),
+        };
+        // The copy it stands for, as the oracle (debug builds: every test's replay).
+        debug_assert!(crate::util::json_identical(&sent, input) && *sent == *input);
         turn.invocations.push(Invocation {
             call,
             tool: name.to_string(),
-            input: input.clone(),
+            input: sent,
             via,
             matched,
             start: now.saturating_duration_since(self.t0),

@@ -237,7 +237,7 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
             Invocation {
                 call: Some(i),
                 tool: c.call.name.clone(),
-                input: c.call.input.clone(),
+                input: c.call.input.clone().into(),
                 via: "in-process",
                 matched,
                 start: ms(10 * s),
@@ -1912,7 +1912,7 @@ fn wrong_arguments_fires_for_other_input_with_a_diff() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         let inv = &mut obs.execution.invocations[1];
-        inv.input = json!({"city": "Roma"});
+        inv.input = json!({"city": "Roma"}).into();
         inv.matched = Match::WrongArguments;
         let b = id(&obs, 1);
         let v = expect_one(
@@ -1939,7 +1939,7 @@ fn wrong_arguments_fires_for_a_tool_no_call_asks_for() {
     obs.execution.invocations.push(Invocation {
         call: None,
         tool: "delete_everything".into(),
-        input: json!({"sure": true}),
+        input: json!({"sure": true}).into(),
         via: "in-process",
         matched: Match::UnknownTool,
         start: ms(10),
@@ -2573,7 +2573,7 @@ fn no_result_pairing_is_judged_through_a_guessed_pairing_between_twins() {
         // Call B of get_weather ran with other input: filed under B, but only as a guess
         // (call A has the same tool), so its output under either id proves nothing.
         let mut obs = two_calls(p);
-        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"}).into();
         obs.execution.invocations[1].matched = Match::WrongArguments;
         let (a, b) = (id(&obs, 0), id(&obs, 1));
         let swapped = vec![
@@ -2595,7 +2595,7 @@ fn a_pairing_with_the_only_call_of_its_tool_is_no_guess() {
                 ok(&cid(p, "B"), "get_time", json!({"city": "Rome"})),
             ],
         );
-        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"}).into();
         obs.execution.invocations[1].matched = Match::WrongArguments;
         let (a, b) = (id(&obs, 0), id(&obs, 1));
         let swapped = vec![
