@@ -67,9 +67,14 @@ pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// Whether two JSON values are the same, members in the same order: what a copy of `a` would
 /// be. (`==` and [`json_eq`] ignore member order, which a schema's printed form and the order
 /// of a validator's findings do not.)
+///
+/// The replay checks every run's requests with it (the first and each follow-up: a twelfth of
+/// a 3-call run), so leaves are compared here, variant by variant, rather than through
+/// `Value`'s `==` (a call per leaf that matches the variants again).
 pub fn json_identical(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {
+        (Value::String(x), Value::String(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_identical(p, q))
         }
@@ -79,7 +84,10 @@ pub fn json_identical(a: &serde_json::Value, b: &serde_json::Value) -> bool {
                     .zip(y)
                     .all(|((k, v), (l, w))| k == l && json_identical(v, w))
         }
-        _ => a == b,
+        (Value::Number(x), Value::Number(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        _ => false,
     }
 }
 
@@ -149,6 +157,64 @@ mod tests {
         for a in &cases {
             for b in &cases {
                 assert_eq!(super::json_eq(a, b), a == b, "{a} vs {b}");
+            }
+        }
+    }
+
+    /// `json_identical` as it was (leaves through `Value`'s `==`), the oracle of the one
+    /// that compares leaves in place.
+    fn identical_by_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| identical_by_eq(p, q))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|((k, v), (l, w))| k == l && identical_by_eq(v, w))
+            }
+            _ => a == b,
+        }
+    }
+
+    #[test]
+    fn json_identical_compares_leaves_as_eq_does() {
+        use serde_json::json;
+        let cases = [
+            json!({"a": 1, "b": [1, {"c": null}]}),
+            json!({"b": [1, {"c": null}], "a": 1}),
+            json!({"a": 1, "b": [1, {"c": false}]}),
+            json!({"a": 1.0, "b": [1, {"c": null}]}),
+            json!({"a": -1, "b": [1, {"c": true}]}),
+            json!({"a": "1", "b": [1, {"c": null}]}),
+            json!({"a": 1}),
+            json!([{"a": 1, "b": 2}, "x"]),
+            json!([{"b": 2, "a": 1}, "x"]),
+            json!([{"a": 1, "b": 2}, "y"]),
+            json!([]),
+            json!({}),
+            json!("x"),
+            json!(""),
+            json!(56),
+            json!(56.0),
+            json!(-0.0),
+            json!(0.0),
+            json!(0),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(true),
+            json!(false),
+            json!(null),
+        ];
+        for a in &cases {
+            for b in &cases {
+                assert_eq!(
+                    super::json_identical(a, b),
+                    identical_by_eq(a, b),
+                    "{a} vs {b}"
+                );
             }
         }
     }

@@ -378,6 +378,6 @@ fn observation(
         earlier_tags: Arc::new([]),
         served: Arc::new(served),
         previous: Arc::new(previous),
-        followup: Some(followup),
+        followup: Some(Arc::new(followup)),
     }
 }

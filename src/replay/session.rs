@@ -85,11 +85,14 @@ pub(crate) struct Prepared {
     replies: Vec<Arc<Reply>>,
     /// Per turn, per call: what the fake tool answers (`None`: it hangs).
     answers: Vec<Vec<Option<ToolAnswer>>>,
+    /// Per turn, per call: its input, shared with the invocations that send it exactly.
+    inputs: Vec<Vec<Arc<Value>>>,
     side_effect_tools: Vec<String>,
     /// Whether any call hangs: only then has the watchdog anything to watch.
     hangs: bool,
-    /// The first request of the runs, parsed, while every run sends the same one.
-    first: Mutex<FirstRequest>,
+    /// Per request of the cassette (the first, then each turn's follow-up): its parse, while
+    /// every run sends the same JSON for it.
+    parsed: Mutex<Vec<SeenRequest>>,
     drift: Mutex<Option<(Request, Vec<String>)>>,
     /// The calls' latencies drawn for the last seed seen (every run of a suite has the same
     /// seed; a draw is a seeded generator per call).
@@ -151,7 +154,13 @@ impl Prepared {
             .iter()
             .map(|r| Arc::new(r.clone()))
             .collect();
+        let inputs = scenario
+            .turns
+            .iter()
+            .map(|t| t.iter().map(|c| Arc::new(c.call.input.clone())).collect())
+            .collect();
         Prepared {
+            inputs,
             tags: tags.into_iter().map(Arc::from).collect(),
             earlier_tags,
             facts,
@@ -164,16 +173,21 @@ impl Prepared {
                 .flatten()
                 .any(|c| matches!(c.outcome, Outcome::Hang)),
             drift: Mutex::new(None),
-            first: Mutex::new(FirstRequest::Unseen),
+            parsed: Mutex::new(
+                (0..scenario.cassette.replies.len())
+                    .map(|_| SeenRequest::Unseen)
+                    .collect(),
+            ),
             latencies: Mutex::new(None),
         }
     }
 }
 
-/// The runs' first request, parsed once while they all send the same JSON (a handler usually
-/// does: the recorded prompt, or its own). Parsing it again, and dropping it, was a tenth of
-/// an in-process run.
-enum FirstRequest {
+/// A request of the runs (the first, or a turn's follow-up), parsed once while they all send
+/// the same JSON for it (a handler usually does: the recorded prompt, or its own, then the
+/// same history and tagged outputs every run). Parsing the first again, and dropping it, was a
+/// tenth of an in-process run; the follow-up's parse another 8%.
+enum SeenRequest {
     Unseen,
     /// The body as sent, and its parse.
     Same(Value, Arc<Request>),
@@ -380,14 +394,7 @@ impl Session {
             .get(st.served)
             .map_or(&[][..], |r| &r.tools[..]);
         let k = st.served;
-        let parsed = if k == 0 {
-            self.first_request(fmt, body, known)
-        } else {
-            fmt.parse_request_sharing(body, known).map(|mut r| {
-                fmt.resolve_references(&mut r, &self.scenario.cassette.reply_bodies[..k]);
-                Arc::new(r)
-            })
-        };
+        let parsed = self.parse_request(fmt, body, known, k);
         let mut request = match parsed {
             Ok(r) => r,
             Err(e) => {
@@ -426,9 +433,7 @@ impl Session {
         }
         if let Some(turn) = st.turn.take() {
             let seq = st.seq;
-            // A follow-up is parsed for this run alone: unwrapped, not copied.
-            let followup = Arc::try_unwrap(request).unwrap_or_else(|r| Request::clone(&r));
-            let mut obs = self.observe(turn, Some(followup), now, seq, false, false);
+            let mut obs = self.observe(turn, Some(request), now, seq, false, false);
             let found = rules::check_turn(&obs);
             // A clean turn is never refused: skip counting the history for it.
             let rejected = if found.is_empty() {
@@ -438,7 +443,7 @@ impl Session {
                     self.provider(),
                     &found,
                     body_len(fmt, body).saturating_sub(1),
-                    obs.messages.followup.as_ref(),
+                    obs.messages.followup.as_deref(),
                 )
             };
             tracing::debug!(
@@ -450,9 +455,9 @@ impl Session {
             st.timings
                 .push(TurnTiming::of(&obs, &self.latencies[obs.messages.turn - 1]));
             st.violations.extend(found);
-            // Judged: the follow-up becomes the next turn's previous request (moved, not
+            // Judged: the follow-up becomes the next turn's previous request (shared, not
             // cloned: it holds the whole conversation).
-            request = Arc::new(obs.messages.followup.take().unwrap_or_default());
+            request = obs.messages.followup.take().unwrap_or_default();
             if let Some(msg) = rejected {
                 st.stop = Some(Stop::Rejected(msg.clone()));
                 drop(st);
@@ -492,9 +497,10 @@ impl Session {
                 reply_end: self.since_start(now),
                 served: self.prepared.replies[k].clone(),
                 previous: request,
-                invocations: Vec::new(),
+                // Room for one invocation per call, as a correct handler makes.
+                invocations: Vec::with_capacity(n),
                 runs: vec![0; n],
-                release: Vec::new(),
+                release: Vec::with_capacity(n),
                 arrived: vec![false; n],
                 first_arrival: None,
                 barrier_open: false,
@@ -521,39 +527,48 @@ impl Session {
         }
     }
 
-    /// The first request of a run, parsed: the scenario's parse of it while every run sends
-    /// the same JSON (members in the same order), else parsed here.
-    fn first_request(
+    /// Request `k` of a run (0: the first; then each turn's follow-up), parsed: the
+    /// scenario's parse of it while every run sends the same JSON (members in the same
+    /// order), else parsed here. What the parse depends on besides the body (the recorded
+    /// request's tools, the replies before it) is the same for every run's request `k`.
+    fn parse_request(
         &self,
         fmt: &dyn provider::Format,
         body: &Value,
         known: &[Tool],
+        k: usize,
     ) -> Result<Arc<Request>, provider::FormatError> {
         let parse = || {
             fmt.parse_request_sharing(body, known).map(|mut r| {
-                fmt.resolve_references(&mut r, &[]);
+                fmt.resolve_references(&mut r, &self.scenario.cassette.reply_bodies[..k]);
                 r
             })
         };
         let mut cache = self
             .prepared
-            .first
+            .parsed
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match &*cache {
-            FirstRequest::Same(seen, parsed) if crate::util::json_identical(seen, body) => {
+        // A request past the cassette's end is refused anyway: parsed on its own.
+        let Some(seen) = cache.get_mut(k) else {
+            drop(cache);
+            return parse().map(Arc::new);
+        };
+        match &*seen {
+            SeenRequest::Same(sent, parsed) if crate::util::json_identical(sent, body) => {
                 // The parse it stands for, as the oracle (debug builds: every test's replay).
                 debug_assert!(parse().is_ok_and(|fresh| fresh == **parsed));
                 return Ok(parsed.clone());
             }
-            FirstRequest::Same(..) => *cache = FirstRequest::Varies,
-            FirstRequest::Varies => {}
-            FirstRequest::Unseen => {
+            SeenRequest::Same(..) => *seen = SeenRequest::Varies,
+            SeenRequest::Varies => {}
+            SeenRequest::Unseen => {
                 let parsed = Arc::new(parse()?);
-                *cache = FirstRequest::Same(body.clone(), parsed.clone());
+                *seen = SeenRequest::Same(body.clone(), parsed.clone());
                 return Ok(parsed);
             }
         }
+        drop(cache);
         parse().map(Arc::new)
     }
 
@@ -618,7 +633,7 @@ impl Session {
     fn observe(
         &self,
         turn: Turn,
-        followup: Option<Request>,
+        followup: Option<Arc<Request>>,
         at: Instant,
         seq: u64,
         handler_ended: bool,
@@ -731,9 +746,18 @@ impl Session {
                     .count()
         }));
         let runs = |i: usize| turn.runs[i];
+        let inputs = &self.prepared.inputs[turn.index];
+        // The last call found to have exactly this input (members in the same order): its
+        // input is then shared, and an identical input needs no comparison by value.
+        let identical = std::cell::Cell::new(None);
         let same = |i: usize| {
             behaviours[i].call.name == name
-                && crate::util::same_json(&behaviours[i].call.input, input)
+                && (crate::util::json_identical(&inputs[i], input) && {
+                    // Identical is the same by value, as the oracle (debug builds).
+                    debug_assert!(crate::util::same_json(&behaviours[i].call.input, input));
+                    identical.set(Some(i));
+                    true
+                } || crate::util::same_json(&behaviours[i].call.input, input))
         };
         // The first call not run yet with this input; its inputs are compared only with the
         // calls not run yet (comparing with every call made a turn's matching quadratic).
@@ -752,10 +776,18 @@ impl Session {
         if let Some(i) = call {
             turn.runs[i] += 1;
         }
+        // The call's input when the handler sent exactly that (what it sent, either way).
+        let sent = match call {
+            Some(i) if identical.get() == Some(i) => inputs[i].clone(),
+            Some(i) if crate::util::json_identical(&inputs[i], input) => inputs[i].clone(),
+            _ => Arc::new(input.clone()),
+        };
+        // The copy it stands for, as the oracle (debug builds: every test's replay).
+        debug_assert!(crate::util::json_identical(&sent, input) && *sent == *input);
         turn.invocations.push(Invocation {
             call,
             tool: name.to_string(),
-            input: input.clone(),
+            input: sent,
             via,
             matched,
             start: now.saturating_duration_since(self.t0),

@@ -16,7 +16,7 @@ pub(super) fn on_followup(
     t: &Turn<'_>,
     check: impl FnOnce(&TurnMessages, &Request, &Shape) -> Vec<Violation>,
 ) -> Vec<Violation> {
-    match (&t.messages.followup, t.shape) {
+    match (t.messages.followup.as_deref(), t.shape) {
         (Some(f), Some(s)) => check(t.messages, f, s),
         _ => Vec::new(),
     }

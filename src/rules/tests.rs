@@ -7,6 +7,7 @@
 //! compact provider JSON so the parsers' grouping (and Gemini's pairing of calls without ids)
 //! is exercised too.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -208,10 +209,10 @@ fn answer(obs: &mut TurnObservation, tail: Vec<Message>) {
     messages.push(obs.messages.served.message.clone());
     messages.extend(tail);
     renumber(&mut messages);
-    obs.messages.followup = Some(Request {
+    obs.messages.followup = Some(Arc::new(Request {
         messages,
         ..Request::clone(&obs.messages.previous)
-    });
+    }));
 }
 
 /// Set the follow-up with these result parts as its one results message.
@@ -236,7 +237,7 @@ fn set_runs(obs: &mut TurnObservation, spec: &[(usize, u64, u64)]) {
             Invocation {
                 call: Some(i),
                 tool: c.call.name.clone(),
-                input: c.call.input.clone(),
+                input: c.call.input.clone().into(),
                 via: "in-process",
                 matched,
                 start: ms(10 * s),
@@ -438,7 +439,7 @@ fn a_chained_responses_follow_up_is_clean() {
     let results = results_message(obs.messages.provider, correct_results(&obs));
     let mut f = request(vec![results]);
     f.previous_response_id = Some(reply_id(obs.messages.provider).to_string());
-    obs.messages.followup = Some(f);
+    obs.messages.followup = Some(Arc::new(f));
     expect_clean(&obs);
 }
 
@@ -504,10 +505,10 @@ fn anthropic_wire(tail: Value) -> TurnObservation {
     .into();
     let mut messages = vec![first, json!({"role": "assistant", "content": content})];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
-    obs.messages.followup = Some(parse_request(
+    obs.messages.followup = Some(Arc::new(parse_request(
         p,
         json!({"model": "claude-x", "max_tokens": 512, "tools": tools, "messages": messages}),
-    ));
+    )));
     obs
 }
 
@@ -543,10 +544,10 @@ fn chat_wire(tail: Value) -> TurnObservation {
     .into();
     let mut messages = vec![first, assistant];
     messages.extend(tail.as_array().cloned().unwrap_or_default());
-    obs.messages.followup = Some(parse_request(
+    obs.messages.followup = Some(Arc::new(parse_request(
         p,
         json!({"model": "gpt-x", "tools": tools, "messages": messages}),
-    ));
+    )));
     obs
 }
 
@@ -962,7 +963,7 @@ fn missing_assistant_turn_fires_when_the_turn_is_absent() {
         let mut obs = two_calls(p);
         let mut messages = obs.messages.previous.messages.clone();
         messages.push(results_message(p, correct_results(&obs)));
-        obs.messages.followup = Some(request(messages));
+        obs.messages.followup = Some(Arc::new(request(messages)));
         expect_one(
             &obs,
             RuleId::MissingAssistantTurn,
@@ -1006,7 +1007,7 @@ fn missing_assistant_turn_fires_when_results_come_before_the_turn() {
     let mut messages = obs.messages.previous.messages.clone();
     messages.push(results_message(p, correct_results(&obs)));
     messages.push(obs.messages.served.message.clone());
-    obs.messages.followup = Some(request(messages));
+    obs.messages.followup = Some(Arc::new(request(messages)));
     expect_one(
         &obs,
         RuleId::MissingAssistantTurn,
@@ -1031,7 +1032,7 @@ fn responses_previous_response_id_of_the_served_reply_stands_for_the_turn() {
         correct_results(&obs),
     )]);
     f.previous_response_id = Some("resp_01S".into());
-    obs.messages.followup = Some(f);
+    obs.messages.followup = Some(Arc::new(f));
     expect_quiet(&obs, RuleId::MissingAssistantTurn);
     expect_clean(&obs);
 }
@@ -1044,7 +1045,7 @@ fn responses_previous_response_id_of_another_response_is_missing_assistant_turn(
         correct_results(&obs),
     )]);
     f.previous_response_id = Some("resp_other".into());
-    obs.messages.followup = Some(f);
+    obs.messages.followup = Some(Arc::new(f));
     expect_one(
         &obs,
         RuleId::MissingAssistantTurn,
@@ -1120,7 +1121,7 @@ fn results_not_first_never_fires_for_openai_or_gemini() {
 // ------------------------------------------------------------------------------------------
 
 fn with_followup_messages(obs: &mut TurnObservation, edit: impl FnOnce(&mut Vec<Message>)) {
-    let f = obs.messages.followup.as_mut().expect("a follow-up");
+    let f = Arc::make_mut(obs.messages.followup.as_mut().expect("a follow-up"));
     edit(&mut f.messages);
     renumber(&mut f.messages);
 }
@@ -1167,7 +1168,9 @@ fn history_changed_fires_for_a_follow_up_shorter_than_the_history() {
     let p = Provider::Anthropic;
     let mut obs = second_turn(p);
     // The follow-up is the history with its last message cut off, and nothing more.
-    obs.messages.followup = Some(request(obs.messages.previous.messages[..2].to_vec()));
+    obs.messages.followup = Some(Arc::new(request(
+        obs.messages.previous.messages[..2].to_vec(),
+    )));
     expect_one(
         &obs,
         RuleId::HistoryChanged,
@@ -1364,7 +1367,7 @@ fn an_injected_answered_turn_is_history_changed_at_should_level_not_unknown_resu
             None,
             &format!(
                 "message #{} is an assistant turn the model never sent, with call(s) {} (load_tools)",
-                obs.messages.followup.as_ref().unwrap().messages[3].wire_index,
+                obs.messages.followup.as_deref().unwrap().messages[3].wire_index,
                 x.id
             ),
         );
@@ -1523,7 +1526,7 @@ fn error_not_flagged_never_fires_for_openai() {
         let obs = one_failure(p);
         // The error text is the result, unflagged: there is no flag to set.
         assert!(matches!(
-            &obs.messages.followup.as_ref().unwrap().messages[2].parts[1],
+            &obs.messages.followup.as_deref().unwrap().messages[2].parts[1],
             Part::Result(ToolResult { is_error: None, .. })
         ));
         expect_clean(&obs);
@@ -1909,7 +1912,7 @@ fn wrong_arguments_fires_for_other_input_with_a_diff() {
     for p in Provider::ALL {
         let mut obs = two_calls(p);
         let inv = &mut obs.execution.invocations[1];
-        inv.input = json!({"city": "Roma"});
+        inv.input = json!({"city": "Roma"}).into();
         inv.matched = Match::WrongArguments;
         let b = id(&obs, 1);
         let v = expect_one(
@@ -1936,7 +1939,7 @@ fn wrong_arguments_fires_for_a_tool_no_call_asks_for() {
     obs.execution.invocations.push(Invocation {
         call: None,
         tool: "delete_everything".into(),
-        input: json!({"sure": true}),
+        input: json!({"sure": true}).into(),
         via: "in-process",
         matched: Match::UnknownTool,
         start: ms(10),
@@ -2075,7 +2078,7 @@ fn stopped_early_is_quiet_after_a_reply_without_calls() {
 
 /// The index of the follow-up's last wire message.
 fn last_wire(obs: &TurnObservation) -> usize {
-    let f = obs.messages.followup.as_ref().unwrap();
+    let f = obs.messages.followup.as_deref().unwrap();
     let last = f.messages.last().unwrap();
     last.wire_index + last.wire_len - 1
 }
@@ -2092,7 +2095,7 @@ fn rejection_of_missing_results_is_the_anthropic_error() {
         "{v:#?}"
     );
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_deref()).as_deref(),
         Some(
             "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01A, toolu_01B. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
         )
@@ -2107,7 +2110,7 @@ fn rejection_of_a_missing_result_is_the_openai_chat_error() {
     answer_with(&mut obs, results);
     let v = check_turn(&obs);
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_deref()).as_deref(),
         Some(
             "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: call_B"
         )
@@ -2122,7 +2125,7 @@ fn rejection_of_a_missing_result_is_the_openai_responses_error() {
     answer_with(&mut obs, results);
     let v = check_turn(&obs);
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()).as_deref(),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_deref()).as_deref(),
         Some("No tool output found for function call call_A.")
     );
 }
@@ -2140,7 +2143,7 @@ fn rejection_of_other_must_violations_names_the_call() {
             p,
             &check_turn(&obs),
             last_wire(&obs),
-            obs.messages.followup.as_ref()
+            obs.messages.followup.as_deref()
         )
         .as_deref(),
         Some(
@@ -2158,7 +2161,7 @@ fn rejection_of_other_must_violations_names_the_call() {
             p,
             &check_turn(&obs),
             last_wire(&obs),
-            obs.messages.followup.as_ref()
+            obs.messages.followup.as_deref()
         )
         .as_deref(),
         Some(
@@ -2183,7 +2186,7 @@ fn rejection_is_none_for_should_level_splits_and_clean_turns() {
             (RuleId::SplitResults, Level::Should)
         );
         assert_eq!(
-            rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()),
+            rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_deref()),
             None
         );
     }
@@ -2194,7 +2197,7 @@ fn rejection_is_none_for_should_level_splits_and_clean_turns() {
                 p,
                 &check_turn(&obs),
                 last_wire(&obs),
-                obs.messages.followup.as_ref()
+                obs.messages.followup.as_deref()
             ),
             None
         );
@@ -2216,7 +2219,7 @@ fn rejection_is_none_for_violations_the_api_cannot_see() {
     let v = check_turn(&obs);
     assert!(!v.is_empty());
     assert_eq!(
-        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_ref()),
+        rejection_message(p, &v, last_wire(&obs), obs.messages.followup.as_deref()),
         None
     );
 }
@@ -2235,7 +2238,7 @@ fn rejection_of_a_must_level_anthropic_split_is_the_missing_results_error() {
         p,
         &check_turn(&obs),
         last_wire(&obs),
-        obs.messages.followup.as_ref(),
+        obs.messages.followup.as_deref(),
     )
     .expect("rejected");
     assert!(
@@ -2258,7 +2261,7 @@ fn rejection_of_an_openai_chat_split_names_the_calls_cut_off() {
         p,
         &check_turn(&obs),
         last_wire(&obs),
-        obs.messages.followup.as_ref(),
+        obs.messages.followup.as_deref(),
     )
     .expect("rejected");
     // The real API lists the calls whose tool messages do not follow the assistant turn.
@@ -2325,10 +2328,10 @@ fn gemini_wire(with_ids: bool, tail: impl FnOnce(&[Value]) -> Vec<Value>) -> Tur
         .collect();
     let mut contents = vec![first, model];
     contents.extend(tail(&results));
-    obs.messages.followup = Some(parse_request(
+    obs.messages.followup = Some(Arc::new(parse_request(
         p,
         json!({"contents": contents, "tools": tools}),
-    ));
+    )));
     obs
 }
 
@@ -2341,7 +2344,7 @@ fn gemini_rejection(obs: &TurnObservation) -> Option<String> {
         Provider::Gemini,
         &check_turn(obs),
         last_wire(obs),
-        obs.messages.followup.as_ref(),
+        obs.messages.followup.as_deref(),
     )
 }
 
@@ -2570,7 +2573,7 @@ fn no_result_pairing_is_judged_through_a_guessed_pairing_between_twins() {
         // Call B of get_weather ran with other input: filed under B, but only as a guess
         // (call A has the same tool), so its output under either id proves nothing.
         let mut obs = two_calls(p);
-        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"}).into();
         obs.execution.invocations[1].matched = Match::WrongArguments;
         let (a, b) = (id(&obs, 0), id(&obs, 1));
         let swapped = vec![
@@ -2592,7 +2595,7 @@ fn a_pairing_with_the_only_call_of_its_tool_is_no_guess() {
                 ok(&cid(p, "B"), "get_time", json!({"city": "Rome"})),
             ],
         );
-        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"});
+        obs.execution.invocations[1].input = json!({"city": "Rome", "units": "metric"}).into();
         obs.execution.invocations[1].matched = Match::WrongArguments;
         let (a, b) = (id(&obs, 0), id(&obs, 1));
         let swapped = vec![
