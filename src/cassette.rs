@@ -36,7 +36,8 @@ pub const FORMAT: &str = "tooltape-cassette";
 pub const VERSION: u32 = 1;
 
 /// A cassette as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Cassette {
     /// Always `"tooltape-cassette"`.
@@ -53,7 +54,8 @@ pub struct Cassette {
 }
 
 /// Facts about a recording.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Meta {
     /// The model that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,11 +72,12 @@ pub struct Meta {
 }
 
 /// One model request and its reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Exchange {
     /// The request body as the agent sent it.
-    #[schemars(with = "serde_json::Map<String, Value>")]
+    #[cfg_attr(test, schemars(with = "serde_json::Map<String, Value>"))]
     pub request: Value,
     /// The reply.
     pub reply: RecordedReply,
@@ -84,11 +87,12 @@ pub struct Exchange {
 }
 
 /// A reply as recorded: a JSON body, or a stream's events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RecordedReply {
     /// A non-streamed reply body.
-    Body(#[schemars(with = "serde_json::Map<String, Value>")] Value),
+    Body(#[cfg_attr(test, schemars(with = "serde_json::Map<String, Value>"))] Value),
     /// A streamed reply, one entry per server-sent event.
     Stream(Vec<SseEvent>),
 }
@@ -245,10 +249,13 @@ fn bracket(path: &str) -> String {
     }
 }
 
-/// The JSON Schema of the cassette format, pretty-printed.
+/// The JSON Schema of the cassette format, pretty-printed: `docs/cassette.schema.json`, which the unit test
+/// `the_published_schema_is_the_derived_one` keeps equal to what this module's types derive (schemars is a
+/// dev-dependency only: deriving schemas was a few per cent of a release build, for a text
+/// that changes only when the types do).
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Cassette);
-    serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+    let published = include_str!("../docs/cassette.schema.json");
+    published.strip_suffix('\n').unwrap_or(published).to_owned()
 }
 
 /// Whether [`save`] may replace an existing file.
@@ -300,6 +307,24 @@ pub fn save_text(path: &Path, text: &str, overwrite: Overwrite) -> Result<(), Er
     };
     result.map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// The schema [`json_schema`] publishes, as the types derive it today.
+#[cfg(test)]
+pub(crate) fn derived_json_schema() -> String {
+    let schema = schemars::schema_for!(Cassette);
+    serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+}
+
+#[cfg(test)]
+mod schema_tests {
+    #[test]
+    fn the_published_schema_is_the_derived_one() {
+        crate::util::check_generated_doc(
+            "docs/cassette.schema.json",
+            super::derived_json_schema() + "\n",
+        );
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::cassette::{self, LoadedCassette};
@@ -40,7 +39,8 @@ pub const FORMAT: &str = "tooltape-scenario";
 pub const VERSION: u32 = 1;
 
 /// A scenario as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Always `"tooltape-scenario"`.
@@ -91,7 +91,8 @@ fn default_orders() -> Vec<OrderSpec> {
 }
 
 /// How one tool behaves.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToolSpec {
     /// How long a call takes. Default: 100 ms.
@@ -125,7 +126,8 @@ impl ToolSpec {
 }
 
 /// Per-call overrides of a tool's behaviour.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallSpec {
     /// How long this call takes, in milliseconds.
@@ -143,7 +145,8 @@ pub struct CallSpec {
 }
 
 /// A latency: fixed, one per call in order of appearance, or drawn from a seeded range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Latency {
     /// Every call takes this long.
@@ -160,7 +163,8 @@ pub enum Latency {
 }
 
 /// A completion order to try.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum OrderSpec {
     /// A named order.
@@ -173,7 +177,8 @@ pub enum OrderSpec {
 }
 
 /// The named completion orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NamedOrder {
     /// Calls complete in the order the model gave them.
@@ -189,7 +194,8 @@ pub enum NamedOrder {
 }
 
 /// What the handler is held to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Independent calls of a turn must overlap (else `sequential-execution`).
@@ -611,8 +617,29 @@ pub fn write_exercises(path: &Path, rules: &[RuleId]) -> Result<(), Error> {
     crate::cassette::save_text(path, &out, crate::cassette::Overwrite::Replace)
 }
 
-/// The JSON Schema of the scenario format, pretty-printed.
+/// The JSON Schema of the scenario format, pretty-printed: `docs/scenario.schema.json`, which the unit test
+/// `the_published_schema_is_the_derived_one` keeps equal to what this module's types derive (schemars is a
+/// dev-dependency only: deriving schemas was a few per cent of a release build, for a text
+/// that changes only when the types do).
 pub fn json_schema() -> String {
+    let published = include_str!("../docs/scenario.schema.json");
+    published.strip_suffix('\n').unwrap_or(published).to_owned()
+}
+
+/// The schema [`json_schema`] publishes, as the types derive it today.
+#[cfg(test)]
+pub(crate) fn derived_json_schema() -> String {
     let schema = schemars::schema_for!(ScenarioFile);
     serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+}
+
+#[cfg(test)]
+mod schema_tests {
+    #[test]
+    fn the_published_schema_is_the_derived_one() {
+        crate::util::check_generated_doc(
+            "docs/scenario.schema.json",
+            super::derived_json_schema() + "\n",
+        );
+    }
 }

@@ -135,6 +135,22 @@ where
     }
 }
 
+/// Checks a generated doc against its file under the package, or rewrites the file when
+/// `TOOLTAPE_UPDATE_DOCS` is set (as `tests/it/docs.rs` does for the integration tests' docs).
+#[cfg(test)]
+pub(crate) fn check_generated_doc(file: &str, generated: String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    if std::env::var_os("TOOLTAPE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "{file} is out of date; run `TOOLTAPE_UPDATE_DOCS=1 cargo test --lib schema` and commit it"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     /// `json_eq` is `==`, whatever the member order.

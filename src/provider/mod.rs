@@ -28,7 +28,8 @@ use crate::transcript::{Reply, Request};
 pub use sse::{SseEvent, StreamFraming};
 
 /// The model API a cassette was recorded against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub enum Provider {
     /// Anthropic Messages (`POST /v1/messages`).
     #[serde(rename = "anthropic")]
@@ -241,9 +242,8 @@ pub enum SplitVerdict {
 /// How the mock cuts a reply into stream chunks when it makes a stream from a reply body (a
 /// recorded stream is always served as recorded). Only APIs whose chunks carry no index
 /// (Gemini) have a choice: the others stream every call as its own indexed events either way.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamChunking {
     /// Every tool call of the reply in one chunk (after the text).

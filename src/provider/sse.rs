@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// One server-sent event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SseEvent {
     /// The `event:` name, where the API sends one (Anthropic, Responses).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -218,6 +218,8 @@ impl<'de> Deserialize<'de> for RuleId {
     }
 }
 
+/// For the published schemas, derived in tests only (see `scenario::json_schema`).
+#[cfg(test)]
 impl schemars::JsonSchema for RuleId {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "RuleId".into()

@@ -16,7 +16,6 @@
 
 use std::path::Path;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location};
@@ -28,7 +27,8 @@ pub const FORMAT: &str = "tooltape-synth";
 pub const VERSION: u32 = 1;
 
 /// How to synthesize the model's side of a conversation from the agent's own tools.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SynthSpec {
     /// Always `"tooltape-synth"`.
@@ -70,7 +70,8 @@ pub struct SynthSpec {
 }
 
 /// One synthesized test case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// Every call succeeds.
@@ -220,10 +221,31 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// The JSON Schema of the spec format, pretty-printed.
+/// The JSON Schema of the synth spec format, pretty-printed: `docs/synth.schema.json`, which the unit test
+/// `the_published_schema_is_the_derived_one` keeps equal to what this module's types derive (schemars is a
+/// dev-dependency only: deriving schemas was a few per cent of a release build, for a text
+/// that changes only when the types do).
 pub fn json_schema() -> String {
+    let published = include_str!("../../docs/synth.schema.json");
+    published.strip_suffix('\n').unwrap_or(published).to_owned()
+}
+
+/// The schema [`json_schema`] publishes, as the types derive it today.
+#[cfg(test)]
+pub(crate) fn derived_json_schema() -> String {
     let schema = schemars::schema_for!(SynthSpec);
     serde_json::to_string_pretty(&schema).expect("a schema always serializes")
+}
+
+#[cfg(test)]
+mod schema_tests {
+    #[test]
+    fn the_published_schema_is_the_derived_one() {
+        crate::util::check_generated_doc(
+            "docs/synth.schema.json",
+            super::derived_json_schema() + "\n",
+        );
+    }
 }
 
 #[cfg(test)]
