@@ -898,11 +898,8 @@ async fn peer(addr: SocketAddr, cores: usize) {
 
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    // The product's real-clock runtime (real-time scheduling where permitted).
+    let rt = tooltape::replay::real_clock_runtime(Some(cores)).expect("a runtime");
     let begin = Instant::now();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(

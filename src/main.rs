@@ -702,10 +702,7 @@ fn serve(path: &std::path::Path, port: u16, seed: u64) -> anyhow::Result<ExitCod
     };
     let order = plan.label.clone();
     tooltape::process::become_subreaper();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = tooltape::replay::real_clock_runtime(None).context("starting the runtime")?;
     let run = rt
         .block_on(tooltape::process::serve(
             scenario.clone(),

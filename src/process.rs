@@ -325,10 +325,7 @@ pub fn run_suite(
         }
     }
     become_subreaper();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs.clamp(2, 8))
-        .enable_all()
-        .build()?;
+    let rt = crate::replay::real_clock_runtime(Some(jobs.clamp(2, 8)))?;
     let handler = command.join(" ");
     let reports = rt.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));

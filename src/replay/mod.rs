@@ -9,6 +9,8 @@ pub mod order;
 pub mod session;
 mod timer;
 
+pub use timer::real_clock_runtime;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -20,6 +20,14 @@
 //!
 //! Everywhere else (the virtual clock of in-process runs; another OS) it is tokio's own
 //! `sleep_until`, which on the virtual clock is exact.
+//!
+//! A precise wait is only as good as the wake-up of the thread that ends it: on a busy
+//! machine a runtime worker whose timer fired waited for a core behind other processes, and
+//! held a call 1–7 ms too long now and then. So the real clock's runtime
+//! ([`real_clock_runtime`]) asks the kernel for a real-time policy for its threads where it
+//! may (`SCHED_RR` at the lowest real-time priority, reset on fork so the agent processes it
+//! starts run as they would anyway); where it may not (an unprivileged user without
+//! `RLIMIT_RTPRIO`), the threads keep the normal policy and holds may overrun under load.
 
 use tokio::time::Instant;
 
@@ -38,6 +46,19 @@ pub(crate) async fn sleep_until(at: Instant, precise: bool) {
     tokio::time::sleep_until(at).await;
 }
 
+/// A multi-thread runtime for the real clock (the mock server and the agents it serves), with
+/// `workers` worker threads (tokio's default, one a core, when `None`); on Linux its threads
+/// ask for a real-time scheduling policy where permitted (see the module docs).
+pub fn real_clock_runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    #[cfg(all(feature = "mock", target_os = "linux"))]
+    builder.on_thread_start(precise::favour_this_thread);
+    builder.enable_all().build()
+}
+
 #[cfg(all(feature = "mock", target_os = "linux"))]
 mod precise {
     use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -54,6 +75,30 @@ mod precise {
     impl AsRawFd for Fd {
         fn as_raw_fd(&self) -> RawFd {
             self.0.as_fd().as_raw_fd()
+        }
+    }
+
+    /// Asks for `SCHED_RR` at priority 1 (the lowest real-time priority: above every normal
+    /// process, below every other real-time one) for the calling thread, with
+    /// `SCHED_RESET_ON_FORK` so that processes started from it (the agent under test) and the
+    /// threads it starts get the normal policy. Refused without the privilege: then the thread
+    /// keeps the normal policy, said once in the log.
+    pub(super) fn favour_this_thread() {
+        static REFUSED: std::sync::Once = std::sync::Once::new();
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: `sched_setscheduler` with pid 0 changes only the calling thread's policy and
+        // reads `param`, which lives for the whole call.
+        let rc = unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param)
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            REFUSED.call_once(|| {
+                tracing::debug!(
+                    error = %e,
+                    "no real-time scheduling for the real clock's threads; holds may overrun on a busy machine"
+                );
+            });
         }
     }
 
@@ -117,6 +162,52 @@ mod tests {
             assert_eq!(t0.elapsed(), Duration::from_secs(30));
             assert!(real.elapsed() < Duration::from_secs(5));
         });
+    }
+
+    /// The real clock's threads run at `SCHED_RR` where the process may ask for it (as root,
+    /// here and in CI), and what they start (the agent) does not inherit it; where it may not,
+    /// they keep the normal policy and the runtime works the same.
+    #[cfg(all(feature = "mock", target_os = "linux"))]
+    #[test]
+    fn real_clock_threads_favoured_where_permitted_children_not() {
+        // What `SCHED_RR` at priority 1 needs: a real-time priority limit of at least 1 (root
+        // has CAP_SYS_NICE, which ignores the limit).
+        let permitted = {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: `getrlimit` writes the limit into `limit`, which outlives the call.
+            let ok = unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut limit) } == 0;
+            // SAFETY: `geteuid` has no preconditions.
+            (ok && limit.rlim_cur >= 1) || unsafe { libc::geteuid() } == 0
+        };
+        let rt = real_clock_runtime(Some(1)).unwrap();
+        // On a worker thread (`block_on` runs its future on this test's own thread).
+        let (policy, child) = rt
+            .block_on(rt.spawn(async {
+                // SAFETY: `sched_getscheduler(0)` reads the calling thread's policy.
+                let policy = unsafe { libc::sched_getscheduler(0) };
+                let child = tokio::process::Command::new("sh")
+                    .args(["-c", "grep '^policy' /proc/self/sched"])
+                    .output()
+                    .await
+                    .unwrap();
+                (policy, String::from_utf8_lossy(&child.stdout).into_owned())
+            }))
+            .unwrap();
+        let policy = policy & !libc::SCHED_RESET_ON_FORK;
+        if permitted {
+            assert_eq!(policy, libc::SCHED_RR, "a worker thread's policy");
+        } else {
+            assert_eq!(policy, libc::SCHED_OTHER, "a worker thread's policy");
+        }
+        let child_policy: i32 = child
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no policy line in {child:?}"));
+        assert_eq!(child_policy, libc::SCHED_OTHER, "the child's policy");
     }
 
     /// On the real clock it never ends early: not in the spin alone, not after one stage, not
