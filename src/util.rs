@@ -135,10 +135,15 @@ where
     }
 }
 
-/// Checks a generated doc against its file under the package, or rewrites the file when
-/// `TOOLTAPE_UPDATE_DOCS` is set (as `tests/it/docs.rs` does for the integration tests' docs).
+/// Checks `file` (under the package), a published JSON Schema, against the one `T` derives, or
+/// rewrites the file when `TOOLTAPE_UPDATE_DOCS` is set (as `tests/it/docs.rs` does for the
+/// docs the integration tests can generate; schemars is a dev-dependency, so these are unit
+/// tests).
 #[cfg(test)]
-pub(crate) fn check_generated_doc(file: &str, generated: String) {
+pub(crate) fn check_derived_schema<T: schemars::JsonSchema>(file: &str) {
+    let schema = schemars::schema_for!(T);
+    let generated =
+        serde_json::to_string_pretty(&schema).expect("a schema always serializes") + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     if std::env::var_os("TOOLTAPE_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &generated).unwrap();
