@@ -617,10 +617,8 @@ pub fn write_exercises(path: &Path, rules: &[RuleId]) -> Result<(), Error> {
     crate::cassette::save_text(path, &out, crate::cassette::Overwrite::Replace)
 }
 
-/// The JSON Schema of the scenario format, pretty-printed: `docs/scenario.schema.json`, which the unit test
-/// `the_published_schema_is_the_derived_one` keeps equal to what this module's types derive (schemars is a
-/// dev-dependency only: deriving schemas was a few per cent of a release build, for a text
-/// that changes only when the types do).
+/// The JSON Schema of the scenario format, pretty-printed: the published
+/// `docs/scenario.schema.json`, which the unit test below keeps equal to what the types derive.
 pub fn json_schema() -> String {
     let published = include_str!("../docs/scenario.schema.json");
     published.strip_suffix('\n').unwrap_or(published).to_owned()

@@ -135,25 +135,30 @@ where
     }
 }
 
-/// Checks `file` (under the package), a published JSON Schema, against the one `T` derives, or
-/// rewrites the file when `TOOLTAPE_UPDATE_DOCS` is set (as `tests/it/docs.rs` does for the
-/// docs the integration tests can generate; schemars is a dev-dependency, so these are unit
-/// tests).
+/// Checks a generated doc, `file` under the package, against `generated`, or rewrites the file
+/// when `TOOLTAPE_UPDATE_DOCS` is set. Every generated doc is checked by a unit test named
+/// `the_published_*`, so `TOOLTAPE_UPDATE_DOCS=1 cargo test --lib published` rewrites them all.
 #[cfg(test)]
-pub(crate) fn check_derived_schema<T: schemars::JsonSchema>(file: &str) {
-    let schema = schemars::schema_for!(T);
-    let generated =
-        serde_json::to_string_pretty(&schema).expect("a schema always serializes") + "\n";
+pub(crate) fn check_published(file: &str, generated: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     if std::env::var_os("TOOLTAPE_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
+        std::fs::write(&path, generated).unwrap();
         return;
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         on_disk == generated,
-        "{file} is out of date; run `TOOLTAPE_UPDATE_DOCS=1 cargo test --lib schema` and commit it"
+        "{file} is out of date; run `TOOLTAPE_UPDATE_DOCS=1 cargo test --lib published` and commit it"
     );
+}
+
+/// [`check_published`] for a JSON Schema file, against the schema `T` derives (schemars is a
+/// dev-dependency: the `schema` command prints the checked-in files).
+#[cfg(test)]
+pub(crate) fn check_derived_schema<T: schemars::JsonSchema>(file: &str) {
+    let schema = schemars::schema_for!(T);
+    let generated = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
+    check_published(file, &(generated + "\n"));
 }
 
 #[cfg(test)]

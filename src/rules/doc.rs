@@ -102,6 +102,13 @@ pub fn plain(markdown: &str) -> String {
     out
 }
 
+/// The published rule catalogue (`docs/rules.md`) is the one generated today.
+#[cfg(test)]
+#[test]
+fn the_published_catalogue_is_the_generated_one() {
+    crate::util::check_published("docs/rules.md", &catalogue());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

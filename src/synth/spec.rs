@@ -221,10 +221,8 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// The JSON Schema of the synth spec format, pretty-printed: `docs/synth.schema.json`, which the unit test
-/// `the_published_schema_is_the_derived_one` keeps equal to what this module's types derive (schemars is a
-/// dev-dependency only: deriving schemas was a few per cent of a release build, for a text
-/// that changes only when the types do).
+/// The JSON Schema of the synth spec format, pretty-printed: the published
+/// `docs/synth.schema.json`, which the unit test below keeps equal to what the types derive.
 pub fn json_schema() -> String {
     let published = include_str!("../../docs/synth.schema.json");
     published.strip_suffix('\n').unwrap_or(published).to_owned()
