@@ -33,7 +33,7 @@ fn opened(name: &str) -> (Arc<Session>, Router) {
     let plan = order::plans(&s, 42).next().expect("a plan");
     let session = Session::new(s, plan, scenario::VIRTUAL_GRACE, 1.0);
     let first = session.initial_request();
-    session.model_request(&first).expect("first reply");
+    session.serve(&first).expect("first reply");
     let router = http::router(
         session.clone(),
         crate::mcp::tool_list(&session.scenario).into(),
@@ -574,7 +574,7 @@ async fn a_call_with_no_turn_open_is_a_json_rpc_error_not_a_result() {
     );
     // The run goes on: once the reply is served, the same call is answered.
     session
-        .model_request(&session.initial_request())
+        .serve(&session.initial_request())
         .expect("first reply");
     let a = post(
         &router,

@@ -32,18 +32,6 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// A reply served: which exchange of the cassette, and its body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Served {
-    /// Index of the exchange in the cassette.
-    pub index: usize,
-    /// The reply body (a recorded stream already accumulated).
-    pub body: Value,
-    /// The stream's events as recorded, when the reply was recorded as a stream (a transport
-    /// that streams sends these, with their gaps; else it makes a stream from `body`).
-    pub stream: Option<std::sync::Arc<[crate::provider::SseEvent]>>,
-}
-
 /// What a fake tool answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolAnswer {
@@ -350,28 +338,15 @@ impl Session {
         }
     }
 
-    /// A model request from the handler: judge it as the follow-up of the open turn, then serve
-    /// the next recorded reply (or reject it as the real API would), copied. The transports
-    /// call [`Session::serve`] and read the reply where it is ([`Session::reply_body`]).
-    #[cfg(all(feature = "mock", test))]
-    pub(crate) fn model_request(&self, body: &Value) -> Result<Served, Rejection> {
-        let k = self.serve(body)?;
-        let exchanges = &self.scenario.cassette;
-        Ok(Served {
-            index: k,
-            body: exchanges.reply_bodies[k].clone(),
-            stream: exchanges.recorded_streams[k].clone(),
-        })
-    }
-
     /// The recorded body of reply `index` (an index [`Session::serve`] gave), borrowed: an
     /// in-process handler that only reads the reply needs no copy of it.
     pub(crate) fn reply_body(&self, index: usize) -> &Value {
         &self.scenario.cassette.reply_bodies[index]
     }
 
-    /// [`Session::model_request`] without the reply's copy: judges the request the same way and
-    /// gives the index of the reply served.
+    /// A model request from the handler: judges it as the follow-up of the open turn, then
+    /// gives the index of the recorded reply to serve (or rejects it as the real API would).
+    /// The transports read the reply where it is ([`Session::reply_body`]).
     pub(crate) fn serve(&self, body: &Value) -> Result<usize, Rejection> {
         let now = Instant::now();
         let mut st = self.lock();

@@ -424,8 +424,8 @@ async fn model(
     let stream = endpoint
         .stream
         .unwrap_or_else(|| request.get("stream").and_then(Value::as_bool) == Some(true));
-    // `serve`, not `model_request`: the reply is read where the cassette keeps it, never
-    // copied (a deep copy of its JSON per request).
+    // The reply is read where the cassette keeps it, never copied (a deep copy of its JSON
+    // per request).
     let cassette = &s.session.scenario.cassette;
     let cached = match s.session.serve(&request) {
         Err(rejection) => CachedResponse::Json(

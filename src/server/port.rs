@@ -46,10 +46,9 @@ pub(crate) fn bind(port: u16) -> io::Result<TcpListener> {
             if range.reserved(pick) {
                 continue;
             }
-            match bind_exactly(pick) {
-                Ok(listener) => return Ok(listener),
-                // Taken (or refused for another reason): the kernel's choice is the fallback.
-                Err(_) => continue,
+            // Taken (or refused for another reason): the next pick, then the kernel's choice.
+            if let Ok(listener) = bind_exactly(pick) {
+                return Ok(listener);
             }
         }
     }
