@@ -30,11 +30,9 @@ const SEED: u64 = 42;
 /// Agents side by side in the model-request throughput phase.
 const AGENTS: usize = 8;
 
-/// The allocator the `tooltape` binary runs the mock with (src/main.rs), so the figures are the
-/// product's: with glibc's malloc, allocation was a fifth of this bench's CPU time.
-#[cfg(feature = "cli")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator is the `tooltape` binary's, mimalloc (the engine declares it with the `cli`
+// feature), so the figures are the product's: with glibc's malloc, allocation was a fifth of
+// this bench's CPU time.
 
 // ---------------------------------------------------------------------------------------------
 // A minimal HTTP/1.1 client.
@@ -695,7 +693,7 @@ fn header(title: &str) {
 /// How long the harness means to hold each call of a turn, by call id: the fake tools hold
 /// every call until all of the turn's calls have arrived (the barrier opens at the last
 /// arrival), then release them in completion order (here by latency), each at
-/// `max(start + L, barrier)` and at least 1 ms after the one before (src/replay/session.rs).
+/// `max(start + L, barrier)` and at least 1 ms after the one before (crates/engine/src/replay/session.rs).
 fn planned_waits(turn: &TurnTiming, latency: Duration) -> HashMap<&str, Duration> {
     let mut bars: Vec<_> = turn.bars.iter().collect();
     let open = bars.iter().map(|b| b.start).max().unwrap_or_default();

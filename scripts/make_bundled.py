@@ -6,8 +6,8 @@
 
 Paths are relative to the crate root (the parent of this script's folder):
 
-    cassettes/<provider>/<name>.json    cassette format v1 (src/cassette.rs)
-    scenarios/<provider>-<name>.json    scenario format v1 (src/scenario.rs)
+    cassettes/<provider>/<name>.json    cassette format v1 (crates/engine/src/cassette.rs)
+    scenarios/<provider>-<name>.json    scenario format v1 (crates/engine/src/scenario.rs)
     cassettes/README.md                 what each cassette holds (whole file)
     scenarios/README.md                 only the part between the two "bundled scenarios"
                                         markers; the rest of that file is kept as it is
@@ -1534,7 +1534,7 @@ def response_object(rid, created, req, status, output, usage):
 
 
 def gemini_call_ids(calls):
-    """tooltape's ids for the calls of a turn that carry none (src/provider/gemini/ids.rs):
+    """tooltape's ids for the calls of a turn that carry none (crates/engine/src/provider/gemini/ids.rs):
     `name#k@fp`, k the call's position among the calls of that name, fp FNV-1a (32 bits) over
     `name \\x1f canonical-args \\x1e` of every call of the turn, in order."""
     text = "".join(f"{c.name}\x1f{json.dumps(c.input, sort_keys=True, separators=(',', ':'), ensure_ascii=False)}\x1e"
@@ -1999,7 +1999,7 @@ def cassettes_readme():
     lines = [
         "# Bundled cassettes",
         "",
-        "Cassette format v1 (see `src/cassette.rs`): one model run per file, the requests and replies",
+        "Cassette format v1 (see `crates/engine/src/cassette.rs`): one model run per file, the requests and replies",
         "in the provider's own wire format, streamed replies kept as their SSE events.",
         "",
         "**These cassettes are synthesized, not recorded.** `scripts/make_bundled.py` writes them from",
@@ -2045,7 +2045,7 @@ def scenarios_readme(existing: str | None, section: str):
         return head + section + tail
     if existing:
         return existing.rstrip("\n") + "\n\n" + section + "\n"
-    return "# Scenarios\n\nScenario format v1: see `src/scenario.rs`.\n\n" + section + "\n"
+    return "# Scenarios\n\nScenario format v1: see `crates/engine/src/scenario.rs`.\n\n" + section + "\n"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,39 +54,44 @@
 //!
 //! `examples/anthropic_agent.rs` is a complete agent loop to start from.
 
-pub mod baseline;
-pub mod cassette;
-pub mod error;
+// The engine (everything a run needs, optimised in a release build) is the `tooltape-engine`
+// crate; its modules are re-exported here under their own names, so `tooltape::replay` is the
+// engine's `replay`. The modules defined here are the command line's cold paths, which a
+// release build leaves unoptimised (Cargo.toml, `[profile.release.package.tooltape]`).
 #[cfg(feature = "synth")]
-pub mod fit;
-pub mod handler;
-pub mod harness;
+pub use tooltape_engine::fit;
+#[cfg(any(feature = "record", all(test, feature = "synth")))]
+use tooltape_engine::util;
+pub use tooltape_engine::{
+    baseline, cassette, error, handler, harness, partition, provider, replay, rules, runner,
+    scenario, tag, timing, transcript,
+};
+#[cfg(feature = "mock")]
+pub use tooltape_engine::{process, server};
+
 #[cfg(feature = "import")]
 pub mod import;
 #[cfg(feature = "cli")]
 pub mod init;
-mod jsonpos;
 pub mod lint;
 #[cfg(feature = "cli")]
 pub mod logging;
-#[cfg(feature = "mock")]
-pub mod mcp;
-pub mod partition;
-#[cfg(feature = "mock")]
-pub mod process;
-pub mod provider;
 #[cfg(feature = "record")]
 pub mod record;
-pub mod replay;
-pub mod report;
-pub mod rules;
-pub mod runner;
-pub mod scenario;
-#[cfg(feature = "mock")]
-pub mod server;
 #[cfg(feature = "synth")]
 pub mod synth;
-pub mod tag;
-pub mod timing;
-pub mod transcript;
-mod util;
+
+/// MCP: the engine's endpoint, and here the stdio bridge of `tooltape mcp-stdio`.
+#[cfg(feature = "mock")]
+pub mod mcp {
+    pub use tooltape_engine::mcp::*;
+    #[cfg(feature = "record")]
+    pub mod stdio;
+}
+
+/// Reporters: the engine's, and here the command line's progress bar.
+pub mod report {
+    pub use tooltape_engine::report::*;
+    #[cfg(feature = "cli")]
+    pub mod progress;
+}

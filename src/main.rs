@@ -17,9 +17,7 @@ use tooltape::report::{self, Suite};
 use tooltape::rules::RuleId;
 use tooltape::runner;
 
-/// mimalloc rather than the system allocator: see the note on the dependency in Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator is mimalloc, declared in the engine (Cargo.toml, feature `mimalloc`).
 
 /// Conformance and replay harness for parallel tool calling.
 #[derive(Parser)]

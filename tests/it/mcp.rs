@@ -353,7 +353,7 @@ async fn stdio_ends_its_session_with_delete_when_stdin_closes() {
 }
 
 /// Five hundred 2025-era sessions open at once on a real server over loopback TCP (the same
-/// count as the in-process router test in src/mcp/tests.rs), each listing the tools and then
+/// count as the in-process router test in crates/engine/src/mcp/tests.rs), each listing the tools and then
 /// ended with `DELETE`; requests are sent 64 at a time so the test stays inside small
 /// descriptor limits (macOS: 256). A session id is never reused, and an ended one is refused.
 #[tokio::test]
