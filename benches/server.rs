@@ -9,7 +9,9 @@
 //! (`tools/call` on `/mcp`, Streamable HTTP, in a 2025-era session or stateless 2026-07-28), so
 //! MCP's per-call overhead is measured beside the shim's.
 //!
-//! Run with `cargo bench --bench server`. See docs/BENCHMARKS.md for the method and figures.
+//! Run with `cargo bench --bench server`; `cargo bench --bench server -- holds [N]` measures
+//! only how precisely calls are held, with N lone calls at 300 ms (default 200) and more
+//! samples of every other case. See docs/BENCHMARKS.md for the method and figures.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -944,6 +946,39 @@ fn main() {
             };
             model_throughput(&single0, agents, max, budget, cores).await;
         });
+        return;
+    }
+
+    // `cargo bench --bench server -- holds [N]`: only how precisely calls are held (issue #15,
+    // goal 2), with enough samples that p99 is not the worst one: N lone calls at 300 ms
+    // (default 200, a minute), 5N at 20 ms, N turns of 3 and of 20 calls at 20 ms.
+    if args.first().map(String::as_str) == Some("holds") {
+        let n: usize = args
+            .get(1)
+            .map_or(200, |n| n.parse().expect("N is a number"));
+        let no_budget = Duration::from_secs(24 * 3600);
+        rt.block_on(async {
+            let single0 = case("anthropic-single_call.json", 0);
+            let single20 = case("anthropic-single_call.json", 20);
+            let single300 = case("anthropic-single_call.json", 300);
+            let three20 = case("anthropic-three_parallel.json", 20);
+            let twenty20 = case("anthropic-twenty_parallel.json", 20);
+            sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
+            header("Per tool call: anthropic-single_call (1 call per turn), fresh connection per call");
+            let runs20 = sequential(&single20, Via::Shim, 5 * n, no_budget).await;
+            per_call("L = 20 ms", &single20, &runs20);
+            let runs300 = sequential(&single300, Via::Shim, n, no_budget).await;
+            per_call("L = 300 ms", &single300, &runs300);
+            header("Per turn: calls at L = 20 ms each, all sent at once (completion by latency)");
+            per_turn("1 call", &single20, &runs20);
+            let runs3 = sequential(&three20, Via::Shim, n, no_budget).await;
+            per_turn("3 calls", &three20, &runs3);
+            per_call("3 calls, per call", &three20, &runs3);
+            let runs20c = sequential(&twenty20, Via::Shim, n, no_budget).await;
+            per_turn("20 calls", &twenty20, &runs20c);
+            per_call("20 calls, per call", &twenty20, &runs20c);
+        });
+        println!("\nwhole bench: {:.1} s", begin.elapsed().as_secs_f64());
         return;
     }
 
