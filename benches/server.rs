@@ -896,6 +896,27 @@ async fn peer(addr: SocketAddr, cores: usize) {
     );
 }
 
+/// The cases both modes measure: one call at 0, 20 and 300 ms, 3 and 20 calls at 20 ms.
+struct Cases {
+    single0: Case,
+    single20: Case,
+    single300: Case,
+    three20: Case,
+    twenty20: Case,
+}
+
+impl Cases {
+    fn load() -> Cases {
+        Cases {
+            single0: case("anthropic-single_call.json", 0),
+            single20: case("anthropic-single_call.json", 20),
+            single300: case("anthropic-single_call.json", 300),
+            three20: case("anthropic-three_parallel.json", 20),
+            twenty20: case("anthropic-twenty_parallel.json", 20),
+        }
+    }
+}
+
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The product's real-clock runtime (real-time scheduling where permitted).
@@ -958,13 +979,17 @@ fn main() {
             .map_or(200, |n| n.parse().expect("N is a number"));
         let no_budget = Duration::from_secs(24 * 3600);
         rt.block_on(async {
-            let single0 = case("anthropic-single_call.json", 0);
-            let single20 = case("anthropic-single_call.json", 20);
-            let single300 = case("anthropic-single_call.json", 300);
-            let three20 = case("anthropic-three_parallel.json", 20);
-            let twenty20 = case("anthropic-twenty_parallel.json", 20);
+            let Cases {
+                single0,
+                single20,
+                single300,
+                three20,
+                twenty20,
+            } = Cases::load();
             sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
-            header("Per tool call: anthropic-single_call (1 call per turn), fresh connection per call");
+            header(
+                "Per tool call: anthropic-single_call (1 call per turn), fresh connection per call",
+            );
             let runs20 = sequential(&single20, Via::Shim, 5 * n, no_budget).await;
             per_call("L = 20 ms", &single20, &runs20);
             let runs300 = sequential(&single300, Via::Shim, n, no_budget).await;
@@ -983,11 +1008,13 @@ fn main() {
     }
 
     rt.block_on(async {
-        let single0 = case("anthropic-single_call.json", 0);
-        let single20 = case("anthropic-single_call.json", 20);
-        let single300 = case("anthropic-single_call.json", 300);
-        let three20 = case("anthropic-three_parallel.json", 20);
-        let twenty20 = case("anthropic-twenty_parallel.json", 20);
+        let Cases {
+            single0,
+            single20,
+            single300,
+            three20,
+            twenty20,
+        } = Cases::load();
 
         // Warm up: page cache, allocator, connection paths.
         sequential(&single0, Via::Shim, 30, Duration::from_secs(2)).await;
