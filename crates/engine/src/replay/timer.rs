@@ -13,6 +13,14 @@
 //!   re-armed for the rest: each stage is shorter, so its overshoot is smaller.
 //! - The last [`SPIN`] is spent yielding to the runtime (other tasks keep running) until the
 //!   instant: a kernel wake-up costs about as much as the whole precision goal.
+//! - On a multi-thread runtime (the real clock's, [`real_clock_runtime`]) the last 2 ms are
+//!   not waited for through the reactor at all: the task's own thread sleeps them out in
+//!   `clock_nanosleep` stages and a busy loop (`block_in_place`, so the worker's other tasks
+//!   move to another thread). Woken through the reactor, the end of a 300 ms wait was late by
+//!   0.15–0.25 ms (p50) and up to 0.6 ms; on its own thread, 0.002 ms (p50) and 0.2–0.3 ms at
+//!   worst (docs/BENCHMARKS.md, "The last 2 ms on the task's own thread"). The price: for those
+//!   last 2 ms the wait cannot be cancelled, so an agent that gives up on a call within 2 ms
+//!   of its planned end sees it end first (as it could with a real tool).
 //!
 //! Measured with `cargo bench --bench server` (docs/BENCHMARKS.md). Hand-written (about 60
 //! lines) because no maintained crate offers an async timerfd sleep over tokio's own reactor;
@@ -43,8 +51,21 @@ pub(crate) async fn sleep_until(at: Instant, precise: bool) {
     let _ = precise;
     #[cfg(all(feature = "mock", target_os = "linux"))]
     if precise {
-        match precise::sleep_until(at).await {
-            Ok(()) => return,
+        let on_own_thread = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread;
+        let reactor_until = if on_own_thread {
+            at.checked_sub(precise::FINAL).unwrap_or(at)
+        } else {
+            at
+        };
+        match precise::sleep_until(reactor_until).await {
+            Ok(()) => {
+                if on_own_thread {
+                    let at = at.into_std();
+                    tokio::task::block_in_place(|| precise::finish(at));
+                }
+                return;
+            }
             Err(e) => {
                 tracing::debug!(target: LOG, error = %e, "timerfd unavailable; tokio's timer used")
             }
@@ -109,8 +130,28 @@ mod precise {
         }
     }
 
-    /// The last stretch before the instant, spent yielding instead of sleeping.
+    /// The last stretch before the instant, spent yielding (or, in [`finish`], spinning)
+    /// instead of sleeping.
     pub(super) const SPIN: Duration = Duration::from_micros(200);
+
+    /// How long before the instant a wait on a multi-thread runtime leaves the reactor for
+    /// [`finish`] on its own thread.
+    pub(super) const FINAL: Duration = Duration::from_millis(2);
+
+    /// Blocks the calling thread until `at`: `clock_nanosleep` (`std::thread::sleep`) in stages
+    /// that end early by a sixteenth of what is left, and at least [`SPIN`], then a busy loop.
+    pub(super) fn finish(at: std::time::Instant) {
+        loop {
+            let left = at.saturating_duration_since(std::time::Instant::now());
+            if left <= SPIN {
+                while std::time::Instant::now() < at {
+                    std::hint::spin_loop();
+                }
+                return;
+            }
+            std::thread::sleep(left - (left / 16).max(SPIN));
+        }
+    }
 
     pub(super) async fn sleep_until(at: Instant) -> std::io::Result<()> {
         if Instant::now() >= at {
@@ -218,21 +259,30 @@ mod tests {
     }
 
     /// On the real clock it never ends early: not in the spin alone, not after one stage, not
-    /// after several (how late it ends is measured in benches/server.rs, not here).
+    /// after several, not in the final stretch on its own thread (multi-thread runtimes) nor
+    /// through the reactor alone (current-thread ones). How late it ends is measured in
+    /// benches/server.rs, not here.
     #[cfg(all(feature = "mock", target_os = "linux"))]
     #[test]
     fn never_early_on_the_real_clock() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        let multi = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async {
-            for us in [0u64, 150, 300, 3_000, 20_000] {
-                let at = Instant::now() + Duration::from_micros(us);
-                sleep_until(at, true).await;
-                assert!(Instant::now() >= at, "woke early at {us} us");
-            }
-        });
+        let current = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for rt in [multi, current] {
+            let flavor = rt.handle().runtime_flavor();
+            rt.block_on(async {
+                for us in [0u64, 150, 300, 1_500, 3_000, 20_000] {
+                    let at = Instant::now() + Duration::from_micros(us);
+                    sleep_until(at, true).await;
+                    assert!(Instant::now() >= at, "woke early at {us} us on {flavor:?}");
+                }
+            });
+        }
     }
 }
