@@ -138,7 +138,9 @@ where
 /// Checks a generated doc, `file` under the package, against `generated`, or rewrites the file
 /// when `TOOLTAPE_UPDATE_DOCS` is set. Every generated doc is checked by a unit test named
 /// `the_published_*`, so `TOOLTAPE_UPDATE_DOCS=1 cargo test --lib published` rewrites them all.
-/// (Public for the `tooltape` crate's own unit tests, which cannot see the engine's `cfg(test)`.)
+/// Test support only: public with the `schema` feature (which the `tooltape` crate's
+/// dev-dependency turns on) for that crate's unit tests, which cannot see this one's `cfg(test)`.
+#[cfg(any(test, feature = "schema"))]
 pub fn check_published(file: &str, generated: &str) {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(file);
     if std::env::var_os("TOOLTAPE_UPDATE_DOCS").is_some() {
